@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/keel-os/keel/bundle"
+	"golang.org/x/sys/unix"
+)
+
+const defaultShutdownTimeout = 10 * time.Second
+
+// initProc is the state of PID 1.
+type initProc struct {
+	reaper     *reaper
+	runc       *runc
+	services   services
+	grace      time.Duration
+	bootCtx    context.Context
+	cancelBoot context.CancelFunc
+
+	mu         sync.Mutex
+	containerd *containerd
+	shutdown   sync.Once
+}
+
+func newInit() *initProc {
+	r := newReaper()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &initProc{
+		reaper:     r,
+		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r, out: os.Stderr},
+		grace:      defaultShutdownTimeout,
+		bootCtx:    ctx,
+		cancelBoot: cancel,
+	}
+}
+
+// run boots the machine and then serves signals and reaps until shutdown. It never returns.
+func (in *initProc) run() {
+	defer func() {
+		if r := recover(); r != nil {
+			logf("panic during boot: %v", r)
+			in.idle()
+		}
+	}()
+	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	unix.Umask(0o022)
+	// Ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once.
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+	// Signals and the reaper first, so poweroff works and no zombie is left whatever happens.
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, unix.SIGUSR1, unix.SIGUSR2, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	goSafe("signals", func() { in.serveSignals(sigc) })
+	goSafe("reaper", func() { in.reaper.run(nil) })
+
+	if err := in.boot(); err != nil {
+		logf("boot failed: %v", err)
+		logf("the system stays up: poweroff or reboot to leave it")
+	}
+	in.idle()
+}
+
+func (in *initProc) idle() {
+	select {}
+}
+
+func (in *initProc) serveSignals(sigc <-chan os.Signal) {
+	for sig := range sigc {
+		if a, ok := actionForSignal(sig); ok {
+			goSafe("shutdown", func() { in.shutdownMachine(a) })
+		}
+	}
+}
+
+func (in *initProc) boot() error {
+	if err := mountProc(); err != nil {
+		return err
+	}
+	if err := makeRootPivotable(); err != nil {
+		return err
+	}
+	if err := mountAll(bootMounts()); err != nil {
+		return err
+	}
+	populateDev()
+	if err := populateVar(); err != nil {
+		return err
+	}
+	enableControllers()
+	loadModules()
+	if err := remountRootReadOnly(); err != nil {
+		logf("%v", err)
+	}
+	cl := readCmdline()
+	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
+	if err != nil {
+		logf("%v", err)
+	}
+	in.mu.Lock()
+	in.grace = grace
+	in.mu.Unlock()
+	setHostname()
+	if err := loopbackUp(); err != nil {
+		logf("%v", err)
+	}
+	setRlimits()
+
+	in.runContainers(bundle.OnbootDir, "/var/log/onboot")
+	if err := in.startServices(); err != nil {
+		return err
+	}
+	logf("boot complete")
+	return nil
+}
+
+// enableControllers enables every cgroup v2 controller at the root for child cgroups.
+func enableControllers() {
+	m, err := cgroup2.Load("/keel")
+	if err != nil {
+		logf("cgroup2: %v", err)
+		return
+	}
+	ctrls, err := m.RootControllers()
+	if err != nil {
+		logf("cgroup2 controllers: %v", err)
+		return
+	}
+	if err := m.ToggleControllers(ctrls, cgroup2.Enable); err != nil {
+		logf("cgroup2 enable controllers: %v", err)
+	}
+}
+
+// runContainers runs each onboot or onshutdown bundle in order, one at a time. A failing
+// container is reported and the next one runs.
+func (in *initProc) runContainers(dir, logDir string) {
+	dirs, err := bundle.List("/", dir)
+	if err != nil {
+		logf("%v", err)
+		return
+	}
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		logf("mkdir %s: %v", logDir, err)
+	}
+	for _, d := range dirs {
+		if in.bootCtx.Err() != nil && dir == bundle.OnbootDir {
+			return
+		}
+		b, err := bundle.Load(d)
+		if err != nil {
+			logf("%v", err)
+			continue
+		}
+		start := time.Now()
+		code, err := in.runc.runContainer(in.bootCtx, b, filepath.Join(logDir, b.Name+".log"))
+		switch {
+		case err != nil:
+			logf("%s %s failed: %v", filepath.Base(dir), b.Name, err)
+		case code != 0:
+			logf("%s %s exited with status %d", filepath.Base(dir), b.Name, code)
+		default:
+			logf("%s %s done in %s", filepath.Base(dir), b.Name, time.Since(start).Round(time.Millisecond))
+		}
+	}
+}
+
+// startServices starts containerd and every service bundle.
+func (in *initProc) startServices() error {
+	dirs, err := bundle.List("/", bundle.ServicesDir)
+	if err != nil {
+		return err
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	var bundles []*bundle.Bundle
+	nss := map[string]bool{}
+	for _, d := range dirs {
+		b, err := bundle.Load(d)
+		if err != nil {
+			logf("%v", err)
+			continue
+		}
+		bundles = append(bundles, b)
+		nss[namespaceOf(b)] = true
+	}
+	c, err := startContainerd(in.bootCtx, in.reaper)
+	if c != nil {
+		in.mu.Lock()
+		in.containerd = c
+		in.mu.Unlock()
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: %w", err)
+	}
+	logf("containerd ready")
+	var names []string
+	for ns := range nss {
+		names = append(names, ns)
+	}
+	removeStale(in.bootCtx, c.client, names)
+	in.services.startAll(in.bootCtx, c.client, bundles)
+	return nil
+}
+
+// shutdownMachine runs the onshutdown containers, stops services and containerd, kills what
+// is left, syncs, unmounts and finally calls reboot(2). Only the first request counts.
+func (in *initProc) shutdownMachine(a powerAction) {
+	in.shutdown.Do(func() {
+		logf("%s requested", a)
+		in.cancelBoot()
+		in.mu.Lock()
+		grace, ctrd := in.grace, in.containerd
+		in.mu.Unlock()
+
+		in.runContainers(bundle.OnshutdownDir, "/var/log/onshutdown")
+		in.services.stopAll(grace)
+		if ctrd != nil {
+			if err := ctrd.stop(5 * time.Second); err != nil {
+				logf("%v", err)
+			}
+		}
+		if !killAll(unix.SIGTERM, 2*time.Second) {
+			killAll(unix.SIGKILL, 2*time.Second)
+		}
+		unix.Sync()
+		unmountAll()
+		unix.Sync()
+		logf("%s", a)
+		if err := unix.Reboot(a.rebootCmd()); err != nil {
+			logf("reboot(2): %v", err)
+		}
+	})
+}

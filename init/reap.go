@@ -1,0 +1,102 @@
+package main
+
+import (
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaper is PID 1's single wait4(-1) loop. It reaps every child and every orphan the kernel
+// hands to PID 1, and delivers an exit status to whoever registered for that pid. Nothing
+// else in PID 1 may wait for a process.
+type reaper struct {
+	mu      sync.Mutex
+	waiters map[int]chan unix.WaitStatus
+	reaped  int // processes reaped with nobody waiting (orphans)
+	sigc    chan os.Signal
+}
+
+func newReaper() *reaper {
+	return &reaper{waiters: map[int]chan unix.WaitStatus{}, sigc: make(chan os.Signal, 1)}
+}
+
+// start runs startFn, which must start exactly one child and return its pid, with the reaper
+// held, so the child cannot be reaped before its waiter exists. The returned channel receives
+// the child's wait status once.
+func (r *reaper) start(startFn func() (int, error)) (int, <-chan unix.WaitStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := startFn()
+	if err != nil {
+		return 0, nil, err
+	}
+	return pid, r.watchLocked(pid), nil
+}
+
+// watch registers a waiter for pid, a process that has been made PID 1's child (for example a
+// container's init reparented after `runc create`) and that cannot exit before this call.
+func (r *reaper) watch(pid int) <-chan unix.WaitStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.watchLocked(pid)
+}
+
+func (r *reaper) watchLocked(pid int) chan unix.WaitStatus {
+	ch := make(chan unix.WaitStatus, 1)
+	r.waiters[pid] = ch
+	return ch
+}
+
+// run reaps until stop is closed. It subscribes to SIGCHLD and drains all exited children
+// after each one.
+func (r *reaper) run(stop <-chan struct{}) {
+	signal.Notify(r.sigc, unix.SIGCHLD)
+	defer signal.Stop(r.sigc)
+	for {
+		r.reapAll()
+		select {
+		case <-r.sigc:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// reapAll reaps every child that has exited, without blocking.
+func (r *reaper) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return
+		}
+		r.dispatch(pid, ws)
+	}
+}
+
+func (r *reaper) dispatch(pid int, ws unix.WaitStatus) {
+	r.mu.Lock()
+	ch, ok := r.waiters[pid]
+	if ok {
+		delete(r.waiters, pid)
+	} else {
+		r.reaped++
+	}
+	r.mu.Unlock()
+	if ok {
+		ch <- ws
+	}
+}
+
+// exitCode turns a wait status into a shell-style exit code (128+signal when killed).
+func exitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

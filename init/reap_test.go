@@ -1,0 +1,103 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func startCmd(t *testing.T, r *reaper, name string, args ...string) (int, <-chan unix.WaitStatus) {
+	t.Helper()
+	pid, ch, err := r.start(func() (int, error) {
+		cmd := exec.Command(name, args...)
+		if err := cmd.Start(); err != nil {
+			return 0, err
+		}
+		return cmd.Process.Pid, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid, ch
+}
+
+func waitStatus(t *testing.T, ch <-chan unix.WaitStatus) unix.WaitStatus {
+	t.Helper()
+	select {
+	case ws := <-ch:
+		return ws
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit status delivered")
+	}
+	return 0
+}
+
+func TestReaperDeliversExitStatusToTheWaiterOfEachPid(t *testing.T) {
+	r := newReaper()
+	stop := make(chan struct{})
+	defer close(stop)
+	go r.run(stop)
+
+	_, ok := startCmd(t, r, "sh", "-c", "exit 0")
+	_, bad := startCmd(t, r, "sh", "-c", "exit 7")
+	_, killed := startCmd(t, r, "sh", "-c", "kill -9 $$")
+	if got := exitCode(waitStatus(t, ok)); got != 0 {
+		t.Errorf("exit 0: got %d", got)
+	}
+	if got := exitCode(waitStatus(t, bad)); got != 7 {
+		t.Errorf("exit 7: got %d", got)
+	}
+	if got := exitCode(waitStatus(t, killed)); got != 128+9 {
+		t.Errorf("kill -9: got %d", got)
+	}
+}
+
+func TestReaperReapsOrphansHandedToTheSubreaper(t *testing.T) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Skipf("cannot become a subreaper: %v", err)
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	r := newReaper()
+	stop := make(chan struct{})
+	defer close(stop)
+	go r.run(stop)
+
+	// The shell leaves 20 orphans behind, which are reparented to us and must be reaped.
+	_, ch := startCmd(t, r, "sh", "-c", "for i in $(seq 20); do (sleep 0.2 &) ; done; exit 0")
+	waitStatus(t, ch)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		n := r.reaped
+		r.mu.Unlock()
+		if n >= 20 && zombies(t) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("orphans not reaped: reaped=%d zombies=%d", r.reaped, zombies(t))
+}
+
+// zombies counts this process's zombie children.
+func zombies(t *testing.T) int {
+	entries, _ := os.ReadDir("/proc")
+	n, self := 0, os.Getpid()
+	for _, e := range entries {
+		var pid, ppid int
+		var state byte
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		if _, err := fmtSscanStat(string(data), &pid, &state, &ppid); err != nil {
+			continue
+		}
+		if ppid == self && state == 'Z' {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/cgroups/v3/cgroup2"
+	"github.com/keel-os/keel/bundle"
+	"github.com/vishvananda/netlink"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// A runtime.json is applied in two phases, as LinuxKit does: before the container exists
+// (cgroups, mounts, then mkdir, so a directory can be made under a mount) and once its
+// process exists but has not started (interfaces, then bind-mounted namespaces).
+
+// action is one step of applying runtime.json.
+type action struct {
+	op     string // "cgroup", "mount", "mkdir", "interface", "bindns"
+	path   string // target path, cgroup or namespace bind path
+	mount  *specs.Mount
+	iface  *bundle.Interface
+	nsType string
+}
+
+func (a action) String() string {
+	switch a.op {
+	case "mount":
+		return fmt.Sprintf("mount %s %s on %s (%s)", a.mount.Type, a.mount.Source, a.path, strings.Join(a.mount.Options, ","))
+	case "interface":
+		return fmt.Sprintf("interface add=%q name=%q peer=%q", a.iface.Add, a.iface.Name, a.iface.Peer)
+	case "bindns":
+		return fmt.Sprintf("bindns %s on %s", a.nsType, a.path)
+	}
+	return a.op + " " + a.path
+}
+
+// resolve makes a runtime.json path absolute: relative paths are inside the container rootfs.
+func resolve(rootfs, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(rootfs, p)
+}
+
+// preStartPlan lists what is done before the container is created.
+func preStartPlan(rt bundle.Runtime, rootfs string) []action {
+	var plan []action
+	for _, cg := range rt.Cgroups {
+		plan = append(plan, action{op: "cgroup", path: filepath.Join("/", cg)})
+	}
+	for i := range rt.Mounts {
+		m := rt.Mounts[i]
+		plan = append(plan, action{op: "mount", path: resolve(rootfs, m.Destination), mount: &m})
+	}
+	for _, d := range rt.Mkdir {
+		plan = append(plan, action{op: "mkdir", path: resolve(rootfs, d)})
+	}
+	return plan
+}
+
+// postCreatePlan lists what is done once the container's process exists.
+func postCreatePlan(rt bundle.Runtime) []action {
+	var plan []action
+	for i := range rt.Interfaces {
+		plan = append(plan, action{op: "interface", iface: &rt.Interfaces[i]})
+	}
+	ns := rt.BindNS
+	for _, b := range []struct{ typ, path string }{
+		{"cgroup", ns.Cgroup}, {"ipc", ns.Ipc}, {"mnt", ns.Mnt}, {"net", ns.Net},
+		{"pid", ns.Pid}, {"user", ns.User}, {"uts", ns.Uts},
+	} {
+		if b.path != "" {
+			plan = append(plan, action{op: "bindns", nsType: b.typ, path: b.path})
+		}
+	}
+	return plan
+}
+
+// needsPid reports whether runtime.json has steps that need the container's process.
+func needsPid(rt bundle.Runtime) bool { return len(postCreatePlan(rt)) > 0 }
+
+// apply performs the plan; pid is the container's process for post-create steps.
+func apply(plan []action, pid int) error {
+	for _, a := range plan {
+		if err := a.do(pid); err != nil {
+			return fmt.Errorf("%s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+func (a action) do(pid int) error {
+	switch a.op {
+	case "cgroup":
+		_, err := cgroup2.NewManager("/sys/fs/cgroup", a.path, &cgroup2.Resources{})
+		return err
+	case "mkdir":
+		return os.MkdirAll(a.path, 0o755)
+	case "mount":
+		return doMount(a.mount, a.path)
+	case "interface":
+		return doInterface(a.iface, pid)
+	case "bindns":
+		return bindNamespace(pid, a.nsType, a.path)
+	}
+	return fmt.Errorf("unknown runtime action %q", a.op)
+}
+
+// mountFlags maps mount(8) options to flags; clear options remove a flag.
+var mountFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"async": {true, unix.MS_SYNCHRONOUS}, "atime": {true, unix.MS_NOATIME},
+	"bind": {false, unix.MS_BIND}, "defaults": {false, 0}, "dev": {true, unix.MS_NODEV},
+	"diratime": {true, unix.MS_NODIRATIME}, "dirsync": {false, unix.MS_DIRSYNC},
+	"exec": {true, unix.MS_NOEXEC}, "mand": {false, unix.MS_MANDLOCK},
+	"noatime": {false, unix.MS_NOATIME}, "nodev": {false, unix.MS_NODEV},
+	"nodiratime": {false, unix.MS_NODIRATIME}, "noexec": {false, unix.MS_NOEXEC},
+	"nomand": {true, unix.MS_MANDLOCK}, "norelatime": {true, unix.MS_RELATIME},
+	"nostrictatime": {true, unix.MS_STRICTATIME}, "nosuid": {false, unix.MS_NOSUID},
+	"rbind": {false, unix.MS_BIND | unix.MS_REC}, "relatime": {false, unix.MS_RELATIME},
+	"remount": {false, unix.MS_REMOUNT}, "ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
+	"strictatime": {false, unix.MS_STRICTATIME}, "suid": {true, unix.MS_NOSUID},
+	"sync": {false, unix.MS_SYNCHRONOUS},
+}
+
+var propagationFlags = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// parseMountOptions splits options into mount flags, propagation flags and filesystem data.
+func parseMountOptions(opts []string) (flags uintptr, propagation []uintptr, data string) {
+	var extra []string
+	for _, o := range opts {
+		if f, ok := mountFlags[o]; ok {
+			if f.clear {
+				flags &^= f.flag
+			} else {
+				flags |= f.flag
+			}
+			continue
+		}
+		if p, ok := propagationFlags[o]; ok {
+			propagation = append(propagation, p)
+			continue
+		}
+		extra = append(extra, o)
+	}
+	return flags, propagation, strings.Join(extra, ",")
+}
+
+func doMount(m *specs.Mount, target string) error {
+	flags, propagation, data := parseMountOptions(m.Options)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	typ := m.Type
+	if typ == "bind" {
+		typ = ""
+		flags |= unix.MS_BIND
+	}
+	// A read-only bind needs a remount: the first mount(2) ignores MS_RDONLY with MS_BIND.
+	first := flags
+	if flags&unix.MS_BIND != 0 {
+		first &^= unix.MS_RDONLY
+	}
+	if err := unix.Mount(m.Source, target, typ, first, data); err != nil {
+		return err
+	}
+	if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
+		if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
+			return fmt.Errorf("remount read-only: %w", err)
+		}
+	}
+	for _, p := range propagation {
+		if err := unix.Mount("", target, "", p, ""); err != nil {
+			return fmt.Errorf("set propagation: %w", err)
+		}
+	}
+	return nil
+}
+
+// doInterface creates a link (veth pair or another type) or takes an existing one, and moves
+// it into the network namespace of pid. For a veth pair the peer stays in the root namespace.
+func doInterface(iface *bundle.Interface, pid int) error {
+	if iface.Name == "" {
+		return errors.New("interface needs a name")
+	}
+	var link netlink.Link
+	switch iface.Add {
+	case "":
+		l, err := netlink.LinkByName(iface.Name)
+		if err != nil {
+			return fmt.Errorf("find %s: %w", iface.Name, err)
+		}
+		link = l
+	case "veth":
+		if iface.Peer == "" {
+			return errors.New("veth needs a peer name")
+		}
+		la := netlink.NewLinkAttrs()
+		la.Name = iface.Name
+		link = &netlink.Veth{LinkAttrs: la, PeerName: iface.Peer}
+		if err := netlink.LinkAdd(link); err != nil {
+			return fmt.Errorf("add veth %s/%s: %w", iface.Name, iface.Peer, err)
+		}
+	default:
+		la := netlink.NewLinkAttrs()
+		la.Name = iface.Name
+		link = &netlink.GenericLink{LinkAttrs: la, LinkType: iface.Add}
+		if err := netlink.LinkAdd(link); err != nil {
+			return fmt.Errorf("add %s %s: %w", iface.Add, iface.Name, err)
+		}
+	}
+	if err := netlink.LinkSetNsPid(link, pid); err != nil {
+		return fmt.Errorf("move %s into the namespace of pid %d: %w", iface.Name, pid, err)
+	}
+	return nil
+}
+
+// bindNamespace bind-mounts /proc/PID/ns/TYPE on path so the namespace outlives the process.
+func bindNamespace(pid int, typ, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	src := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
+	return unix.Mount(src, path, "", unix.MS_BIND, "")
+}

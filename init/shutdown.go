@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// action is what the machine does at the end of a shutdown.
+type powerAction int
+
+const (
+	powerOff powerAction = iota + 1
+	reboot
+	halt
+)
+
+func (a powerAction) String() string {
+	switch a {
+	case powerOff:
+		return "power off"
+	case reboot:
+		return "reboot"
+	case halt:
+		return "halt"
+	}
+	return "unknown"
+}
+
+// rebootCmd is the reboot(2) command for the action.
+func (a powerAction) rebootCmd() int {
+	switch a {
+	case reboot:
+		return unix.LINUX_REBOOT_CMD_RESTART
+	case halt:
+		return unix.LINUX_REBOOT_CMD_HALT
+	}
+	return unix.LINUX_REBOOT_CMD_POWER_OFF
+}
+
+// Busybox's convention, so its poweroff, reboot and halt tools (and ours) work, and SIGINT
+// from ctrl-alt-del and SIGPWR from a power failure do the expected thing.
+var signalActions = map[unix.Signal]powerAction{
+	unix.SIGUSR2: powerOff,
+	unix.SIGPWR:  powerOff,
+	unix.SIGTERM: reboot,
+	unix.SIGINT:  reboot,
+	unix.SIGUSR1: halt,
+}
+
+func actionForSignal(sig os.Signal) (powerAction, bool) {
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return 0, false
+	}
+	a, ok := signalActions[s]
+	return a, ok
+}
+
+func signalForAction(a powerAction) unix.Signal {
+	for s, act := range signalActions {
+		if act == a && s != unix.SIGPWR && s != unix.SIGINT {
+			return s
+		}
+	}
+	return unix.SIGUSR2
+}
+
+// actionForCommand maps the names the init binary answers to.
+func actionForCommand(name string) (powerAction, bool) {
+	switch name {
+	case "poweroff":
+		return powerOff, true
+	case "reboot":
+		return reboot, true
+	case "halt":
+		return halt, true
+	}
+	return 0, false
+}
+
+// requestAction is the poweroff/reboot/halt command: it signals PID 1, or with -f performs
+// the action at once.
+func requestAction(a powerAction, args []string) int {
+	force := false
+	for _, arg := range args {
+		switch arg {
+		case "-f", "--force":
+			force = true
+		case "-h", "--help":
+			fmt.Printf("usage: %s [-f]\n  asks PID 1 to %s the machine cleanly; -f does it at once without stopping anything\n", a, a)
+			return 0
+		default:
+			fmt.Fprintf(os.Stderr, "%s: unknown argument %q\n", a, arg)
+			return 2
+		}
+	}
+	if force {
+		unix.Sync()
+		if err := unix.Reboot(a.rebootCmd()); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", a, err)
+			return 1
+		}
+		return 0
+	}
+	if err := unix.Kill(1, signalForAction(a)); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: signal init: %v\n", a, err)
+		return 1
+	}
+	return 0
+}
+
+// killAll sends sig to every process but PID 1, then waits until none is left or timeout.
+func killAll(sig unix.Signal, timeout time.Duration) bool {
+	_ = unix.Kill(-1, sig)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if len(userProcesses()) == 0 {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return len(userProcesses()) == 0
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestSignalsFollowBusyboxConvention(t *testing.T) {
+	want := map[unix.Signal]powerAction{
+		unix.SIGUSR2: powerOff, unix.SIGPWR: powerOff, unix.SIGTERM: reboot,
+		unix.SIGINT: reboot, unix.SIGUSR1: halt,
+	}
+	for sig, a := range want {
+		got, ok := actionForSignal(sig)
+		if !ok || got != a {
+			t.Errorf("%v: got %v, %v; want %v", sig, got, ok, a)
+		}
+	}
+	if _, ok := actionForSignal(unix.SIGHUP); ok {
+		t.Error("SIGHUP must not shut down")
+	}
+}
+
+func TestPoweroffRebootAndHaltCommandsSendTheSignalInitMapsBack(t *testing.T) {
+	for _, name := range []string{"poweroff", "reboot", "halt"} {
+		a, ok := actionForCommand(name)
+		if !ok {
+			t.Fatalf("%s not a command", name)
+		}
+		back, ok := actionForSignal(signalForAction(a))
+		if !ok || back != a {
+			t.Errorf("%s: signal %v maps back to %v", name, signalForAction(a), back)
+		}
+	}
+	if _, ok := actionForCommand("init"); ok {
+		t.Error("init is not a power command")
+	}
+	if powerOff.rebootCmd() != unix.LINUX_REBOOT_CMD_POWER_OFF || reboot.rebootCmd() != unix.LINUX_REBOOT_CMD_RESTART || halt.rebootCmd() != unix.LINUX_REBOOT_CMD_HALT {
+		t.Error("wrong reboot(2) commands")
+	}
+}

@@ -1,0 +1,100 @@
+// Command checker runs inside Keel guests booted by the integration tests. Each subcommand
+// checks or provokes one behaviour and prints "CHECK <name> ok|FAIL <detail>" lines on its
+// output, which the tests read from the serial console.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|orphans|sleep|ignore-term|disk|suite ...")
+		os.Exit(2)
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "echo":
+		fmt.Println(strings.Join(args, " "))
+	case "exit":
+		n, _ := strconv.Atoi(arg(args, 0, "1"))
+		fmt.Printf("exiting with %d\n", n)
+		os.Exit(n)
+	case "sleep":
+		d, _ := time.ParseDuration(arg(args, 0, "1s"))
+		time.Sleep(d)
+	case "orphans":
+		orphans(args)
+	case "ignore-term":
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ignoring SIGTERM")
+		select {}
+	case "disk":
+		disk(arg(args, 0, "/data"))
+	case "suite":
+		suite(args)
+	default:
+		fmt.Fprintf(os.Stderr, "checker: unknown subcommand %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}
+
+func arg(args []string, i int, def string) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return def
+}
+
+func check(name string, ok bool, format string, a ...any) bool {
+	status := "ok"
+	if !ok {
+		status = "FAIL"
+	}
+	fmt.Printf("CHECK %s %s %s\n", name, status, fmt.Sprintf(format, a...))
+	return ok
+}
+
+// orphans starts N children that sleep for a second and exits at once, leaving them behind.
+func orphans(args []string) {
+	n, _ := strconv.Atoi(arg(args, 0, "1000"))
+	self, _ := os.Executable()
+	started := 0
+	for i := 0; i < n; i++ {
+		cmd := exec.Command(self, "sleep", "1s")
+		if err := cmd.Start(); err != nil {
+			fmt.Printf("orphans: start %d: %v\n", i, err)
+			break
+		}
+		started++
+	}
+	fmt.Printf("orphans: left %d children behind\n", started)
+}
+
+// disk reports the marker a previous boot left in dir and writes a new one, without syncing:
+// only PID 1's sync and unmount at shutdown can make it survive.
+func disk(dir string) {
+	path := dir + "/marker"
+	prev, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Printf("disk: no marker (%v)\n", err)
+	} else {
+		fmt.Printf("disk: found marker %q\n", strings.TrimSpace(string(prev)))
+	}
+	boots := 1
+	if n, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(string(prev)), "boot-")); err == nil {
+		boots = n + 1
+	}
+	if err := os.WriteFile(path, []byte(fmt.Sprintf("boot-%d\n", boots)), 0o644); err != nil {
+		fmt.Printf("disk: write marker: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("disk: wrote marker boot-%d\n", boots)
+}

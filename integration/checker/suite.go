@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// suite runs, in a service with the host's pid namespace, the checks that need a booted
+// system, then powers the machine off with the poweroff command. args are the services
+// that must show up as containerd tasks.
+func suite(services []string) {
+	exe, err := os.Readlink("/proc/1/exe")
+	cmdline, _ := os.ReadFile("/proc/1/cmdline")
+	check("pid1", err == nil && exe == "/init", "exe=%s cmdline=%q", exe, strings.ReplaceAll(string(cmdline), "\x00", " "))
+
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	check("cgroup", strings.Contains(string(cg), "0::/"), "%s", strings.TrimSpace(string(cg)))
+
+	// Every listed service is a running containerd task.
+	deadline := time.Now().Add(60 * time.Second)
+	var out []byte
+	for {
+		out, err = exec.Command("/usr/bin/ctr", "-n", "services.linuxkit", "tasks", "ls").CombinedOutput()
+		if err == nil && allRunning(string(out), services) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	check("tasks", err == nil && allRunning(string(out), services), "\n%s", out)
+
+	// The orphans left by the orphans service are reaped: no zombie anywhere.
+	z := -1
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if z = zombies(); z == 0 && orphansDone() {
+			break
+		}
+	}
+	check("zombies", z == 0 && orphansDone(), "zombies=%d", z)
+
+	fmt.Println("suite: calling poweroff")
+	cmd := exec.Command("/sbin/poweroff")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Printf("suite: poweroff: %v; signalling PID 1\n", err)
+		_ = syscall.Kill(1, syscall.SIGUSR2)
+	}
+	select {}
+}
+
+// allRunning reports whether ctr's task list shows each service RUNNING.
+func allRunning(list string, services []string) bool {
+	for _, s := range services {
+		found := false
+		for _, line := range strings.Split(list, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 3 && f[0] == s && f[2] == "RUNNING" {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// orphansDone reports whether the orphans service has left its mark and its sleepers are gone.
+func orphansDone() bool {
+	data, err := os.ReadFile("/var/log/orphans.out.log")
+	if err != nil || !strings.Contains(string(data), "left 1000 children behind") {
+		return false
+	}
+	return countProcs("checker sleep") == 0
+}
+
+// zombies counts zombie processes in the whole system.
+func zombies() int {
+	n := 0
+	forEachProc(func(stat string, _ string) {
+		if i := strings.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			n++
+		}
+	})
+	return n
+}
+
+func countProcs(prefix string) int {
+	n := 0
+	forEachProc(func(_ string, cmdline string) {
+		if strings.HasPrefix(cmdline, prefix) {
+			n++
+		}
+	})
+	return n
+}
+
+func forEachProc(fn func(stat, cmdline string)) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		c := strings.ReplaceAll(string(cmd), "\x00", " ")
+		if i := strings.LastIndexByte(c, '/'); i >= 0 && strings.HasPrefix(c, "/") {
+			c = c[i+1:]
+		}
+		fn(string(stat), c)
+	}
+}
+

@@ -1,0 +1,84 @@
+// Command getty gives a shell on each console of a Keel machine, as LinuxKit's getty does with
+// INSECURE=true: for every console named on the kernel command line (or /dev/console) it
+// starts a login shell with that terminal as its controlling tty, and starts a new one when
+// the shell exits.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const shell = "/bin/sh"
+
+func main() {
+	consoles := consolesFromCmdline(readFile("/proc/cmdline"))
+	var wg sync.WaitGroup
+	for _, c := range consoles {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if err := serve("/dev/" + c); err != nil {
+					fmt.Fprintf(os.Stderr, "getty %s: %v\n", c, err)
+				}
+				time.Sleep(time.Second)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func readFile(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(data)
+}
+
+// consolesFromCmdline returns the console devices named by console= (without options such as
+// ",115200"), or "console" when none is named.
+func consolesFromCmdline(cmdline string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.Fields(cmdline) {
+		v, ok := strings.CutPrefix(f, "console=")
+		if !ok {
+			continue
+		}
+		dev, _, _ := strings.Cut(v, ",")
+		if dev != "" && !seen[dev] {
+			seen[dev] = true
+			out = append(out, dev)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"console"}
+	}
+	return out
+}
+
+// serve runs one login shell on tty and waits for it to exit.
+func serve(tty string) error {
+	f, err := os.OpenFile(tty, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "\nWelcome to Keel. %s is a root shell.\n\n", tty)
+	cmd := exec.Command(shell, "-l")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = f, f, f
+	cmd.Env = append(os.Environ(), "TERM=linux", "HOME=/root", "PS1=\\h:\\w# ")
+	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
