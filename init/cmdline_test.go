@@ -20,7 +20,7 @@ func TestCmdlineParsesQuotedValuesAndBareKeys(t *testing.T) {
 
 func TestShutdownTimeoutAcceptsSecondsAndDurations(t *testing.T) {
 	for in, want := range map[string]time.Duration{"3": 3 * time.Second, "1.5": 1500 * time.Millisecond, "250ms": 250 * time.Millisecond} {
-		got, err := parseCmdline("keel.shutdown_timeout=" + in).duration("keel.shutdown_timeout", 10*time.Second)
+		got, err := parseCmdline("keel.shutdown_timeout="+in).duration("keel.shutdown_timeout", 10*time.Second)
 		if err != nil || got != want {
 			t.Errorf("%s: got %v, %v; want %v", in, got, err, want)
 		}

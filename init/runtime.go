@@ -9,8 +9,8 @@ import (
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
-	"github.com/vishvananda/netlink"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 

@@ -116,4 +116,3 @@ func forEachProc(fn func(stat, cmdline string)) {
 		fn(string(stat), c)
 	}
 }
-

@@ -1,0 +1,53 @@
+package assemble
+
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/keel-os/keel/rootfs/tree"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// addMountpoints creates, in the container rootfs, the destination of every mount that is
+// missing: a file when the mount binds a file of the machine's root, else a directory. runc
+// cannot create them at run time because the root filesystem is read-only then.
+func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error {
+	for _, m := range mounts {
+		dst := path.Join(rootfs, m.Destination)
+		if _, err := root.Lookup(dst); err == nil {
+			continue
+		}
+		isFile := false
+		if isBind(m) {
+			if n, err := root.Lookup(strings.TrimPrefix(m.Source, "/")); err == nil && !n.IsDir() && !n.IsSymlink() {
+				isFile = true
+			}
+		}
+		var err error
+		if isFile {
+			err = root.AddFile(dst, 0o644, 0, 0, nil)
+		} else {
+			err = root.AddDir(dst, 0o755, 0, 0)
+		}
+		// A destination below a symlink of the image (/var/run → /run) is resolved by
+		// runc inside the rootfs at run time; the tree never writes through symlinks.
+		if err != nil && !errors.Is(err, tree.ErrSymlink) && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+func isBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,96 @@
+package assemble
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/keel-os/keel/rootfs/atomicfile"
+	"github.com/keel-os/keel/rootfs/initrd"
+	"github.com/keel-os/keel/rootfs/tarout"
+)
+
+// Output formats.
+const (
+	FormatKernelInitrd = "kernel+initrd"
+	FormatTar          = "tar"
+)
+
+// WriteOptions say what to write and where.
+type WriteOptions struct {
+	Dir         string   // output directory
+	Name        string   // base name: NAME-kernel, NAME-initrd.img, NAME-cmdline, NAME.tar
+	Formats     []string // FormatKernelInitrd, FormatTar
+	Compression initrd.Compression
+}
+
+// Write writes the outputs. Every file is written under a temporary name and all are renamed
+// only once all were written, so a failed build leaves no partial output under a final name.
+func Write(img *Image, opts WriteOptions) (paths []string, err error) {
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	var pending []*atomicfile.File
+	defer func() {
+		for _, f := range pending {
+			f.Close() // discards what was not committed
+		}
+	}()
+	create := func(name string, write func(w io.Writer) error) error {
+		p := filepath.Join(opts.Dir, name)
+		f, err := atomicfile.Create(p, 0o644)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, f)
+		bw := bufio.NewWriterSize(f, 1<<20)
+		if err := write(bw); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		paths = append(paths, p)
+		return nil
+	}
+	for _, format := range opts.Formats {
+		switch format {
+		case FormatKernelInitrd:
+			if img.Kernel == nil {
+				return nil, errors.New("format kernel+initrd needs a kernel: the YAML has no kernel image")
+			}
+			if err := create(opts.Name+"-kernel", func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
+				return nil, err
+			}
+			if err := create(opts.Name+"-initrd.img", func(w io.Writer) error {
+				if _, err := w.Write(img.UCode); err != nil {
+					return err
+				}
+				return initrd.Write(w, img.Root, initrd.Options{Compression: opts.Compression})
+			}); err != nil {
+				return nil, err
+			}
+			cmdline := strings.TrimSpace(img.Cmdline) + "\n"
+			if err := create(opts.Name+"-cmdline", func(w io.Writer) error { _, err := io.WriteString(w, cmdline); return err }); err != nil {
+				return nil, err
+			}
+		case FormatTar:
+			if err := create(opts.Name+".tar", func(w io.Writer) error { return tarout.Write(w, img.Root) }); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("unknown output format %q (want %s or %s)", format, FormatKernelInitrd, FormatTar)
+		}
+	}
+	for _, f := range pending {
+		if err := f.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	pending = nil
+	return paths, nil
+}

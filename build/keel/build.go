@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/rootfs/image"
+	"github.com/keel-os/keel/rootfs/initrd"
+	"github.com/keel-os/keel/rootfs/tree"
+)
+
+type v1Image = v1.Image
+
+func buildCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("build", stderr)
+	out := fs.String("o", ".", "output directory")
+	fs.StringVar(out, "dir", ".", "output directory (same as -o)")
+	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	var formats, insecure listFlag
+	fs.Var(&formats, "format", "outputs, comma-separated: kernel+initrd, tar (default kernel+initrd)")
+	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
+	compress := fs.String("compress", "zstd", "initrd compression: gzip, zstd or none")
+	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
+	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	offline := fs.Bool("offline", false, "use only the local store and the cache")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] a.yml [b.yml...]")
+		return errUsage
+	}
+	if len(formats) == 0 {
+		formats = listFlag{assemble.FormatKernelInitrd}
+	}
+	comp, err := initrd.ParseCompression(*compress)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		base := filepath.Base(files[0])
+		*name = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	cfg, err := spec.ParseFile(files...)
+	if err != nil {
+		return err
+	}
+	epoch := time.Unix(0, 0).UTC()
+	if e, ok, err := tree.SourceDateEpoch(); err != nil {
+		return err
+	} else if ok {
+		epoch = e
+	}
+	ropts := image.Options{CacheDir: *cacheDir, InsecureRegistries: insecure, Offline: *offline}
+	logf := func(string, ...any) {}
+	if isTerminal(stdout) {
+		ropts.Progress = image.TextProgress(stdout)
+		logf = func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
+	}
+	ropts.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, "keel build: "+format+"\n", args...) }
+	resolver, err := image.NewResolver(ropts)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
+		Arch: image.NormalizeArch(*arch), Resolver: resolver, Epoch: epoch, Logf: logf,
+	})
+	if err != nil {
+		return err
+	}
+	logf("compressing")
+	paths, err := assemble.Write(img, assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp})
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %d bytes\n", p, st.Size())
+	}
+	logf("built in %s", time.Since(start).Round(time.Millisecond))
+	return nil
+}

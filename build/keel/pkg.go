@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/keel-os/keel/build/pkg"
+	"github.com/keel-os/keel/rootfs/image"
+)
+
+func pkgCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "build" {
+		fmt.Fprintln(stderr, "usage: keel pkg build [--arch ARCH] [--tag TAG] [--push REF] [--insecure] DIR")
+		return errUsage
+	}
+	fs := newFlagSet("pkg build", stderr)
+	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	tag := fs.String("tag", "", "image tag (default: build.yml's tag, else dev)")
+	push := fs.String("push", "", "also push the image to this registry reference")
+	insecure := fs.Bool("insecure", false, "plain HTTP to the --push registry")
+	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	verbose := fs.Bool("v", false, "show go build output")
+	dirs, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(dirs) == 0 {
+		fmt.Fprintln(stderr, "keel pkg build: a package directory is needed")
+		return errUsage
+	}
+	store, err := openStore(*cacheDir)
+	if err != nil {
+		return err
+	}
+	for _, dir := range dirs {
+		p, err := pkg.Load(dir)
+		if err != nil {
+			return err
+		}
+		modDir, err := moduleDir(dir)
+		if err != nil {
+			return err
+		}
+		opts := pkg.Options{
+			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure,
+			Store: func(ref string, img v1Image) error { return store.Put(ref, img) },
+		}
+		if *verbose {
+			opts.Stdout, opts.Stderr = stderr, stderr
+		}
+		ref, img, err := p.Build(context.Background(), opts)
+		if err != nil {
+			return err
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s %s (%s)\n", ref, d, *arch)
+	}
+	return nil
+}
+
+// openStore opens the local image store in the cache directory.
+func openStore(cacheDir string) (*image.Store, error) {
+	r, err := image.NewResolver(image.Options{CacheDir: cacheDir})
+	if err != nil {
+		return nil, err
+	}
+	return r.Store(), nil
+}
+
+// moduleDir is the directory of the go.mod governing dir, so import-path binaries build at
+// the versions it pins.
+func moduleDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if d == filepath.Dir(d) {
+			return abs, nil
+		}
+	}
+}
+
+func imagesCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("images", stderr)
+	cacheDir := fs.String("cache", "", "cache and local store directory")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(*cacheDir)
+	if err != nil {
+		return err
+	}
+	entries, err := store.List()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		fmt.Fprintf(stdout, "%v\n", e)
+	}
+	return nil
+}

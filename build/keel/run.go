@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/keel-os/keel/build/qemu"
+)
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "qemu" {
+		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--disk file=PATH,size=SIZE] [--data DATA] [--nic none|user] NAME")
+		return errUsage
+	}
+	fs := newFlagSet("run qemu", stderr)
+	arch := fs.String("arch", hostArch(), "guest architecture: amd64, arm64 or s390x")
+	mem := fs.String("mem", "1G", "guest memory")
+	cpus := fs.Int("cpus", 1, "virtual CPUs")
+	accel := fs.String("accel", "auto", "accelerator: auto, kvm or tcg")
+	var disks, hostfwd listFlag
+	fs.Func("disk", "virtio disk: file=PATH[,size=SIZE][,format=raw|qcow2] (repeatable)", func(s string) error {
+		disks = append(disks, s)
+		return nil
+	})
+	data := fs.String("data", "", "metadata for the guest: a file path, or the text itself")
+	nic := fs.String("nic", "none", "network: none or user")
+	fs.Var(&hostfwd, "hostfwd", "with --nic user: HOST:GUEST port forward from 127.0.0.1 (repeatable)")
+	timeout := fs.Duration("timeout", 0, "stop the guest after this long (0: never)")
+	var extra listFlag
+	fs.Var(&extra, "qemu-arg", "extra qemu argument (repeatable)")
+	names, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		fmt.Fprintln(stderr, "keel run qemu: one image name is needed (the NAME of NAME-kernel, NAME-initrd.img)")
+		return errUsage
+	}
+	cfg := qemu.Config{
+		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, NIC: *nic, HostFwd: hostfwd,
+		ExtraArgs: extra, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Timeout: *timeout,
+	}
+	if err := cfg.LoadImage(names[0]); err != nil {
+		return err
+	}
+	for _, d := range disks {
+		disk, err := qemu.ParseDisk(d)
+		if err != nil {
+			return err
+		}
+		cfg.Disks = append(cfg.Disks, disk)
+	}
+	if *data != "" {
+		if st, err := os.Stat(*data); err == nil && !st.IsDir() {
+			cfg.DataFile = *data
+		} else {
+			cfg.Data = []byte(*data)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	return qemu.Run(ctx, cfg)
+}

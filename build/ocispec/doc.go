@@ -1,0 +1,40 @@
+// Package ocispec turns one container of an image description (a spec.Image from the
+// YAML), the org.mobyproject.config label of its image and the image's own config into
+// the two files of its bundle: config.json (an OCI runtime spec for runc or containerd)
+// and runtime.json (bundle.Runtime, what PID 1 does around the container).
+//
+// The rules are LinuxKit's (its moby ConfigToOCI), summarised here:
+//
+//   - Precedence: a key set in the YAML (even to an empty value) replaces the label's,
+//     which replaces the built-in default. Command, env and cwd fall back to the image's
+//     entrypoint+cmd, env and working directory. The image's USER is ignored, as in
+//     LinuxKit: uid and gid default to 0.
+//   - capabilities.add and binds.add add to the capabilities and binds in effect (the
+//     label's, or the YAML's replacement of them). Keel also honours them in the label
+//     and together with capabilities/binds in the YAML, where LinuxKit drops them.
+//   - Capabilities: none unless given (LinuxKit has no default set); "all" is every
+//     capability, "none" nothing. Bounding, permitted and inheritable are the
+//     capabilities plus the ambient ones; effective are the capabilities.
+//   - Mounts: /proc, /dev (tmpfs), /dev/pts, /dev/shm, /dev/mqueue, /sys and
+//     /sys/fs/cgroup (cgroup2, read-only) by default; /dev and /sys become read-only
+//     with readonly. Then tmpfs entries, binds and mounts, each replacing whatever is at
+//     the same destination, sorted by destination so parents come first. A bind without
+//     options is "rw,rbind,rshared"; with options, rbind is added.
+//   - Namespaces: a new mount and cgroup namespace always; a new pid namespace unless
+//     pid is host; the host's net, ipc, uts and user namespaces unless the key is new
+//     (or none, for net) or a path to join.
+//   - Masked and read-only paths: none unless given (LinuxKit has no defaults).
+//   - Devices: each device node is also allowed in the device cgroup; path "all"
+//     allows a whole class.
+//   - cgroupsPath: for services, "/<name>" unless given.
+//   - Root: "rootfs" in the bundle, or for services the absolute path of the service's
+//     rootfs, since containerd does not run the spec from the bundle directory.
+//
+// Keel differs from LinuxKit in the default mounts (LinuxKit has no /dev/shm and
+// /dev/mqueue, and mounts /sys/fs/cgroup as type cgroup), in the .add rules above, in
+// rejecting hostname without a new uts namespace and an empty command at build time, and
+// in de-duplicating capabilities and binds.
+//
+// Output is deterministic: mounts are sorted, capability lists are sorted and Marshal
+// writes stable, indented JSON.
+package ocispec

@@ -1,0 +1,108 @@
+package ocispec
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/keel-os/keel/build/spec"
+)
+
+// defaultMounts are the filesystems every container gets, keyed by destination. The
+// options are Docker's, as in LinuxKit; readonly makes /dev and /sys read-only too.
+func defaultMounts(readonly bool) map[string]specs.Mount {
+	ro := func(opts ...string) []string {
+		if readonly {
+			return append(opts, "ro")
+		}
+		return opts
+	}
+	ms := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "nodev", "noexec", "relatime"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: ro("nosuid", "strictatime", "mode=755", "size=65536k")},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: ro("nosuid", "noexec", "nodev")},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
+	m := make(map[string]specs.Mount, len(ms))
+	for _, mnt := range ms {
+		m[mnt.Destination] = mnt
+	}
+	return m
+}
+
+// mounts layers the default mounts, tmpfs, binds and mounts entries (a later one
+// replaces an earlier one at the same destination) and sorts them by destination, which
+// puts every mount after the mount of its parent directory.
+func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
+	y, l := c.yaml, c.label
+	mounts := defaultMounts(readonly)
+	defaults := defaultMounts(readonly)
+	for _, s := range pick(y.Tmpfs, l.Tmpfs, nil) {
+		t, err := spec.ParseTmpfs(s)
+		if err != nil {
+			return nil, err
+		}
+		dst := path.Clean(t.Destination)
+		mounts[dst] = specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: t.Options}
+	}
+	for _, s := range addLists(l.Binds, l.BindsAdd, y.Binds, y.BindsAdd) {
+		b, err := spec.ParseBind(s)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(b.Source, "/") {
+			return nil, fmt.Errorf("bind %q: binding volume %q is not supported yet", s, b.Source)
+		}
+		dst := path.Clean(b.Destination)
+		mounts[dst] = specs.Mount{Destination: dst, Type: "bind", Source: b.Source, Options: bindOptions(b.Options)}
+	}
+	for _, m := range pick(y.Mounts, l.Mounts, nil) {
+		m, err := spec.NormalizeMount(m)
+		if err != nil {
+			return nil, err
+		}
+		m.Options = slices.Clone(m.Options)
+		mounts[m.Destination] = m
+	}
+	list := make([]specs.Mount, 0, len(mounts))
+	for dst, m := range mounts {
+		if _, isDefault := defaults[dst]; isDefault && m.Type == defaults[dst].Type && m.Source == defaults[dst].Source && underRecursiveBind(mounts, dst) {
+			// A recursive bind of a parent (binds: [/dev:/dev]) brings the host's
+			// mount here already; mounting the default again fails (mqueue: EBUSY).
+			continue
+		}
+		list = append(list, m)
+	}
+	slices.SortFunc(list, func(a, b specs.Mount) int { return strings.Compare(a.Destination, b.Destination) })
+	return list, nil
+}
+
+// underRecursiveBind reports whether a recursive bind mount covers a parent of dst.
+func underRecursiveBind(mounts map[string]specs.Mount, dst string) bool {
+	for d := path.Dir(dst); ; d = path.Dir(d) {
+		if m, ok := mounts[d]; ok && m.Type == "bind" && slices.Contains(m.Options, "rbind") {
+			return true
+		}
+		if d == "/" {
+			return false
+		}
+	}
+}
+
+// bindOptions are LinuxKit's: "rw,rbind,rshared" when none are given, else the given
+// options made recursive.
+func bindOptions(opts []string) []string {
+	if len(opts) == 0 {
+		return []string{"rw", "rbind", "rshared"}
+	}
+	if slices.Contains(opts, "bind") || slices.Contains(opts, "rbind") {
+		return slices.Clone(opts)
+	}
+	return append(slices.Clone(opts), "rbind")
+}

@@ -1,0 +1,151 @@
+package pkg
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Options control Build.
+type Options struct {
+	Arch      string    // target architecture: amd64, arm64 or s390x; default the host's
+	Tag       string    // image tag; default build.yml's tag:, then DefaultTag
+	GoFlags   []string  // extra go build arguments, placed before the package
+	Env       []string  // extra go build environment (KEY=VALUE), overriding Build's own
+	Go        string    // go command; default "go" from PATH
+	ModuleDir string    // dir whose go.mod resolves import-path binaries; default the package dir
+	Epoch     time.Time // mtimes and creation time; zero: SOURCE_DATE_EPOCH, else Unix 0
+	Stdout    io.Writer // go build output; nil discards it (it is still quoted in errors)
+	Stderr    io.Writer // go build output and one "# ..." line per binary; nil discards
+
+	// Store, if set, receives the built image, e.g. to record it in the local store.
+	Store func(ref string, img v1.Image) error
+	// Push, if set, is a reference the image is pushed to after the build (and Store).
+	Push string
+	// Insecure allows plain HTTP to the Push registry (loopback needs no flag).
+	Insecure bool
+}
+
+// SourceDateEpoch is the time named by $SOURCE_DATE_EPOCH (seconds since 1970), or Unix 0.
+func SourceDateEpoch() (time.Time, error) {
+	s := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
+	if s == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970: %w", s, err)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+// Build compiles the package's binaries for opts.Arch, lays them out with its files in one
+// deterministic layer and returns the image and its reference (image:tag). It then hands
+// the image to opts.Store and pushes it to opts.Push when those are set.
+func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, error) {
+	if opts.Arch == "" {
+		opts.Arch = runtime.GOARCH
+	}
+	if _, ok := triples[opts.Arch]; !ok {
+		return "", nil, fmt.Errorf("build %s: unsupported arch %q (want one of %s)", p.Image, opts.Arch, strings.Join(Arches(), ", "))
+	}
+	epoch := opts.Epoch
+	if epoch.IsZero() {
+		var err error
+		if epoch, err = SourceDateEpoch(); err != nil {
+			return "", nil, fmt.Errorf("build %s: %w", p.Image, err)
+		}
+	}
+	ref := p.Ref(opts.Tag)
+
+	t, err := p.tree(ctx, &opts)
+	if err != nil {
+		return "", nil, err
+	}
+	layerTar, err := t.tarball(epoch)
+	if err != nil {
+		return "", nil, fmt.Errorf("build %s: %w", ref, err)
+	}
+	img, err := p.image(layerTar, opts.Arch, epoch)
+	if err != nil {
+		return "", nil, err
+	}
+	if opts.Store != nil {
+		if err := opts.Store(ref, img); err != nil {
+			return "", nil, fmt.Errorf("store %s: %w", ref, err)
+		}
+	}
+	if opts.Push != "" {
+		if err := Push(ctx, opts.Push, img, opts.Insecure); err != nil {
+			return "", nil, err
+		}
+	}
+	return ref, img, nil
+}
+
+// tree compiles the binaries and collects them and the files: entries.
+func (p *Package) tree(ctx context.Context, opts *Options) (tree, error) {
+	t := tree{}
+	if len(p.Binaries) > 0 {
+		tmp, err := os.MkdirTemp("", "keel-pkg-")
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", p.Image, err)
+		}
+		defer os.RemoveAll(tmp)
+		for i, b := range p.Binaries {
+			out := filepath.Join(tmp, fmt.Sprintf("bin%d", i))
+			if err := p.compile(ctx, b, out, opts); err != nil {
+				return nil, err
+			}
+			data, err := os.ReadFile(out)
+			if err != nil {
+				return nil, fmt.Errorf("build %s: %w", b.Package, err)
+			}
+			paths := append([]string{b.Path}, b.Links...)
+			if err := t.addHardLinked(paths, data, 0o755, p.origin(b.Line)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, f := range p.Files {
+		if err := p.addFile(t, f); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (p *Package) addFile(t tree, f File) error {
+	origin := p.origin(f.Line)
+	mode := func(def int64) int64 {
+		if f.Mode != nil {
+			return int64(*f.Mode)
+		}
+		return def
+	}
+	switch {
+	case f.Source != "":
+		src := f.Source
+		if !filepath.IsAbs(src) {
+			src = filepath.Join(p.Dir, src)
+		}
+		return t.addHost(f.Path, src, f.Mode, origin)
+	case f.Contents != nil:
+		return t.add(f.Path, &entry{typ: tar.TypeReg, mode: mode(0o644), data: []byte(*f.Contents), origin: origin})
+	case f.Directory:
+		return t.add(f.Path, &entry{typ: tar.TypeDir, mode: mode(0o755), origin: origin})
+	default:
+		return t.add(f.Path, &entry{typ: tar.TypeSymlink, mode: 0o777, link: f.Symlink, origin: origin})
+	}
+}
+
+func (p *Package) origin(line int) string { return fmt.Sprintf("%s:%d", p.File, line) }

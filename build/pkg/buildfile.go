@@ -1,0 +1,232 @@
+package pkg
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the name of the build file in a package directory.
+const FileName = "build.yml"
+
+// DefaultTag is the image tag used when neither Options.Tag nor build.yml's tag: is set.
+const DefaultTag = "dev"
+
+// DefaultLDFlags are the go build -ldflags of a binary whose ldflags: key is absent.
+const DefaultLDFlags = "-s -w"
+
+// Package is a parsed build.yml. The yaml tags are the file's keys.
+type Package struct {
+	Dir  string `yaml:"-"` // absolute package directory
+	File string `yaml:"-"` // path of build.yml, as used in error messages
+
+	Image      string         `yaml:"image"`
+	Tag        string         `yaml:"tag"`
+	Binaries   []Binary       `yaml:"binaries"`
+	Files      []File         `yaml:"files"`
+	Config     map[string]any `yaml:"config"`
+	Entrypoint []string       `yaml:"entrypoint"`
+	Cmd        []string       `yaml:"cmd"`
+	Env        []string       `yaml:"env"`
+	WorkingDir string         `yaml:"workdir"`
+
+	lines map[string]int // line of each top-level key
+}
+
+// Binary is a Go main package compiled into the image.
+type Binary struct {
+	Package string   `yaml:"package"`
+	Path    string   `yaml:"path"`
+	Tags    []string `yaml:"tags"`
+	CGO     bool     `yaml:"cgo"`
+	LDFlags *string  `yaml:"ldflags"` // nil: DefaultLDFlags
+	Links   []string `yaml:"links"`
+	Line    int      `yaml:"-"` // line in build.yml
+}
+
+// File is an extra file, directory or symlink in the image. Exactly one of Source,
+// Contents, Directory and Symlink is set.
+type File struct {
+	Path      string  `yaml:"path"`
+	Source    string  `yaml:"source"`
+	Contents  *string `yaml:"contents"`
+	Directory bool    `yaml:"directory"`
+	Symlink   string  `yaml:"symlink"`
+	Mode      *Mode   `yaml:"mode"`
+	Line      int     `yaml:"-"` // line in build.yml
+}
+
+// Mode is an octal permission mode written as a string ("0755") or a number (0755, 755).
+type Mode uint32
+
+// UnmarshalYAML parses the scalar as octal.
+func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return errAt(n, "mode must be an octal number such as \"0755\"")
+	}
+	s := strings.TrimPrefix(strings.TrimPrefix(n.Value, "0o"), "0O")
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 07777 {
+		return errAt(n, "invalid mode %q: want an octal number such as \"0755\"", n.Value)
+	}
+	*m = Mode(v)
+	return nil
+}
+
+// UnmarshalYAML decodes a binaries: entry and records its line.
+func (b *Binary) UnmarshalYAML(n *yaml.Node) error {
+	type plain Binary
+	if err := n.Decode((*plain)(b)); err != nil {
+		return err
+	}
+	b.Line = n.Line
+	return nil
+}
+
+// UnmarshalYAML decodes a files: entry and records its line.
+func (f *File) UnmarshalYAML(n *yaml.Node) error {
+	type plain File
+	if err := n.Decode((*plain)(f)); err != nil {
+		return err
+	}
+	f.Line = n.Line
+	return nil
+}
+
+// Load reads and validates dir/build.yml.
+func Load(dir string) (*Package, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("package dir %s: %w", dir, err)
+	}
+	file := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read package: %w", err)
+	}
+	p, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	p.Dir = abs // Parse resolved it too; keep the caller's spelling of dir out of it
+	return p, nil
+}
+
+// Parse parses and validates the contents of a build.yml; file names it in errors.
+// Relative sources are resolved against filepath.Dir(file) when the package is built.
+func Parse(file string, data []byte) (*Package, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, atFile(file, err)
+	}
+	p := &Package{File: file, lines: map[string]int{}}
+	if doc.Kind == 0 {
+		return nil, fmt.Errorf("%s: empty file: image: is required", file)
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: top level must be a mapping", file, root.Line)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		p.lines[root.Content[i].Value] = root.Content[i].Line
+	}
+	if err := decodeStrict(file, &doc, p); err != nil {
+		return nil, err
+	}
+	if dir, err := filepath.Abs(filepath.Dir(file)); err == nil {
+		p.Dir = dir
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Ref is the image reference the package builds: image:tag, where tag is the first non-empty
+// of tag, build.yml's tag: and DefaultTag.
+func (p *Package) Ref(tag string) string {
+	if tag == "" {
+		tag = p.Tag
+	}
+	if tag == "" {
+		tag = DefaultTag
+	}
+	return p.Image + ":" + tag
+}
+
+func (p *Package) errf(line int, format string, args ...any) error {
+	if line == 0 {
+		return fmt.Errorf("%s: %s", p.File, fmt.Sprintf(format, args...))
+	}
+	return fmt.Errorf("%s:%d: %s", p.File, line, fmt.Sprintf(format, args...))
+}
+
+func (p *Package) validate() error {
+	if p.Image == "" {
+		return p.errf(0, "image: is required")
+	}
+	if last := p.Image[strings.LastIndex(p.Image, "/")+1:]; strings.ContainsAny(last, ":@") {
+		return p.errf(p.lines["image"], "image %q must be a repository without tag or digest: use tag:", p.Image)
+	}
+	if _, err := name.NewRepository(p.Image); err != nil {
+		return p.errf(p.lines["image"], "image %q: %v", p.Image, err)
+	}
+	if _, err := name.NewTag(p.Ref("")); err != nil {
+		return p.errf(p.lines["tag"], "tag %q: %v", p.Tag, err)
+	}
+	if p.WorkingDir != "" && !path.IsAbs(p.WorkingDir) {
+		return p.errf(p.lines["workdir"], "workdir %q must be absolute", p.WorkingDir)
+	}
+	for _, b := range p.Binaries {
+		if b.Package == "" {
+			return p.errf(b.Line, "binary: package: is required")
+		}
+		if err := checkImagePath(b.Path); err != nil {
+			return p.errf(b.Line, "binary %s: path: %v", b.Package, err)
+		}
+		for _, l := range b.Links {
+			if err := checkImagePath(l); err != nil {
+				return p.errf(b.Line, "binary %s: links: %v", b.Package, err)
+			}
+		}
+	}
+	for _, f := range p.Files {
+		if err := checkImagePath(f.Path); err != nil {
+			return p.errf(f.Line, "file: path: %v", err)
+		}
+		kinds := 0
+		for _, set := range []bool{f.Source != "", f.Contents != nil, f.Directory, f.Symlink != ""} {
+			if set {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			return p.errf(f.Line, "file %s: set exactly one of source, contents, directory, symlink", f.Path)
+		}
+		if f.Symlink != "" && f.Mode != nil {
+			return p.errf(f.Line, "file %s: a symlink has no mode", f.Path)
+		}
+	}
+	return nil
+}
+
+// checkImagePath accepts absolute, clean paths other than "/".
+func checkImagePath(p string) error {
+	switch {
+	case p == "":
+		return fmt.Errorf("required")
+	case !path.IsAbs(p):
+		return fmt.Errorf("%q must be absolute", p)
+	case path.Clean(p) != p:
+		return fmt.Errorf("%q is not clean (want %q)", p, path.Clean(p))
+	case p == "/":
+		return fmt.Errorf("%q: the root cannot be replaced", p)
+	}
+	return nil
+}

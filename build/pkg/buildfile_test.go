@@ -1,0 +1,99 @@
+package pkg
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseReadsEveryKey(t *testing.T) {
+	p, err := Parse("build.yml", []byte(`
+image: keel/getty
+tag: v1
+binaries:
+  - package: github.com/opencontainers/runc
+    path: /usr/bin/runc
+    tags: [seccomp]
+    cgo: true
+    ldflags: ""
+    links: [/usr/bin/runc-link]
+files:
+  - path: /etc/motd
+    contents: "hi\n"
+    mode: 0600
+  - path: /bin/x
+    source: /bin/true
+    mode: "755"
+config:
+  capabilities: [all]
+entrypoint: [/usr/bin/runc]
+cmd: [--help]
+env: [A=b]
+workdir: /root
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Ref("") != "keel/getty:v1" || p.Ref("x") != "keel/getty:x" {
+		t.Errorf("refs = %q, %q", p.Ref(""), p.Ref("x"))
+	}
+	b := p.Binaries[0]
+	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || b.Line != 5 {
+		t.Errorf("binary = %+v", b)
+	}
+	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Line != 15 {
+		t.Errorf("files = %+v %+v", p.Files[0], p.Files[1])
+	}
+	if p.WorkingDir != "/root" || p.Cmd[0] != "--help" || p.Env[0] != "A=b" {
+		t.Errorf("package = %+v", p)
+	}
+}
+
+func TestParseDefaultsTagToDev(t *testing.T) {
+	p, err := Parse("build.yml", []byte("image: keel/x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Ref(""); got != "keel/x:dev" {
+		t.Errorf("ref = %q, want keel/x:dev", got)
+	}
+}
+
+func TestParseErrorsNameFileAndLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, yml, want string
+	}{
+		{"top-level typo", "image: a/b\nbinaris: []\n", `b/build.yml:2: unknown key "binaris"`},
+		{"nested typo", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    ldflag: -s\n", `b/build.yml:5: unknown key "ldflag"`},
+		{"file typo", "image: a/b\nfiles:\n  - path: /x\n    content: hi\n", `b/build.yml:4: unknown key "content"`},
+		{"config keys pass through", "image: a/b\nconfig:\n  anything: [1]\nfoo: 1\n", `b/build.yml:4: unknown key "foo"`},
+		{"wrong type", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    cgo: maybe\n", "b/build.yml:5: cannot unmarshal"},
+		{"bad mode", "image: a/b\nfiles:\n  - path: /x\n    contents: hi\n    mode: rwx\n", `b/build.yml:5: invalid mode "rwx"`},
+		{"duplicate key", "image: a/b\nimage: c/d\n", "b/build.yml:2:"},
+		{"syntax", "image: [a\n", "b/build.yml:"},
+		{"missing image", "tag: x\n", "b/build.yml: image: is required"},
+		{"image with tag", "image: a/b:1\n", "b/build.yml:1: image \"a/b:1\" must be a repository"},
+		{"bad tag", "image: a/b\ntag: \"no/slash\"\n", "b/build.yml:2: tag"},
+		{"relative path", "image: a/b\nbinaries:\n  - package: ./x\n    path: bin/x\n", `b/build.yml:3: binary ./x: path: "bin/x" must be absolute`},
+		{"no package", "image: a/b\nbinaries:\n  - path: /x\n", "b/build.yml:3: binary: package: is required"},
+		{"relative link", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    links: [y]\n", "b/build.yml:3: binary ./x: links:"},
+		{"two kinds", "image: a/b\nfiles:\n  - path: /x\n    contents: hi\n    symlink: y\n", "b/build.yml:3: file /x: set exactly one"},
+		{"no kind", "image: a/b\nfiles:\n  - path: /x\n", "b/build.yml:3: file /x: set exactly one"},
+		{"unclean path", "image: a/b\nfiles:\n  - path: /x/../y\n    directory: true\n", "b/build.yml:3: file: path: \"/x/../y\" is not clean"},
+		{"symlink mode", "image: a/b\nfiles:\n  - path: /x\n    symlink: y\n    mode: \"0755\"\n", "b/build.yml:3: file /x: a symlink has no mode"},
+		{"relative workdir", "image: a/b\nworkdir: tmp\n", "b/build.yml:2: workdir"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("b/build.yml", []byte(tc.yml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesMissingBuildFile(t *testing.T) {
+	_, err := Load(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "build.yml") {
+		t.Errorf("err = %v, want it to name build.yml", err)
+	}
+}

@@ -1,0 +1,52 @@
+// Package pkg builds a Keel package: an OCI image made from a directory holding a build.yml.
+// It is the library behind `keel pkg build DIR [--arch amd64|arm64|s390x] [--push REF]`.
+//
+// The image has one layer holding the package's statically compiled Go binaries and its
+// files, an image config whose architecture/os name the target, and the label
+// org.mobyproject.config carrying the package's LinuxKit runtime configuration as JSON.
+//
+// # build.yml
+//
+// The file is strict YAML: an unknown key, a duplicated key or a value of the wrong type is an
+// error naming build.yml:LINE.
+//
+//	image: keel/getty            # repository, required
+//	tag: v1                      # optional; Options.Tag wins; default "dev"
+//	binaries:                    # Go main packages, compiled statically for the target arch
+//	  - package: ./cmd/getty     # relative to the package dir (starts with "."), or an import
+//	                             # path such as github.com/opencontainers/runc, resolved by the
+//	                             # go.mod of Options.ModuleDir (default: the package dir's module)
+//	    path: /usr/bin/getty     # absolute path in the image, required
+//	    tags: [netgo, osusergo]  # go build -tags
+//	    cgo: false               # true: CGO_ENABLED=1 with the target's C cross compiler,
+//	                             # PKG_CONFIG_LIBDIR for its multiarch dir, -extldflags -static
+//	    ldflags: "-s -w"         # go build -ldflags; default "-s -w"; "" for none
+//	    links: [/usr/bin/sh]     # extra hard links to the same binary
+//	files:                       # exactly one of source, contents, directory, symlink each
+//	  - path: /bin/busybox
+//	    source: /bin/busybox     # host file or directory (absolute, or relative to the package
+//	                             # dir); a directory is copied recursively
+//	    mode: "0755"             # octal; default: the host file's permission bits
+//	  - path: /etc/motd
+//	    contents: "hello\n"      # default mode 0644
+//	  - path: /sbin
+//	    directory: true          # default mode 0755
+//	  - path: /bin/sh
+//	    symlink: busybox
+//	config:                      # LinuxKit's per-image runtime keys, passed through as-is:
+//	  binds: [/dev:/dev]         # JSON-encoded into the label org.mobyproject.config
+//	  capabilities: [all]
+//	entrypoint: [/usr/bin/getty] # image config Entrypoint
+//	cmd: []                      # image config Cmd
+//	env: [PATH=/usr/bin:/bin]    # image config Env (none by default)
+//	workdir: /                   # image config WorkingDir
+//
+// # Reproducibility
+//
+// Binaries are built with `go build -trimpath -buildvcs=false`, GOOS=linux, GOARCH=target and
+// CGO_ENABLED=0 unless cgo is set. The layer is written deterministically: entries sorted by
+// path, every parent directory present (mode 0755 unless a files: entry says otherwise),
+// uid/gid 0, no user or group names, and every mtime (and the image's creation time) set to
+// SOURCE_DATE_EPOCH (default 0). Building the same inputs with the same Go toolchain twice
+// gives the same image digest.
+package pkg

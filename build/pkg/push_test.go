@@ -1,0 +1,92 @@
+package pkg
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func TestBuildPushesToRegistryAndPullsBack(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/keel/hello:dev"
+	if !strings.HasPrefix(ref, "127.0.0.1:") {
+		t.Fatalf("test registry at %s, want 127.0.0.1", ref)
+	}
+
+	_, img := buildHello(t, Options{Arch: "amd64", Push: ref})
+
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulled, err := remote.Image(r, remote.WithContext(context.Background()))
+	if err != nil {
+		t.Fatalf("pull %s: %v", ref, err)
+	}
+	want, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pulled.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("pulled digest %s, pushed %s", got, want)
+	}
+	cf, err := pulled.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.Labels[ConfigLabel] == "" {
+		t.Errorf("pulled image lacks label %s", ConfigLabel)
+	}
+	_, entries := readLayer(t, pulled)
+	if string(entries["etc/motd"].data) != "hello\n" {
+		t.Errorf("pulled etc/motd = %q", entries["etc/motd"].data)
+	}
+}
+
+func TestPushNamesRefOnFailure(t *testing.T) {
+	_, img := buildHello(t, Options{Arch: "amd64"})
+	srv := httptest.NewServer(nil) // 404 for everything
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/keel/x:dev"
+	if err := Push(context.Background(), ref, img, false); err == nil || !strings.Contains(err.Error(), "push "+ref) {
+		t.Errorf("err = %v, want it to name %s", err, ref)
+	}
+}
+
+func TestBuildImportPathBinaryUsesModuleDir(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "build.yml"), `image: keel/imp
+binaries:
+  - package: github.com/keel-os/keel/build/pkg/testdata/hello/cmd/hello
+    path: /bin/hello
+`)
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moduleDir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, img, err := p.Build(context.Background(), Options{Arch: "amd64", ModuleDir: moduleDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, entries := readLayer(t, img)
+	if len(entries["bin/hello"].data) == 0 {
+		t.Errorf("bin/hello missing or empty")
+	}
+}

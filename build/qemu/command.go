@@ -1,0 +1,165 @@
+package qemu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// machine is what differs between guest architectures.
+type machine struct {
+	qemu    string // QEMU system emulator
+	machine string // -machine under TCG
+	kvm     string // -machine under KVM
+	tcgCPU  string // -cpu under TCG ("" for QEMU's default); KVM always uses host
+	console string // console= for the kernel command line ("" for none)
+	bus     string // virtio transport suffix: pci or ccw
+	fwCfg   bool   // whether the machine has fw_cfg
+}
+
+var machines = map[string]machine{
+	"amd64": {"qemu-system-x86_64", "q35", "q35", "", "ttyS0", "pci", true},
+	"arm64": {"qemu-system-aarch64", "virt", "virt,gic-version=host", "max", "ttyAMA0", "pci", true},
+	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "", "ccw", false},
+}
+
+// UserdataName is the fw_cfg file that carries Config.Data.
+const UserdataName = "opt/org.keel/userdata"
+
+// Command returns the QEMU command line (argv[0] is the binary) for cfg. It touches nothing
+// but, when cfg.Accel is auto, the KVM probe (see ResolveAccel). Config.Data needs Run,
+// which writes it to a file; Command itself uses only DataFile.
+func Command(cfg Config) ([]string, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	accel, err := ResolveAccel(c.Accel, c.Arch)
+	if err != nil {
+		return nil, err
+	}
+	m := machines[c.Arch]
+	bin := c.QEMU
+	if bin == "" {
+		bin = m.qemu
+	}
+	args := []string{bin}
+	cpu := m.tcgCPU
+	if accel == "kvm" {
+		args = append(args, "-machine", m.kvm, "-accel", "kvm")
+		cpu = "host"
+	} else {
+		args = append(args, "-machine", m.machine, "-accel", "tcg")
+	}
+	if cpu != "" {
+		args = append(args, "-cpu", cpu)
+	}
+	args = append(args,
+		"-smp", fmt.Sprint(c.CPUs),
+		"-m", c.Mem,
+		"-nographic",
+		"-no-reboot",
+		"-kernel", c.Kernel,
+	)
+	if c.Initrd != "" {
+		args = append(args, "-initrd", c.Initrd)
+	}
+	if line := kernelCmdline(c.Cmdline, m.console); line != "" {
+		args = append(args, "-append", line)
+	}
+	args = append(args, "-device", "virtio-rng-"+m.bus)
+	for i, d := range c.Disks {
+		id := fmt.Sprintf("disk%d", i)
+		args = append(args,
+			"-drive", fmt.Sprintf("if=none,id=%s,file=%s,format=%s", id, optEscape(d.Path), d.Format),
+			"-device", fmt.Sprintf("virtio-blk-%s,drive=%s", m.bus, id))
+	}
+	switch {
+	case c.DataFile != "" && !m.fwCfg:
+		return nil, fmt.Errorf("qemu: metadata (--data) needs fw_cfg, which %s lacks", m.machine)
+	case c.DataFile != "":
+		args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", UserdataName, optEscape(c.DataFile)))
+	case c.Data != nil:
+		return nil, fmt.Errorf("qemu: Config.Data is written to a file by Run; set DataFile to call Command directly")
+	}
+	net, err := netArgs(c, m)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, net...)
+	return append(args, c.ExtraArgs...), nil
+}
+
+// kernelCmdline appends console=console to line unless its last console= already names it
+// (the last one becomes /dev/console, where PID 1 prints its final line).
+func kernelCmdline(line, console string) string {
+	line = strings.TrimSpace(line)
+	if console == "" {
+		return line
+	}
+	last := ""
+	for _, f := range strings.Fields(line) {
+		if v, ok := strings.CutPrefix(f, "console="); ok {
+			last = v
+		}
+	}
+	if last == console || strings.HasPrefix(last, console+",") {
+		return line
+	}
+	return strings.TrimSpace(line + " console=" + console)
+}
+
+func netArgs(c Config, m machine) ([]string, error) {
+	if c.NIC == "none" {
+		return []string{"-nic", "none"}, nil
+	}
+	netdev := "user,id=net0"
+	for _, f := range c.HostFwd {
+		rule, err := hostFwdRule(f)
+		if err != nil {
+			return nil, err
+		}
+		netdev += ",hostfwd=" + rule
+	}
+	dev := "virtio-net-" + m.bus + ",netdev=net0"
+	if m.bus == "pci" {
+		dev += ",romfile=" // no iPXE option ROM: -kernel boots need none
+	}
+	return []string{"-netdev", netdev, "-device", dev}, nil
+}
+
+// hostFwdRule turns "HOST:GUEST" or "tcp|udp:HOST:GUEST" into QEMU's
+// "tcp:127.0.0.1:HOST-:GUEST"; a rule already in QEMU's form (it has a "-") is kept.
+func hostFwdRule(s string) (string, error) {
+	if strings.Contains(s, "-") {
+		if strings.Contains(s, ",") {
+			return "", fmt.Errorf("qemu: hostfwd %q: no commas allowed", s)
+		}
+		return s, nil
+	}
+	parts := strings.Split(s, ":")
+	proto := "tcp"
+	if len(parts) == 3 {
+		proto, parts = parts[0], parts[1:]
+	}
+	if len(parts) != 2 || (proto != "tcp" && proto != "udp") || !isPort(parts[0]) || !isPort(parts[1]) {
+		return "", fmt.Errorf("qemu: hostfwd %q: want HOST:GUEST, udp:HOST:GUEST or tcp:ADDR:HOST-:GUEST", s)
+	}
+	return fmt.Sprintf("%s:127.0.0.1:%s-:%s", proto, parts[0], parts[1]), nil
+}
+
+func isPort(s string) bool {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+		n = n*10 + int(r-'0')
+		if n > 65535 {
+			return false
+		}
+	}
+	return s != "" && n > 0
+}
+
+// optEscape doubles commas, QEMU's escape inside an option value.
+func optEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }

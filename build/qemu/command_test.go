@@ -1,0 +1,194 @@
+package qemu
+
+import (
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func base(arch, accel string) Config {
+	return Config{Arch: arch, Accel: accel, Kernel: "k", Initrd: "i", Cmdline: "quiet"}
+}
+
+func mustCommand(t *testing.T, cfg Config) []string {
+	t.Helper()
+	argv, err := Command(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return argv
+}
+
+func TestCommandPerArchAndAccel(t *testing.T) {
+	for _, tc := range []struct {
+		arch, accel string
+		want        string
+	}{
+		{"amd64", "tcg", "qemu-system-x86_64 -machine q35 -accel tcg -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
+		{"amd64", "kvm", "qemu-system-x86_64 -machine q35 -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
+		{"arm64", "tcg", "qemu-system-aarch64 -machine virt -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
+		{"arm64", "kvm", "qemu-system-aarch64 -machine virt,gic-version=host -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
+		{"s390x", "tcg", "qemu-system-s390x -machine s390-ccw-virtio -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet -device virtio-rng-ccw -nic none"},
+		{"s390x", "kvm", "qemu-system-s390x -machine s390-ccw-virtio -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet -device virtio-rng-ccw -nic none"},
+	} {
+		t.Run(tc.arch+"/"+tc.accel, func(t *testing.T) {
+			argv := mustCommand(t, base(tc.arch, tc.accel))
+			// -append's value holds spaces: compare it separately.
+			i := slices.Index(argv, "-append")
+			if i < 0 {
+				t.Fatalf("no -append in %q", argv)
+			}
+			if got := strings.Join(argv, " "); got != tc.want {
+				t.Errorf("argv =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCommandSetsMemCPUsQEMUAndExtraArgs(t *testing.T) {
+	cfg := base("amd64", "tcg")
+	cfg.Mem, cfg.CPUs, cfg.QEMU, cfg.ExtraArgs = "2048", 2, "/opt/qemu", []string{"-s"}
+	argv := mustCommand(t, cfg)
+	got := strings.Join(argv, " ")
+	for _, want := range []string{"/opt/qemu -machine", "-smp 2 -m 2048", "-nic none -s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("argv %q lacks %q", got, want)
+		}
+	}
+	if argv[len(argv)-1] != "-s" {
+		t.Errorf("extra args not last: %q", argv)
+	}
+}
+
+func TestCommandAttachesDisksAsVirtioBlk(t *testing.T) {
+	cfg := base("amd64", "tcg")
+	cfg.Disks = []Disk{{Path: "/d/a,b.img", Format: "raw"}, {Path: "/d/c.qcow2", Format: "qcow2"}}
+	got := strings.Join(mustCommand(t, cfg), " ")
+	for _, want := range []string{
+		"-drive if=none,id=disk0,file=/d/a,,b.img,format=raw -device virtio-blk-pci,drive=disk0",
+		"-drive if=none,id=disk1,file=/d/c.qcow2,format=qcow2 -device virtio-blk-pci,drive=disk1",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("argv %q lacks %q", got, want)
+		}
+	}
+	cfg = base("s390x", "tcg")
+	cfg.Disks = []Disk{{Path: "/d/a.img"}}
+	if got := strings.Join(mustCommand(t, cfg), " "); !strings.Contains(got, "-device virtio-blk-ccw,drive=disk0") || !strings.Contains(got, "format=raw") {
+		t.Errorf("s390x argv %q lacks a raw virtio-blk-ccw disk", got)
+	}
+}
+
+func TestCommandPassesDataFileThroughFwCfg(t *testing.T) {
+	cfg := base("arm64", "tcg")
+	cfg.DataFile = "/tmp/user,data"
+	got := strings.Join(mustCommand(t, cfg), " ")
+	if !strings.Contains(got, "-fw_cfg name=opt/org.keel/userdata,file=/tmp/user,,data") {
+		t.Errorf("argv %q lacks the fw_cfg userdata", got)
+	}
+	cfg = base("s390x", "tcg")
+	cfg.DataFile = "/tmp/u"
+	if _, err := Command(cfg); err == nil || !strings.Contains(err.Error(), "fw_cfg") {
+		t.Errorf("s390x data: err = %v, want an fw_cfg error", err)
+	}
+	cfg = base("amd64", "tcg")
+	cfg.Data = []byte("x")
+	if _, err := Command(cfg); err == nil {
+		t.Errorf("Data without DataFile: want an error from Command")
+	}
+}
+
+func TestCommandUserNetworkingWithoutOptionROM(t *testing.T) {
+	cfg := base("amd64", "tcg")
+	cfg.NIC = "user"
+	cfg.HostFwd = []string{"2222:22", "udp:5353:53", "tcp:0.0.0.0:8080-:80"}
+	argv := mustCommand(t, cfg)
+	got := strings.Join(argv, " ")
+	want := "-netdev user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.1:5353-:53,hostfwd=tcp:0.0.0.0:8080-:80 -device virtio-net-pci,netdev=net0,romfile="
+	if !strings.Contains(got, want) {
+		t.Errorf("argv %q lacks %q", got, want)
+	}
+	if slices.Contains(argv, "-nic") {
+		t.Errorf("argv %q has -nic with user networking", got)
+	}
+	cfg = base("s390x", "tcg")
+	cfg.NIC = "user"
+	if got := strings.Join(mustCommand(t, cfg), " "); !strings.HasSuffix(got, "-netdev user,id=net0 -device virtio-net-ccw,netdev=net0") {
+		t.Errorf("s390x argv %q lacks virtio-net-ccw", got)
+	}
+}
+
+func TestCommandRejectsBadConfig(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"arch":           func(c *Config) { c.Arch = "mips" },
+		"accel":          func(c *Config) { c.Accel = "hvf" },
+		"nic":            func(c *Config) { c.NIC = "tap" },
+		"hostfwd no nic": func(c *Config) { c.HostFwd = []string{"1:2"} },
+		"hostfwd form":   func(c *Config) { c.NIC, c.HostFwd = "user", []string{"ssh"} },
+		"hostfwd port":   func(c *Config) { c.NIC, c.HostFwd = "user", []string{"70000:22"} },
+		"no kernel":      func(c *Config) { c.Kernel = "" },
+		"disk format":    func(c *Config) { c.Disks = []Disk{{Path: "x", Format: "vmdk"}} },
+		"disk path":      func(c *Config) { c.Disks = []Disk{{Format: "raw"}} },
+		"cpus":           func(c *Config) { c.CPUs = -1 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := base("amd64", "tcg")
+			mod(&cfg)
+			if argv, err := Command(cfg); err == nil {
+				t.Errorf("Command = %q, want an error", argv)
+			}
+		})
+	}
+}
+
+func TestKernelCmdlineAppendsConsoleUnlessLastConsoleIsIt(t *testing.T) {
+	for _, tc := range []struct{ line, console, want string }{
+		{"", "ttyS0", "console=ttyS0"},
+		{"quiet", "ttyS0", "quiet console=ttyS0"},
+		{"console=ttyS0 quiet", "ttyS0", "console=ttyS0 quiet"},
+		{"console=ttyS0,115200", "ttyS0", "console=ttyS0,115200"},
+		{"console=ttyS0 console=tty0", "ttyS0", "console=ttyS0 console=tty0 console=ttyS0"},
+		{" quiet ", "", "quiet"},
+	} {
+		if got := kernelCmdline(tc.line, tc.console); got != tc.want {
+			t.Errorf("kernelCmdline(%q, %q) = %q, want %q", tc.line, tc.console, got, tc.want)
+		}
+	}
+}
+
+func TestResolveAccelAutoUsesKVMOnlyWhenUsable(t *testing.T) {
+	usable := func(string) error { return nil }
+	broken := func(string) error { return errors.New("no") }
+	for _, tc := range []struct {
+		accel, env string
+		check      func(string) error
+		want       string
+	}{
+		{"auto", "", usable, "kvm"},
+		{"", "", broken, "tcg"},
+		{"auto", "tcg", usable, "tcg"},
+		{"auto", "kvm", broken, "kvm"},
+		{"tcg", "kvm", usable, "tcg"},
+		{"kvm", "", broken, "kvm"},
+	} {
+		got, err := resolveAccel(tc.accel, "amd64", tc.env, tc.check)
+		if err != nil || got != tc.want {
+			t.Errorf("resolveAccel(%q, env %q) = %q, %v; want %q", tc.accel, tc.env, got, err, tc.want)
+		}
+	}
+	if _, err := resolveAccel("auto", "amd64", "fast", usable); err == nil {
+		t.Errorf("bad %s: want an error", AccelEnv)
+	}
+}
+
+func TestKVMUsableRefusesCrossArchGuests(t *testing.T) {
+	other := "arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "amd64"
+	}
+	if err := KVMUsable(other); err == nil || !strings.Contains(err.Error(), "not the host's") {
+		t.Errorf("KVMUsable(%s) on a %s host = %v, want a cross-arch error", other, runtime.GOARCH, err)
+	}
+}

@@ -1,0 +1,114 @@
+package qemu
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config describes one QEMU run. Zero fields take the documented defaults.
+type Config struct {
+	Arch  string // guest architecture: amd64, arm64 or s390x; default the host's
+	Mem   string // guest memory as for qemu -m ("1G", "512M", "2048" = MiB); default "1G"
+	CPUs  int    // virtual CPUs; default 1
+	Accel string // auto, kvm or tcg; default auto (see the package doc)
+
+	Disks []Disk // virtio block devices, in order
+
+	// Data is metadata offered to the guest as fw_cfg opt/org.keel/userdata
+	// (/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/userdata/raw). Run writes it to a
+	// temporary file; DataFile names an existing file instead (used as is when set).
+	Data     []byte
+	DataFile string
+
+	NIC     string   // "none" (default) or "user": user-mode networking on virtio-net
+	HostFwd []string // with NIC user: "HOST:GUEST", "udp:HOST:GUEST" (bound to 127.0.0.1) or QEMU's own "tcp:ADDR:HOST-:GUEST"
+
+	Kernel  string // kernel image path
+	Initrd  string // initramfs path
+	Cmdline string // kernel command line, without console=
+
+	QEMU      string   // QEMU binary; default qemu-system-<machine arch> from PATH
+	ExtraArgs []string // appended to the QEMU command line
+
+	Stdin   io.Reader     // guest console input; nil: none
+	Stdout  io.Writer     // guest console output; nil: discarded (Run still reads it)
+	Stderr  io.Writer     // QEMU's own messages; nil: discarded (quoted in errors)
+	Timeout time.Duration // if positive, Run stops QEMU after this long and returns ErrTimeout
+}
+
+// Disk is a block device attached as virtio-blk.
+type Disk struct {
+	Path   string // image file; created (sparse) by Run if missing
+	Size   int64  // bytes; needed to create a missing file
+	Format string // raw (default) or qcow2
+}
+
+// Image suffixes of the files keel build writes for NAME.
+const (
+	KernelSuffix  = "-kernel"
+	InitrdSuffix  = "-initrd.img"
+	CmdlineSuffix = "-cmdline"
+)
+
+// LoadImage points c at the kernel, initramfs and command line keel build wrote for name
+// (NAME-kernel, NAME-initrd.img, NAME-cmdline; a missing cmdline file is an empty line).
+func (c *Config) LoadImage(name string) error {
+	kernel, initrd := name+KernelSuffix, name+InitrdSuffix
+	for _, f := range []string{kernel, initrd} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("image %s: %w", name, err)
+		}
+	}
+	cmdline, err := os.ReadFile(name + CmdlineSuffix)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
+	c.Kernel, c.Initrd, c.Cmdline = kernel, initrd, strings.TrimSpace(string(cmdline))
+	return nil
+}
+
+// withDefaults returns c with its defaults filled in and checked.
+func (c Config) withDefaults() (Config, error) {
+	if c.Arch == "" {
+		c.Arch = runtime.GOARCH
+	}
+	if _, ok := machines[c.Arch]; !ok {
+		return c, fmt.Errorf("qemu: unsupported arch %q (want amd64, arm64 or s390x)", c.Arch)
+	}
+	if c.Mem == "" {
+		c.Mem = "1G"
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 1
+	}
+	if c.CPUs < 0 {
+		return c, fmt.Errorf("qemu: cpus %d: must be positive", c.CPUs)
+	}
+	if c.NIC == "" {
+		c.NIC = "none"
+	}
+	if c.NIC != "none" && c.NIC != "user" {
+		return c, fmt.Errorf("qemu: nic %q: want none or user", c.NIC)
+	}
+	if len(c.HostFwd) > 0 && c.NIC != "user" {
+		return c, fmt.Errorf("qemu: hostfwd needs nic user")
+	}
+	if c.Kernel == "" {
+		return c, fmt.Errorf("qemu: no kernel")
+	}
+	for i, d := range c.Disks {
+		if d.Path == "" {
+			return c, fmt.Errorf("qemu: disk %d: no file", i)
+		}
+		if d.Format == "" {
+			c.Disks[i].Format = "raw"
+		} else if d.Format != "raw" && d.Format != "qcow2" {
+			return c, fmt.Errorf("qemu: disk %s: format %q: want raw or qcow2", d.Path, d.Format)
+		}
+	}
+	return c, nil
+}

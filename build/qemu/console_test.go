@@ -1,0 +1,102 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func feed(chunks ...string) *console {
+	c := newConsole()
+	for _, s := range chunks {
+		c.Write([]byte(s))
+	}
+	c.flush()
+	return c
+}
+
+func TestConsoleTracksLastKeelLineAcrossChunks(t *testing.T) {
+	c := feed("boot\r\nkeel: re", "boot\r\n[ 1.0] x\nkeel: power", " off\r\n[ 2.0] reboot: Power down")
+	last, panicLine, lastLine := c.state()
+	if last != evPowerOff || panicLine != "" || lastLine != "[ 2.0] reboot: Power down" {
+		t.Errorf("state = %v %q %q", last, panicLine, lastLine)
+	}
+}
+
+func TestConsoleNotifiesHaltAndPanic(t *testing.T) {
+	c := feed("keel: halt\n")
+	if ev := <-c.notify; ev != evHalt {
+		t.Errorf("event = %v, want halt", ev)
+	}
+	c = feed("[ 2.6] Kernel panic - not syncing: Attempted to kill init!\n[ 2.7] more\n")
+	if ev := <-c.notify; ev != evPanic {
+		t.Errorf("event = %v, want panic", ev)
+	}
+	if _, p, _ := c.state(); !strings.Contains(p, "Attempted to kill init") {
+		t.Errorf("panic line = %q", p)
+	}
+}
+
+func TestOutcomeMapsConsoleAndExitToErrors(t *testing.T) {
+	bg := context.Background()
+	expired, cancel := context.WithTimeout(bg, time.Nanosecond)
+	defer cancel()
+	<-expired.Done()
+	exitErr := errors.New("exit status 1")
+	for _, tc := range []struct {
+		name    string
+		console string
+		tctx    context.Context
+		waitErr error
+		want    error
+	}{
+		{"poweroff", "keel: power off\n", bg, nil, nil},
+		{"reboot", "keel: reboot\n", bg, nil, ErrReboot},
+		{"poweroff then reboot", "keel: power off\nkeel: reboot\n", bg, nil, ErrReboot},
+		{"halt", "keel: halt\n", bg, exitErr, ErrHalt},
+		{"panic after poweroff line", "keel: power off\nKernel panic - not syncing\n", bg, nil, ErrPanic},
+		{"no line", "hello\n", bg, nil, ErrNoShutdown},
+		{"timeout", "keel: power off\n", expired, exitErr, ErrTimeout},
+		{"qemu failed", "keel: power off\n", bg, exitErr, exitErr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := outcome(bg, tc.tctx, Config{Arch: "amd64"}, tc.waitErr, feed(tc.console), &tailBuffer{max: 100})
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("outcome = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTailBufferKeepsLastBytes(t *testing.T) {
+	b := &tailBuffer{max: 4}
+	b.Write([]byte("abcdef"))
+	b.Write([]byte("gh"))
+	if got := b.String(); got != "efgh" {
+		t.Errorf("tail = %q, want efgh", got)
+	}
+}
+
+func TestLoadImageReadsBuildOutputs(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "linuxkit")
+	for suffix, data := range map[string]string{KernelSuffix: "k", InitrdSuffix: "i", CmdlineSuffix: "quiet root=x\n"} {
+		if err := os.WriteFile(name+suffix, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var c Config
+	if err := c.LoadImage(name); err != nil {
+		t.Fatal(err)
+	}
+	if c.Kernel != name+"-kernel" || c.Initrd != name+"-initrd.img" || c.Cmdline != "quiet root=x" {
+		t.Errorf("config = %+v", c)
+	}
+	if err := c.LoadImage(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing-kernel") {
+		t.Errorf("missing image: err = %v", err)
+	}
+}

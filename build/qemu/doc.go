@@ -1,0 +1,29 @@
+// Package qemu boots a Keel image (NAME-kernel, NAME-initrd.img, NAME-cmdline as written by
+// keel build) in QEMU and reports how the guest ended. It is the library behind
+// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--disk] [--data] [--nic] [--hostfwd] NAME`.
+//
+// Machines: amd64 runs qemu-system-x86_64 -machine q35; arm64 qemu-system-aarch64 -machine
+// virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. The serial console is on
+// stdio (-nographic) and console=ttyS0 (amd64) or console=ttyAMA0 (arm64) is appended to the
+// kernel command line; s390x needs none. -no-reboot turns any guest reboot into a QEMU exit.
+//
+// # Acceleration
+//
+// Accel "kvm" and "tcg" are used as given. "auto" (the default) reads $KEEL_QEMU_ACCEL
+// (kvm or tcg) first; without it, it picks kvm only when the guest arch equals the host's,
+// /dev/kvm opens read-write, answers KVM_GET_API_VERSION and KVM_CREATE_VM, and (on x86) the
+// CPU advertises vmx or svm; otherwise tcg. A host with a half-working /dev/kvm (as in some
+// nested sandboxes) can pass the ioctls yet hang the guest in its firmware, or early in the
+// kernel, with no output: force software emulation there with --accel tcg or
+// KEEL_QEMU_ACCEL=tcg.
+//
+// # Exit status
+//
+// Because of -no-reboot both a guest poweroff and a guest reboot end QEMU with status 0, so
+// Run reads the console: Keel's PID 1 prints exactly one of "keel: power off", "keel: reboot"
+// or "keel: halt" as its last line before reboot(2). Run returns nil only if QEMU exited 0 and
+// the last such line was "keel: power off". A reboot is ErrReboot, a halt ErrHalt (QEMU is
+// stopped a moment after the line, as a halted guest never ends it), a "Kernel panic" line
+// ErrPanic (QEMU is stopped shortly after), no line at all ErrNoShutdown and an expired
+// Config.Timeout ErrTimeout; each is wrapped with context, test them with errors.Is.
+package qemu

@@ -1,0 +1,110 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Source is one configuration file: its name, used in error positions, and its text.
+type Source struct {
+	Name string
+	Data []byte
+}
+
+// Parse parses and merges configuration files in order (see the package documentation
+// for the merge rules). On failure the error is an ErrorList naming every problem with
+// its file and line.
+func Parse(sources ...Source) (*Config, error) {
+	merged := &Config{}
+	var errs ErrorList
+	var names []string
+	for _, src := range sources {
+		names = append(names, src.Name)
+		// A file with errors is still merged, as far as it decoded, so that problems
+		// across files (duplicate names) are reported in the same run.
+		var cfg Config
+		errs = append(errs, decodeDocument(src.Name, src.Data, &cfg)...)
+		merge(merged, &cfg)
+	}
+	errs = append(errs, validateConfig(merged)...)
+	if len(errs) > 0 {
+		errs.sortByPos(names)
+		return nil, errs
+	}
+	return merged, nil
+}
+
+// ParseFile reads, parses and merges the named files (see Parse).
+func ParseFile(paths ...string) (*Config, error) {
+	sources := make([]Source, len(paths))
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("read configuration: %w", err)
+		}
+		sources[i] = Source{Name: p, Data: data}
+	}
+	return Parse(sources...)
+}
+
+// ParseLabel parses the JSON (or YAML) of an org.mobyproject.config image label. name
+// identifies the label in errors, e.g. `image "linuxkit/getty:v1" label`; lines are
+// given only for a label of several lines. The label may not contain name or image.
+func ParseLabel(name string, data []byte) (*ImageConfig, error) {
+	var ic ImageConfig
+	errs := decodeDocument(name, data, &ic)
+	if !bytes.ContainsRune(bytes.TrimSpace(data), '\n') {
+		for _, e := range errs {
+			e.Pos.Line = 0 // "line 1" of a one-line label says nothing
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &ic, nil
+}
+
+// decodeDocument decodes the single YAML document in data into out.
+func decodeDocument(name string, data []byte, out any) ErrorList {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file
+		}
+		return ErrorList{syntaxError(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := 0
+		if err == nil {
+			line = extra.Line
+		}
+		return ErrorList{{Pos: Pos{File: name, Line: line}, Err: errors.New("only one YAML document is allowed per file")}}
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	d := &decoder{file: name}
+	d.decode(doc.Content[0], reflect.ValueOf(out).Elem(), "", "")
+	return d.errs
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns a yaml.v3 parse error into an Error at its line.
+func syntaxError(name string, err error) *Error {
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{Pos: Pos{File: name, Line: line}, Err: fmt.Errorf("invalid YAML: %s", m[2])}
+	}
+	return &Error{Pos: Pos{File: name}, Err: fmt.Errorf("invalid YAML: %w", err)}
+}

@@ -1,0 +1,246 @@
+// Package initrd writes a tree as a Linux initramfs: a "newc" (SVR4, no CRC) cpio archive,
+// optionally compressed with gzip or zstd.
+//
+// The output is a function of the tree alone: entries are written parents first in sorted
+// order, inode numbers are assigned in that order, and modification times are clamped to
+// $SOURCE_DATE_EPOCH (or Options.SourceDateEpoch) when set, so writing the same tree twice
+// gives byte-identical archives. Hard links are written the newc way: every name of a file
+// carries the same inode number and link count, and the contents go with the last name, as
+// GNU cpio writes them and as both GNU cpio and the kernel read them.
+package initrd
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/keel-os/keel/rootfs/tree"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Compression is the compression of an initramfs.
+type Compression string
+
+// Supported compressions.
+const (
+	None Compression = "none"
+	Gzip Compression = "gzip"
+	Zstd Compression = "zstd"
+)
+
+// ParseCompression parses "gzip", "zstd" or "none"; "" is Gzip.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(strings.ToLower(s)); c {
+	case "":
+		return Gzip, nil
+	case None, Gzip, Zstd:
+		return c, nil
+	}
+	return "", fmt.Errorf("unknown initrd compression %q (want gzip, zstd or none)", s)
+}
+
+// Options control Write.
+type Options struct {
+	// Compression defaults to Gzip.
+	Compression Compression
+	// SourceDateEpoch, if set, is the latest modification time written; later times are
+	// clamped to it. If nil, $SOURCE_DATE_EPOCH is used when set.
+	SourceDateEpoch *time.Time
+}
+
+// Write writes t to w as a compressed newc cpio archive.
+func Write(w io.Writer, t *tree.Tree, opts Options) error {
+	clamp := opts.SourceDateEpoch
+	if clamp == nil {
+		e, ok, err := tree.SourceDateEpoch()
+		if err != nil {
+			return err
+		}
+		if ok {
+			clamp = &e
+		}
+	}
+	c := opts.Compression
+	if c == "" {
+		c = Gzip
+	}
+	switch c {
+	case None:
+		return WriteCPIO(w, t, clamp)
+	case Gzip:
+		zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		if err != nil {
+			return err
+		}
+		if err := WriteCPIO(zw, t, clamp); err != nil {
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return fmt.Errorf("gzip: %w", err)
+		}
+		return nil
+	case Zstd:
+		// The kernel decompresses with a window of at most 8 MiB without trouble, and the
+		// default (non-concurrent-block) stream encoder is deterministic.
+		zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(8<<20))
+		if err != nil {
+			return err
+		}
+		if err := WriteCPIO(zw, t, clamp); err != nil {
+			zw.Close()
+			return err
+		}
+		if err := zw.Close(); err != nil {
+			return fmt.Errorf("zstd: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown initrd compression %q", c)
+}
+
+type record struct {
+	path string
+	node *tree.Node
+}
+
+// WriteCPIO writes t to w as an uncompressed newc cpio archive: the root as ".", then every
+// entry by its relative path ("bin/sh"). If clamp is not nil, later modification times are
+// clamped to it.
+func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
+	// The root comes first, as ".": the kernel applies its mode, owner and time to the
+	// initramfs root (which is otherwise tmpfs's 1777).
+	recs := []record{{".", t.Root()}}
+	links := map[*tree.Node]int{t.Root(): 1}
+	subdirs := map[*tree.Node]int{}
+	parent := map[string]*tree.Node{"": t.Root()}
+	if err := t.Walk(func(p string, n *tree.Node) error {
+		recs = append(recs, record{p, n})
+		links[n]++
+		if n.IsDir() {
+			parent[p] = n
+			i := strings.LastIndexByte(p, '/')
+			dir := ""
+			if i >= 0 {
+				dir = p[:i]
+			}
+			subdirs[parent[dir]]++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	bw := bufio.NewWriterSize(w, 1<<16)
+	cw := &countWriter{w: bw}
+	ino := map[*tree.Node]uint32{}
+	seen := map[*tree.Node]int{}
+	for _, r := range recs {
+		n := r.node
+		num, ok := ino[n]
+		if !ok {
+			num = uint32(len(ino) + 1)
+			ino[n] = num
+		}
+		seen[n]++
+		h := header{
+			ino:       num,
+			mode:      n.UnixMode(),
+			nlink:     uint32(links[n]),
+			mtime:     mtime(n.ModTime, clamp),
+			rdevMajor: n.Major,
+			rdevMinor: n.Minor,
+		}
+		if n.UID < 0 || n.GID < 0 || int64(n.UID) > 1<<32-1 || int64(n.GID) > 1<<32-1 {
+			return fmt.Errorf("cpio: %s: uid/gid %d/%d out of range", r.path, n.UID, n.GID)
+		}
+		h.uid, h.gid = uint32(n.UID), uint32(n.GID)
+		var data []byte
+		switch {
+		case n.IsDir():
+			h.nlink = uint32(2 + subdirs[n])
+		case n.IsSymlink():
+			data = []byte(n.Target)
+		case n.IsRegular() && seen[n] == links[n]:
+			data = n.Data // the last of the hard links carries the contents
+		}
+		if int64(len(data)) > 1<<32-1 {
+			return fmt.Errorf("cpio: %s: file too large for newc (%d bytes)", r.path, len(data))
+		}
+		h.size = uint32(len(data))
+		if err := writeEntry(cw, r.path, h, data); err != nil {
+			return fmt.Errorf("cpio: %s: %w", r.path, err)
+		}
+	}
+	if err := writeEntry(cw, "TRAILER!!!", header{nlink: 1}, nil); err != nil {
+		return fmt.Errorf("cpio: trailer: %w", err)
+	}
+	// Pad to a 512-byte block, as cpio(1) does.
+	if pad := (512 - cw.n%512) % 512; pad > 0 {
+		if _, err := cw.Write(make([]byte, pad)); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func mtime(t time.Time, clamp *time.Time) uint32 {
+	if clamp != nil && t.After(*clamp) {
+		t = *clamp
+	}
+	s := t.Unix()
+	if t.IsZero() || s < 0 {
+		return 0
+	}
+	if s > 1<<32-1 {
+		return 1<<32 - 1
+	}
+	return uint32(s)
+}
+
+type header struct {
+	ino, mode, uid, gid, nlink, mtime, size uint32
+	rdevMajor, rdevMinor                    uint32
+}
+
+// writeEntry writes one newc header, the NUL-terminated name and the data, each padded to a
+// multiple of four bytes.
+func writeEntry(w *countWriter, name string, h header, data []byte) error {
+	// c_magic c_ino c_mode c_uid c_gid c_nlink c_mtime c_filesize c_devmajor c_devminor
+	// c_rdevmajor c_rdevminor c_namesize c_check
+	_, err := fmt.Fprintf(w, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+		h.ino, h.mode, h.uid, h.gid, h.nlink, h.mtime, h.size, 0, 0,
+		h.rdevMajor, h.rdevMinor, len(name)+1, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, name); err != nil {
+		return err
+	}
+	if _, err := w.Write(make([]byte, 1+pad4(110+len(name)+1))); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if _, err := w.Write(data); err != nil {
+		return err
+	}
+	_, err = w.Write(make([]byte, pad4(len(data))))
+	return err
+}
+
+func pad4(n int) int { return (4 - n%4) % 4 }
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
