@@ -10,7 +10,7 @@ src=/lib/modules/$release
 [ -f "/boot/vmlinuz-$release" ] || { echo "debian-kernel: /boot/vmlinuz-$release not found (apt-get install linux-image-amd64)" >&2; exit 1; }
 # The modules PID 1 loads at boot: virtio devices, filesystems and container networking.
 want="virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng virtio_balloon
-virtio_scsi sd_mod ext4 vfat isofs squashfs overlay fuse veth bridge macvlan vxlan 8021q tun
+virtio_scsi sd_mod crc32c_generic crc32c-intel ext4 vfat isofs squashfs overlay fuse veth bridge macvlan vxlan 8021q tun
 vsock vmw_vsock_virtio_transport 9p 9pnet_virtio"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

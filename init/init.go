@@ -28,6 +28,7 @@ type initProc struct {
 	mu         sync.Mutex
 	containerd *containerd
 	shutdown   sync.Once
+	final      sync.Once
 }
 
 func newInit() *initProc {
@@ -218,6 +219,13 @@ func (in *initProc) shutdownMachine(a powerAction) {
 		in.mu.Lock()
 		grace, ctrd := in.grace, in.containerd
 		in.mu.Unlock()
+		// Whatever hangs (a wedged containerd, an onshutdown container), the machine
+		// goes down: after the deadline the final steps run regardless.
+		deadline := time.AfterFunc(grace+60*time.Second, func() {
+			logf("shutdown is taking too long: forcing it")
+			in.finish(a)
+		})
+		defer deadline.Stop()
 
 		in.runContainers(bundle.OnshutdownDir, "/var/log/onshutdown")
 		in.services.stopAll(grace)
@@ -226,6 +234,13 @@ func (in *initProc) shutdownMachine(a powerAction) {
 				logf("%v", err)
 			}
 		}
+		in.finish(a)
+	})
+}
+
+// finish kills what is left, syncs, unmounts and calls reboot(2). It runs once.
+func (in *initProc) finish(a powerAction) {
+	in.final.Do(func() {
 		if !killAll(unix.SIGTERM, 2*time.Second) {
 			killAll(unix.SIGKILL, 2*time.Second)
 		}

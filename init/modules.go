@@ -82,7 +82,11 @@ func loadModules() {
 	}
 	n := 0
 	for _, m := range md.loadOrder() {
-		if err := loadModule(filepath.Join(dir, m)); err != nil {
+		err := loadModule(filepath.Join(dir, m))
+		if errors.Is(err, unix.ENODEV) {
+			continue // a driver for hardware this machine lacks
+		}
+		if err != nil {
 			logf("kernel module %s: %v", m, err)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
@@ -160,6 +161,9 @@ func parseMountOptions(opts []string) (flags uintptr, propagation []uintptr, dat
 
 func doMount(m *specs.Mount, target string) error {
 	flags, propagation, data := parseMountOptions(m.Options)
+	if strings.HasPrefix(m.Source, "/dev/") {
+		waitForDevice(m.Source, 10*time.Second)
+	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
 		return err
 	}
@@ -187,6 +191,18 @@ func doMount(m *specs.Mount, target string) error {
 		}
 	}
 	return nil
+}
+
+// waitForDevice waits until a device node exists: drivers probe devices asynchronously, so a
+// disk may appear a moment after its module was loaded.
+func waitForDevice(path string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // doInterface creates a link (veth pair or another type) or takes an existing one, and moves

@@ -198,7 +198,9 @@ func (ss *services) stopAll(grace time.Duration) {
 }
 
 func (s *service) stop(grace time.Duration) {
-	ctx := s.ctx(context.Background())
+	// containerd may be wedged: every call has a deadline so shutdown always goes on.
+	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), grace+10*time.Second)
+	defer cancel()
 	if err := s.task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
 		logf("stop %s: %v", s.name, err)
 	}
@@ -215,5 +217,5 @@ func (s *service) stop(grace time.Duration) {
 			logf("service %s did not die after SIGKILL", s.name)
 		}
 	}
-	s.cleanup(context.Background())
+	s.cleanup(ctx)
 }

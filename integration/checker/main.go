@@ -6,7 +6,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|orphans|sleep|ignore-term|disk|suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ignore-term|disk|suite ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -30,12 +29,10 @@ func main() {
 	case "sleep":
 		d, _ := time.ParseDuration(arg(args, 0, "1s"))
 		time.Sleep(d)
-	case "orphans":
-		orphans(args)
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
-		select {}
+		sleepForever()
 	case "disk":
 		disk(arg(args, 0, "/data"))
 	case "suite":
@@ -53,29 +50,30 @@ func arg(args []string, i int, def string) string {
 	return def
 }
 
+// check reports a result on stdout and, when the container can reach it, on the console,
+// where the tests read it (a service's stdout goes to its log file only).
 func check(name string, ok bool, format string, a ...any) bool {
 	status := "ok"
 	if !ok {
 		status = "FAIL"
 	}
-	fmt.Printf("CHECK %s %s %s\n", name, status, fmt.Sprintf(format, a...))
+	say("CHECK %s %s %s", name, status, fmt.Sprintf(format, a...))
 	return ok
 }
 
-// orphans starts N children that sleep for a second and exits at once, leaving them behind.
-func orphans(args []string) {
-	n, _ := strconv.Atoi(arg(args, 0, "1000"))
-	self, _ := os.Executable()
-	started := 0
-	for i := 0; i < n; i++ {
-		cmd := exec.Command(self, "sleep", "1s")
-		if err := cmd.Start(); err != nil {
-			fmt.Printf("orphans: start %d: %v\n", i, err)
-			break
-		}
-		started++
+func say(format string, a ...any) {
+	line := fmt.Sprintf(format, a...) + "\n"
+	fmt.Print(line)
+	if c, err := os.OpenFile("/dev/console", os.O_WRONLY|os.O_APPEND, 0); err == nil {
+		c.WriteString(line)
+		c.Close()
 	}
-	fmt.Printf("orphans: left %d children behind\n", started)
+}
+
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // disk reports the marker a previous boot left in dir and writes a new one, without syncing:

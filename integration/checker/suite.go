@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -13,12 +14,19 @@ import (
 // system, then powers the machine off with the poweroff command. args are the services
 // that must show up as containerd tasks.
 func suite(services []string) {
-	exe, err := os.Readlink("/proc/1/exe")
-	cmdline, _ := os.ReadFile("/proc/1/cmdline")
-	check("pid1", err == nil && exe == "/init", "exe=%s cmdline=%q", exe, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	cmdline, err := os.ReadFile("/proc/1/cmdline")
+	arg0, _, _ := strings.Cut(string(cmdline), "\x00")
+	check("pid1", err == nil && arg0 == "/init", "cmdline=%q", strings.ReplaceAll(string(cmdline), "\x00", " "))
 
-	cg, _ := os.ReadFile("/proc/self/cgroup")
-	check("cgroup", strings.Contains(string(cg), "0::/"), "%s", strings.TrimSpace(string(cg)))
+	// Every onboot container left its output in /var/log/onboot.
+	logs, _ := filepath.Glob("/var/log/onboot/*.log")
+	var names []string
+	for _, l := range logs {
+		if st, err := os.Stat(l); err == nil && st.Size() > 0 {
+			names = append(names, filepath.Base(l))
+		}
+	}
+	check("onboot-logs", len(names) > 0, "%s", strings.Join(names, " "))
 
 	// Every listed service is a running containerd task.
 	deadline := time.Now().Add(60 * time.Second)
@@ -32,23 +40,35 @@ func suite(services []string) {
 	}
 	check("tasks", err == nil && allRunning(string(out), services), "\n%s", out)
 
+	// Each task runs in the cgroup named after its service. This container has its own
+	// cgroup namespace, so other cgroups read as "/../NAME".
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] == "TASK" {
+			continue
+		}
+		cg, err := os.ReadFile("/proc/" + f[1] + "/cgroup")
+		path := strings.TrimSpace(strings.TrimPrefix(string(cg), "0::"))
+		check("cgroup", err == nil && (strings.HasSuffix(path, "/"+f[0]) || f[0] == "suite" && path == "/"), "%s %s", f[0], path)
+	}
+
 	// The orphans left by the orphans service are reaped: no zombie anywhere.
 	z := -1
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if z = zombies(); z == 0 && orphansDone() {
 			break
 		}
 	}
 	check("zombies", z == 0 && orphansDone(), "zombies=%d", z)
 
-	fmt.Println("suite: calling poweroff")
+	say("suite: calling poweroff")
 	cmd := exec.Command("/sbin/poweroff")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		fmt.Printf("suite: poweroff: %v; signalling PID 1\n", err)
 		_ = syscall.Kill(1, syscall.SIGUSR2)
 	}
-	select {}
+	sleepForever()
 }
 
 // allRunning reports whether ctr's task list shows each service RUNNING.
@@ -74,7 +94,7 @@ func orphansDone() bool {
 	if err != nil || !strings.Contains(string(data), "left 1000 children behind") {
 		return false
 	}
-	return countProcs("checker sleep") == 0
+	return countProcs("busybox sleep") == 0
 }
 
 // zombies counts zombie processes in the whole system.

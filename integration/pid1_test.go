@@ -1,0 +1,64 @@
+package integration
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPID1 boots the PID 1 image twice with the same virtio disk. The first boot checks
+// onboot ordering and failure, services as containerd tasks, orphan reaping and a forced
+// stop at the grace period; the second checks that what the first wrote survived poweroff.
+func TestPID1(t *testing.T) {
+	needGuest(t)
+	dir := t.TempDir()
+	image := buildImage(t, "integration/testdata/pid1.yml", dir)
+	disk := filepath.Join(dir, "disk.img")
+	if out, err := exec.Command("truncate", "-s", "64M", disk).CombinedOutput(); err != nil {
+		t.Fatalf("truncate: %v %s", err, out)
+	}
+	if out, err := exec.Command("mkfs.ext4", "-q", "-F", disk).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v %s", err, out)
+	}
+
+	console, err := boot(t, image, "--disk", "file="+disk)
+	t.Run("PoweroffEndsQEMUWithStatus0", func(t *testing.T) {
+		if err != nil {
+			t.Fatalf("keel run qemu: %v", err)
+		}
+		mustContain(t, console, `(?m)^keel: power off\r?$`)
+	})
+	t.Run("PID1IsKeelInit", func(t *testing.T) {
+		mustContain(t, console, `CHECK pid1 ok cmdline="/init`)
+	})
+	t.Run("OnbootContainersRunInOrderAndAFailureDoesNotStopBoot", func(t *testing.T) {
+		inOrder(t, console,
+			"onboot first ran", "keel: onboot 000-first done",
+			"exiting with 1", "keel: onboot 001-fails exited with status 1",
+			"onboot second ran", "keel: onboot 002-second done",
+			"keel: containerd ready", "keel: boot complete")
+		mustContain(t, console, `CHECK onboot-logs ok .*000-first\.log.*001-fails\.log.*002-second\.log`)
+	})
+	t.Run("ServicesRunAsContainerdTasksInTheirCgroups", func(t *testing.T) {
+		mustContain(t, console, `CHECK tasks ok`, `suite +\d+ +RUNNING`, `stubborn +\d+ +RUNNING`, `CHECK cgroup ok stubborn /../stubborn`)
+	})
+	t.Run("OrphansOfAServiceLeaveNoZombie", func(t *testing.T) {
+		mustContain(t, console, `orphans: left 1000 children behind`, `CHECK zombies ok zombies=0`)
+	})
+	t.Run("ServiceIgnoringSIGTERMIsKilledAfterTheGracePeriod", func(t *testing.T) {
+		inOrder(t, console, "ignoring SIGTERM", "keel: power off requested",
+			"keel: service stubborn did not stop within 3s: killing it", "keel: power off")
+	})
+	t.Run("DataWrittenBeforePoweroffSurvivesTheNextBoot", func(t *testing.T) {
+		mustContain(t, console, `disk: wrote marker boot-1`)
+		console2, err := boot(t, image, "--disk", "file="+disk)
+		if err != nil {
+			t.Fatalf("second boot: %v", err)
+		}
+		mustContain(t, console2, `disk: found marker "boot-1"`, `disk: wrote marker boot-2`)
+	})
+	if t.Failed() && !strings.Contains(console, "keel:") {
+		t.Logf("the guest printed nothing from PID 1")
+	}
+}
