@@ -56,7 +56,7 @@ integration: packages
 	$(GO) test -v -count=1 -timeout 40m ./integration/
 
 test: deps vet staticcheck
-	$(GO) test -count=1 -timeout 50m ./...
+	KEEL_INTEGRATION=require $(GO) test -count=1 -timeout 50m ./...
 
 clean:
 	rm -rf $(OUT) build/kernel-debian/out
