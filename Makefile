@@ -4,7 +4,7 @@
 GO        ?= go
 ARCH      ?= amd64
 OUT       ?= out
-KEEL      := $(OUT)/keel
+KEEL      := $(OUT)/bin/keel
 export KEEL_CACHE ?= $(HOME)/.cache/keel
 STATICCHECK_VERSION ?= v0.8.2
 
