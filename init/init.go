@@ -25,6 +25,9 @@ type initProc struct {
 	bootCtx    context.Context
 	cancelBoot context.CancelFunc
 
+	tl    *timeline
+	bench bool // keel.bench=1: print the timeline and power off once services are up
+
 	mu         sync.Mutex
 	containerd *containerd
 	shutdown   sync.Once
@@ -35,6 +38,7 @@ func newInit() *initProc {
 	r := newReaper()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &initProc{
+		tl:         newTimeline(),
 		reaper:     r,
 		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r, out: os.Stderr},
 		grace:      defaultShutdownTimeout,
@@ -99,7 +103,9 @@ func (in *initProc) boot() error {
 	if err := remountRootReadOnly(); err != nil {
 		logf("%v", err)
 	}
+	in.tl.mark(&in.tl.MountsDone)
 	cl := readCmdline()
+	in.bench = cl.params["keel.bench"] == "1"
 	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
 	if err != nil {
 		logf("%v", err)
@@ -114,10 +120,18 @@ func (in *initProc) boot() error {
 	setRlimits()
 
 	in.runContainers(bundle.OnbootDir, "/var/log/onboot")
+	in.tl.mark(&in.tl.OnbootDone)
 	if err := in.startServices(); err != nil {
 		return err
 	}
+	in.tl.mark(&in.tl.ServicesReady)
+	in.tl.setMemory(sampleMemory())
+	in.tl.save()
 	logf("boot complete")
+	if in.bench {
+		logf("timeline %s", in.tl.json())
+		goSafe("shutdown", func() { in.shutdownMachine(powerOff) })
+	}
 	return nil
 }
 
@@ -158,8 +172,9 @@ func (in *initProc) runContainers(dir, logDir string) {
 			logf("%v", err)
 			continue
 		}
-		start := time.Now()
+		start, up := time.Now(), uptime()
 		code, err := in.runc.runContainer(in.bootCtx, b, filepath.Join(logDir, b.Name+".log"))
+		in.tl.addSpan(filepath.Base(dir)+"/"+b.Name, up)
 		switch {
 		case err != nil:
 			logf("%s %s failed: %v", filepath.Base(dir), b.Name, err)
@@ -191,6 +206,7 @@ func (in *initProc) startServices() error {
 		bundles = append(bundles, b)
 		nss[namespaceOf(b)] = true
 	}
+	in.tl.mark(&in.tl.ContainerdStart)
 	c, err := startContainerd(in.bootCtx, in.reaper)
 	if c != nil {
 		in.mu.Lock()
@@ -200,13 +216,15 @@ func (in *initProc) startServices() error {
 	if err != nil {
 		return fmt.Errorf("containerd: %w", err)
 	}
+	in.tl.mark(&in.tl.ContainerdReady)
+	in.tl.addSpan("containerd", in.tl.ContainerdStart)
 	logf("containerd ready")
 	var names []string
 	for ns := range nss {
 		names = append(names, ns)
 	}
 	removeStale(in.bootCtx, c.client, names)
-	in.services.startAll(in.bootCtx, c.client, bundles)
+	in.services.startAll(in.bootCtx, c.client, bundles, in.tl)
 	return nil
 }
 
@@ -215,6 +233,7 @@ func (in *initProc) startServices() error {
 func (in *initProc) shutdownMachine(a powerAction) {
 	in.shutdown.Do(func() {
 		logf("%s requested", a)
+		in.tl.mark(&in.tl.ShutdownStart)
 		in.cancelBoot()
 		in.mu.Lock()
 		grace, ctrd := in.grace, in.containerd
@@ -245,8 +264,13 @@ func (in *initProc) finish(a powerAction) {
 			killAll(unix.SIGKILL, 2*time.Second)
 		}
 		unix.Sync()
+		in.tl.save()
 		unmountAll()
 		unix.Sync()
+		in.tl.mark(&in.tl.ShutdownEnd)
+		if in.bench {
+			logf("timeline %s", in.tl.json())
+		}
 		logf("%s", a)
 		if err := unix.Reboot(a.rebootCmd()); err != nil {
 			logf("reboot(2): %v", err)

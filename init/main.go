@@ -11,6 +11,9 @@ import (
 
 func main() {
 	name := filepath.Base(os.Args[0])
+	if name == "keel-ctl" {
+		os.Exit(keelCtl(os.Args[1:]))
+	}
 	if a, ok := actionForCommand(name); ok {
 		os.Exit(requestAction(a, os.Args[1:]))
 	}

@@ -120,12 +120,13 @@ type services struct {
 }
 
 // startAll starts every bundle concurrently and returns when all have been tried.
-func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle) {
+func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle, tl *timeline) {
 	var wg sync.WaitGroup
 	for _, b := range bundles {
 		wg.Add(1)
 		goSafe("service "+b.Name, func() {
 			defer wg.Done()
+			start := uptime()
 			s, err := startService(ctx, cl, b)
 			if err != nil {
 				logf("service %s: %v", b.Name, err)
@@ -134,6 +135,7 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 				}
 				return
 			}
+			tl.addSpan("service/"+b.Name, start)
 			ss.mu.Lock()
 			ss.list = append(ss.list, s)
 			ss.mu.Unlock()

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing.T) {
+	tl := &timeline{Clock: "boottime", PID1Start: 0.9, MountsDone: 1.0, OnbootDone: 2.0, ContainerdStart: 2.0,
+		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}
+	tl.Spans = []span{{"service/getty", 2.5, 3.0}, {"onboot/000-sysctl", 1.0, 2.0}, {"containerd", 2.0, 2.5}}
+	tl.Memory = &memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
+	var back map[string]any
+	if err := json.Unmarshal(tl.json(), &back); err != nil {
+		t.Fatal(err)
+	}
+	spans := back["spans"].([]any)
+	if first := spans[0].(map[string]any)["name"]; first != "onboot/000-sysctl" {
+		t.Fatalf("first span %v, want onboot/000-sysctl", first)
+	}
+	for _, k := range []string{"pid1_start", "mounts_done", "onboot_done", "containerd_ready", "services_ready", "shutdown_end"} {
+		if _, ok := back[k]; !ok {
+			t.Errorf("timeline JSON lacks %s", k)
+		}
+	}
+	var out strings.Builder
+	if err := analyze(tl.json(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown", "RssAnon 6000 kB"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("analyze output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestUptimeIsMonotonic(t *testing.T) {
+	a, b := uptime(), uptime()
+	if a <= 0 || b < a {
+		t.Fatalf("uptime %v then %v", a, b)
+	}
+}
