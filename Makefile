@@ -1,5 +1,6 @@
 # Keel: `make run` builds everything and boots examples/keel.yml under qemu;
-# `make test` runs every test (unit, golden, registry and qemu integration tests).
+# `make test` runs every test (unit, golden, registry and qemu integration tests);
+# `make bench` runs the boot benchmark.
 
 GO        ?= go
 ARCH      ?= amd64
@@ -41,6 +42,11 @@ image: packages
 
 run: image
 	$(KEEL) run qemu --arch $(ARCH) $(OUT)/keel
+
+# Boot benchmark (docs/performance.md): bench/out/bench.md, bench.json, timeline.svg.
+BENCH_RUNS ?= 5
+bench: packages
+	$(KEEL) bench --arch $(ARCH) --runs $(BENCH_RUNS) --out bench/out examples/keel.yml
 
 vet:
 	$(GO) vet ./...

@@ -11,6 +11,10 @@ import (
 
 func main() {
 	name := filepath.Base(os.Args[0])
+	if run, ok := multiCall[name]; ok {
+		run()
+		return
+	}
 	if name == "keel-ctl" {
 		os.Exit(keelCtl(os.Args[1:]))
 	}

@@ -1,6 +1,6 @@
 // Command keel builds Keel images and runs them: `keel build` turns LinuxKit-compatible YAML
 // into a kernel and an initramfs, `keel pkg build` builds a package image, `keel run qemu`
-// boots a build.
+// boots a build, `keel bench` measures how fast it boots.
 package main
 
 import (
@@ -17,6 +17,7 @@ commands:
   pkg       build a package image: keel pkg build DIR
   run       boot a build: keel run qemu NAME
   images    list the local image store
+  bench     boot benchmark: keel bench [--runs N] [--out DIR] a.yml
 
 Run "keel <command> -h" for a command's flags.
 `
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runCmd(args[1:], stdout, stderr)
 	case "images":
 		err = imagesCmd(args[1:], stdout, stderr)
+	case "bench":
+		err = benchCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

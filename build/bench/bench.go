@@ -1,0 +1,242 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keel-os/keel/rootfs/image"
+)
+
+// BenchCmdline is what the benchmarked image's kernel command line gets: the timeline on
+// the console and a poweroff once every service has started, and no kernel chatter.
+var BenchCmdline = []string{"keel.bench=1", "quiet"}
+
+// FloorCmdline is the floor's kernel command line (build/qemu adds console=).
+const FloorCmdline = "quiet"
+
+// Options configure a benchmark.
+type Options struct {
+	Files  []string // YAML files, merged as keel build merges them
+	Arch   string   // default amd64
+	Runs   int      // boots of each image; default 5
+	OutDir string   // default bench/out
+	Mem    string   // guest memory; default 1G
+	Accel  string   // default tcg: the numbers are TCG numbers
+	// ModuleDir is Keel's source tree, where the floor is built; default: found from the
+	// working directory (FindModule).
+	ModuleDir string
+	// CacheDir is the local store and registry cache the image is built from ("" is
+	// image.DefaultCacheDir).
+	CacheDir string
+	// BootTimeout bounds each boot; default 10 minutes.
+	BootTimeout time.Duration
+	// BuildRuns is how many rounds of store, cold and warm builds are timed; default 3, and
+	// negative skips them.
+	BuildRuns int
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Output files in OutDir.
+const (
+	JSONFile  = "bench.json"
+	MDFile    = "bench.md"
+	ChartFile = "timeline.svg"
+)
+
+func (o *Options) defaults() error {
+	if len(o.Files) == 0 {
+		return errors.New("bench: no YAML file")
+	}
+	if o.Arch == "" {
+		o.Arch = "amd64"
+	}
+	o.Arch = image.NormalizeArch(o.Arch)
+	if o.Runs == 0 {
+		o.Runs = 5
+	}
+	if o.Runs < 1 {
+		return fmt.Errorf("bench: runs %d: want at least 1", o.Runs)
+	}
+	if o.OutDir == "" {
+		o.OutDir = filepath.Join("bench", "out")
+	}
+	if o.Mem == "" {
+		o.Mem = "1G"
+	}
+	if o.Accel == "" {
+		o.Accel = "tcg"
+	}
+	if o.BuildRuns == 0 {
+		o.BuildRuns = 3
+	}
+	if o.BootTimeout == 0 {
+		o.BootTimeout = 10 * time.Minute
+	}
+	if o.ModuleDir == "" {
+		d, err := FindModule(".")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		o.ModuleDir = d
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	return nil
+}
+
+// Run runs the benchmark (see the package doc) and writes bench.json, bench.md and
+// timeline.svg to opts.OutDir. Boots and builds run one at a time, never concurrently.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(opts.Log, "bench: "+format+"\n", args...) }
+	imagesDir := filepath.Join(opts.OutDir, "images")
+	consoleDir := filepath.Join(opts.OutDir, "console")
+	for _, d := range []string{imagesDir, consoleDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+
+	r := &Result{Date: time.Now().UTC().Truncate(time.Second), Host: hostInfo(opts.Arch)}
+	logf("building %v with %v", opts.Files, BenchCmdline)
+	img, err := buildImage(ctx, buildOptions{
+		Files: opts.Files, Arch: opts.Arch, Dir: imagesDir, Name: "keel", CacheDir: opts.CacheDir, Cmdline: BenchCmdline,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bench: build: %w", err)
+	}
+	r.Config = Settings{
+		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: 1, Mem: opts.Mem,
+		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline,
+	}
+	if r.Size, err = imageSize(img); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+
+	floorInitrd := filepath.Join(imagesDir, "floor-initrd.img")
+	logf("building the floor initramfs")
+	if err := buildFloor(ctx, opts.ModuleDir, opts.Arch, floorInitrd); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+
+	if opts.BuildRuns > 0 {
+		logf("timing keel build: from the store, cold and warm")
+		if r.Build, err = measureBuilds(ctx, opts.Files, opts.Arch, opts.CacheDir, filepath.Join(opts.OutDir, "build"), opts.BuildRuns, logf); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+	}
+
+	settings := bootSettings{Arch: opts.Arch, Mem: opts.Mem, Accel: opts.Accel, Timeout: opts.BootTimeout}
+	targets := []bootTarget{
+		{Kind: KindFloor, Kernel: img.Kernel, Initrd: floorInitrd, Cmdline: FloorCmdline},
+		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline},
+	}
+	for n := 1; n <= opts.Runs; n++ {
+		for _, t := range targets {
+			log := filepath.Join(consoleDir, fmt.Sprintf("%s-%d.log", t.Kind, n))
+			run, err := bootOnce(ctx, settings, t, n, log)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			if t.Kind == KindFloor {
+				logf("boot %d/%d floor: /init at %.3f s, qemu %.2f s", n, opts.Runs, run.FloorUptime, run.WallSeconds)
+			} else {
+				logf("boot %d/%d keel: services started at %.3f s, off at %.3f s, qemu %.2f s",
+					n, opts.Runs, run.Timeline.ServicesReady, run.Timeline.ShutdownEnd, run.WallSeconds)
+			}
+			r.Runs = append(r.Runs, run)
+		}
+	}
+	r.summarize()
+	if err := writeResult(r, opts.OutDir); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return r, nil
+}
+
+// imageSize measures the kernel and initramfs img was written to.
+func imageSize(img *builtImage) (Size, error) {
+	var s Size
+	st, err := os.Stat(img.Kernel)
+	if err != nil {
+		return s, fmt.Errorf("image size: %w", err)
+	}
+	s.Kernel = st.Size()
+	f, err := os.Open(img.Initrd)
+	if err != nil {
+		return s, fmt.Errorf("image size: %w", err)
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return s, fmt.Errorf("image size: %w", err)
+	}
+	s.InitrdCompressed = st.Size()
+	files, n, err := ReadInitrd(f)
+	if err != nil {
+		return s, fmt.Errorf("image size: %s: %w", img.Initrd, err)
+	}
+	s.InitrdUncompressed = n
+	s.Parts = Breakdown(files)
+	for _, p := range s.Parts {
+		s.Contents += p.Bytes
+	}
+	return s, nil
+}
+
+// writeResult writes bench.json, bench.md and timeline.svg to dir.
+func writeResult(r *Result, dir string) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", JSONFile, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, JSONFile), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, MDFile), []byte(Markdown(r)), 0o644); err != nil {
+		return err
+	}
+	chart, err := r.Chart()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, ChartFile), chart.SVG(), 0o644)
+}
+
+// Chart returns the boot chart of r: its ChartRun, with the floor's median uptime marked.
+func (r *Result) Chart() (Chart, error) {
+	run := keelRun(r.Runs, r.ChartRun)
+	if run == nil || run.Timeline == nil {
+		return Chart{}, errors.New("no Keel run with a timeline to chart")
+	}
+	floor, _ := metric(r.Boot, "floor_uptime")
+	ready, _ := metric(r.Boot, "services_ready")
+	return Chart{
+		Title: fmt.Sprintf("Keel boot timeline: %s", joinFiles(r.Config.Files)),
+		Subtitle: fmt.Sprintf("run %d of %d (all services started at %.2f s; median %.2f s) · QEMU %s, %d vCPU, %s · %s",
+			run.N, r.Config.Runs, run.Timeline.ServicesReady, ready.Median, r.Config.Accel, r.Config.CPUs, r.Config.Mem,
+			r.Date.Format("2006-01-02")),
+		Timeline: *run.Timeline,
+		Floor:    floor.Median,
+	}, nil
+}
+
+func joinFiles(files []string) string {
+	s := ""
+	for i, f := range files {
+		if i > 0 {
+			s += " + "
+		}
+		s += filepath.Base(f)
+	}
+	return s
+}

@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/keel-os/keel/build/qemu"
+)
+
+// Boot kinds.
+const (
+	KindFloor = "floor"
+	KindKeel  = "keel"
+)
+
+// BootRun is one boot's raw data.
+type BootRun struct {
+	Kind        string    `json:"kind"` // KindFloor or KindKeel
+	N           int       `json:"n"`    // 1.. within its kind
+	WallSeconds float64   `json:"wall_s"`
+	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
+	Timeline    *Timeline `json:"timeline,omitempty"`       // keel: the last timeline printed
+	Console     string    `json:"console_log"`              // file holding the console output
+}
+
+// bootTarget is an image to boot.
+type bootTarget struct {
+	Kind    string
+	Kernel  string
+	Initrd  string
+	Cmdline string
+}
+
+// bootSettings are the QEMU settings shared by every boot.
+type bootSettings struct {
+	Arch    string
+	Mem     string
+	Accel   string
+	Timeout time.Duration
+}
+
+// bootOnce boots target once, writes its console to consoleLog, and parses what the run
+// measures: the floor's uptime, or Keel's last timeline. The wall time runs from starting
+// QEMU until it exited.
+func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, consoleLog string) (BootRun, error) {
+	r := BootRun{Kind: target.Kind, N: n, Console: consoleLog}
+	var console syncBuffer
+	cfg := qemu.Config{
+		Arch: s.Arch, Mem: s.Mem, CPUs: 1, Accel: s.Accel, NIC: "none",
+		Kernel: target.Kernel, Initrd: target.Initrd, Cmdline: target.Cmdline,
+		Stdout: &console, Stderr: &console, Timeout: s.Timeout,
+	}
+	start := time.Now()
+	err := qemu.Run(ctx, cfg)
+	r.WallSeconds = time.Since(start).Seconds()
+	out := console.Bytes()
+	if werr := os.WriteFile(consoleLog, out, 0o644); werr != nil && err == nil {
+		err = werr
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s boot %d: %w (console in %s)", target.Kind, n, err, consoleLog)
+	}
+	switch target.Kind {
+	case KindFloor:
+		r.FloorUptime, err = ParseFloor(string(out))
+	default:
+		var t Timeline
+		t, err = LastTimeline(string(out))
+		r.Timeline = &t
+	}
+	if err != nil {
+		return r, fmt.Errorf("%s boot %d: %w (console in %s)", target.Kind, n, err, consoleLog)
+	}
+	return r, nil
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}

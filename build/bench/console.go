@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Console markers.
+const (
+	// TimelinePrefix starts the line PID 1 prints, with keel.bench=1, once every service has
+	// started and again just before reboot(2), followed by the timeline as JSON.
+	TimelinePrefix = "keel: timeline "
+	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
+	FloorPrefix = "keel-floor: uptime "
+)
+
+// Timeline is the boot timeline PID 1 prints: seconds of CLOCK_BOOTTIME at each stage, 0
+// for a stage not reached.
+type Timeline struct {
+	Clock           string  `json:"clock"`
+	PID1Start       float64 `json:"pid1_start"`
+	MountsDone      float64 `json:"mounts_done"`
+	OnbootDone      float64 `json:"onboot_done"`
+	ContainerdStart float64 `json:"containerd_start"`
+	ContainerdReady float64 `json:"containerd_ready"`
+	ServicesReady   float64 `json:"services_ready"`
+	ShutdownStart   float64 `json:"shutdown_start"`
+	ShutdownEnd     float64 `json:"shutdown_end"`
+	Spans           []Span  `json:"spans"`
+	Memory          *Memory `json:"memory,omitempty"`
+}
+
+// Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",
+// "containerd", "service/getty".
+type Span struct {
+	Name  string  `json:"name"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+}
+
+// Memory is sampled by PID 1 when every service has started, in kB.
+type Memory struct {
+	PID1VmHWM     float64 `json:"pid1_vmhwm_kb"`
+	PID1RssAnon   float64 `json:"pid1_rss_anon_kb"`
+	ContainerdRss float64 `json:"containerd_rss_kb"`
+	ShimsRss      float64 `json:"shims_rss_kb"`
+}
+
+// ErrNoTimeline is returned when a console shows no timeline line.
+var ErrNoTimeline = errors.New(`no "keel: timeline" line on the console (does PID 1 support keel.bench=1?)`)
+
+// ErrNoFloor is returned when a console shows no floor uptime line.
+var ErrNoFloor = errors.New(`no "keel-floor: uptime" line on the console`)
+
+// consoleLines splits console output into lines without carriage returns.
+func consoleLines(console string) []string {
+	return strings.Split(strings.ReplaceAll(console, "\r", ""), "\n")
+}
+
+// ParseTimelines returns the timelines printed on console, in order. A marker may follow
+// other output on its line (kernel messages interleave with PID 1's); the JSON object after
+// it is read and anything after the object ignored. A line whose JSON does not decode is an
+// error only if no line decodes.
+func ParseTimelines(console string) ([]Timeline, error) {
+	var out []Timeline
+	var firstErr error
+	for i, line := range consoleLines(console) {
+		_, rest, ok := strings.Cut(line, TimelinePrefix)
+		if !ok {
+			continue
+		}
+		var t Timeline
+		dec := json.NewDecoder(strings.NewReader(rest))
+		if err := dec.Decode(&t); err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("console line %d: timeline JSON: %w", i+1, err)
+			}
+			continue
+		}
+		if t.Clock != "" && t.Clock != "boottime" {
+			return nil, fmt.Errorf("console line %d: timeline clock %q, want boottime", i+1, t.Clock)
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		return nil, ErrNoTimeline
+	}
+	return out, nil
+}
+
+// LastTimeline returns the last timeline printed on console: the one PID 1 prints just
+// before reboot(2), which has the shutdown stages as well as the boot ones.
+func LastTimeline(console string) (Timeline, error) {
+	all, err := ParseTimelines(console)
+	if err != nil {
+		return Timeline{}, err
+	}
+	return all[len(all)-1], nil
+}
+
+// ParseFloor returns the uptime the floor's /init printed on console.
+func ParseFloor(console string) (float64, error) {
+	for i, line := range consoleLines(console) {
+		_, rest, ok := strings.Cut(line, FloorPrefix)
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			return 0, fmt.Errorf("console line %d: floor uptime missing", i+1)
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil || v <= 0 {
+			return 0, fmt.Errorf("console line %d: floor uptime %q: not a positive number", i+1, f[0])
+		}
+		return v, nil
+	}
+	return 0, ErrNoFloor
+}

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Markdown renders r as the tables of bench.md (and of `keel bench`'s output).
+func Markdown(r *Result) string {
+	var b strings.Builder
+	c := r.Config
+	fmt.Fprintf(&b, "Boot of %s under QEMU (%s, %d vCPU, %s), %d runs each of the floor and Keel, alternating. ",
+		strings.Join(c.Files, " + "), c.Accel, c.CPUs, c.Mem, c.Runs)
+	fmt.Fprintf(&b, "Host: %s, %d cores; %s; %s. Kernel command line: `%s`.\n\n",
+		orDash(r.Host.CPU), r.Host.Cores, orDash(r.Host.QEMU), orDash(r.Host.Go), c.Cmdline)
+
+	b.WriteString("| boot stage (seconds since the kernel started) | median | min | max |\n|---|--:|--:|--:|\n")
+	for _, m := range r.Boot {
+		if m.Key == "wall_floor" {
+			fmt.Fprintf(&b, "| **all services started / floor** (medians) | **%s** | | |\n", ratio(r.Ratio))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.Label, secs(m.N, m.Median), secs(m.N, m.Min), secs(m.N, m.Max))
+	}
+
+	b.WriteString("\n| memory when all services started | median kB |\n|---|--:|\n")
+	for _, m := range r.Memory {
+		v := "—"
+		if m.N > 0 {
+			v = thousands(int64(m.Median + 0.5))
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", m.Label, v)
+	}
+
+	s := r.Size
+	b.WriteString("\n| image part | bytes | MiB |\n|---|--:|--:|\n")
+	row := func(name string, n int64) {
+		fmt.Fprintf(&b, "| %s | %s | %.2f |\n", name, thousands(n), float64(n)/(1<<20))
+	}
+	row("kernel", s.Kernel)
+	row("initrd, zstd (as booted)", s.InitrdCompressed)
+	row("initrd, uncompressed cpio", s.InitrdUncompressed)
+	for _, p := range s.Parts {
+		name := "&nbsp;&nbsp;" + p.Name
+		if len(p.Links) > 0 {
+			name += " (one binary, also " + strings.Join(p.Links, ", ") + ")"
+		}
+		row(name, p.Bytes)
+	}
+
+	bt := r.Build
+	if bt.Runs > 0 {
+		fmt.Fprintf(&b, "\n| `keel build` (%d rounds), seconds | median | min | max |\n|---|--:|--:|--:|\n", bt.Runs)
+		for _, row := range []struct {
+			label string
+			s     Stat
+		}{
+			{"images in the local store (`make image`)", bt.Store},
+			{"cold: empty cache, pulled from a registry on 127.0.0.1", bt.Cold},
+			{"warm: the same with the cache filled", bt.Warm},
+		} {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.label, secs(row.s.N, row.s.Median), secs(row.s.N, row.s.Min), secs(row.s.N, row.s.Max))
+		}
+	}
+	return b.String()
+}
+
+func secs(n int, v float64) string {
+	if n == 0 || v <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func ratio(v float64) string {
+	if v <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + "×"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// thousands formats n with comma separators: 1234567 is "1,234,567".
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}

@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMarkdownShowsStagesRatioMemorySizesAndBuildTimes(t *testing.T) {
+	tl, err := LastTimeline(fakeKeelConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Result{
+		Config: Settings{Files: []string{"examples/keel.yml"}, Runs: 1, Accel: "tcg", CPUs: 1, Mem: "1G", Cmdline: "console=ttyS0 keel.bench=1 quiet"},
+		Runs:   []BootRun{{Kind: KindFloor, N: 1, FloorUptime: 1.7, WallSeconds: 3}, {Kind: KindKeel, N: 1, Timeline: &tl, WallSeconds: 6}},
+		Size:   Size{Kernel: 8 << 20, InitrdCompressed: 1234567, Parts: []Part{{Name: "/init", Bytes: 2 << 20, Files: 1, Links: []string{"/usr/bin/containerd"}}}},
+		Build:  BuildTimes{Runs: 1, Store: Stat{1, 1.5, 1.5, 1.5}, Cold: Stat{1, 4.25, 4.25, 4.25}, Warm: Stat{1, 2, 2, 2}},
+	}
+	r.summarize()
+	md := Markdown(r)
+	for _, s := range []string{
+		"| floor: /init runs (the kernel alone) | 1.70 | 1.70 | 1.70 |",
+		"| keel: PID 1 starts | 0.91 | 0.91 | 0.91 |",
+		"| keel: all services started | 3.40 |",
+		"| keel: powered off (shutdown end) | 4.20 |",
+		"| keel: shutdown took | 0.70 |",
+		"| **all services started / floor** (medians) | **2.00×** | | |",
+		"| qemu wall time, keel | 6.00 |",
+		"| PID 1 peak RSS (VmHWM) | 9,000 |",
+		"| kernel | 8,388,608 | 8.00 |",
+		"| initrd, zstd (as booted) | 1,234,567 | 1.18 |",
+		"&nbsp;&nbsp;/init (one binary, also /usr/bin/containerd) | 2,097,152 | 2.00 |",
+		"| cold: empty cache, pulled from a registry on 127.0.0.1 | 4.25 | 4.25 | 4.25 |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}
+
+func TestMarkdownShowsADashForStagesNeverReached(t *testing.T) {
+	r := &Result{Runs: []BootRun{{Kind: KindKeel, N: 1, Timeline: &Timeline{PID1Start: 1}}}}
+	r.summarize()
+	if md := Markdown(r); !strings.Contains(md, "| keel: onboot done | — | — | — |") {
+		t.Errorf("no dash row for onboot done:\n%s", md)
+	}
+}
+
+func TestThousandsGroupsDigitsByThree(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4500: "-4,500"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"math"
+	"time"
+)
+
+// Result is everything a benchmark measured; bench.json holds it.
+type Result struct {
+	Date   time.Time `json:"date"`
+	Host   Host      `json:"host"`
+	Config Settings  `json:"config"`
+
+	// Boot holds the boot stages (seconds of uptime) and QEMU wall times, in report order.
+	Boot []Metric `json:"boot"`
+	// Ratio is the median of all-services-started over the floor's median uptime: how many
+	// times the bare kernel's boot a Keel boot takes.
+	Ratio float64 `json:"services_ready_over_floor"`
+	// Memory holds PID 1's and containerd's memory at services_ready, in kB.
+	Memory []Metric `json:"memory"`
+
+	Size  Size       `json:"size"`
+	Build BuildTimes `json:"build"`
+
+	// ChartRun is the Keel run drawn in timeline.svg: the one whose all-services-started is
+	// nearest the median.
+	ChartRun int       `json:"chart_run"`
+	Runs     []BootRun `json:"runs"`
+}
+
+// Host describes the machine the benchmark ran on.
+type Host struct {
+	CPU    string `json:"cpu"`
+	Cores  int    `json:"cores"`
+	Kernel string `json:"kernel"`
+	QEMU   string `json:"qemu"`
+	Go     string `json:"go"`
+}
+
+// Settings are how the benchmark ran.
+type Settings struct {
+	Files        []string `json:"files"`
+	Arch         string   `json:"arch"`
+	Runs         int      `json:"runs"`
+	Accel        string   `json:"accel"`
+	CPUs         int      `json:"cpus"`
+	Mem          string   `json:"mem"`
+	Cmdline      string   `json:"cmdline"`
+	FloorCmdline string   `json:"floor_cmdline"`
+}
+
+// Metric is one summarized measurement.
+type Metric struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+	Unit  string `json:"unit"` // "s" or "kB"
+	Stat
+}
+
+// Size is the image's size.
+type Size struct {
+	Kernel             int64  `json:"kernel"`
+	InitrdCompressed   int64  `json:"initrd_compressed"`
+	InitrdUncompressed int64  `json:"initrd_uncompressed"` // the cpio archive
+	Contents           int64  `json:"contents"`            // file contents, each file once
+	Parts              []Part `json:"parts"`
+}
+
+// field picks one value out of a timeline.
+type field struct {
+	key, label string
+	get        func(*Timeline) float64
+}
+
+// bootFields are the boot stages reported for Keel runs, in report order.
+var bootFields = []field{
+	{"pid1_start", "keel: PID 1 starts", func(t *Timeline) float64 { return t.PID1Start }},
+	{"mounts_done", "keel: mounts done", func(t *Timeline) float64 { return t.MountsDone }},
+	{"onboot_done", "keel: onboot done", func(t *Timeline) float64 { return t.OnbootDone }},
+	{"containerd_ready", "keel: containerd ready", func(t *Timeline) float64 { return t.ContainerdReady }},
+	{"services_ready", "keel: all services started", func(t *Timeline) float64 { return t.ServicesReady }},
+	{"shutdown_end", "keel: powered off (shutdown end)", func(t *Timeline) float64 { return t.ShutdownEnd }},
+	{"shutdown_duration", "keel: shutdown took", func(t *Timeline) float64 {
+		if t.ShutdownStart <= 0 || t.ShutdownEnd <= 0 {
+			return 0
+		}
+		return t.ShutdownEnd - t.ShutdownStart
+	}},
+}
+
+// memoryFields are the memory figures reported, in report order.
+var memoryFields = []field{
+	{"pid1_vmhwm_kb", "PID 1 peak RSS (VmHWM)", func(t *Timeline) float64 { return memOf(t).PID1VmHWM }},
+	{"pid1_rss_anon_kb", "PID 1 anonymous RSS (RssAnon)", func(t *Timeline) float64 { return memOf(t).PID1RssAnon }},
+	{"containerd_rss_kb", "containerd RSS", func(t *Timeline) float64 { return memOf(t).ContainerdRss }},
+	{"shims_rss_kb", "containerd shims RSS (all)", func(t *Timeline) float64 { return memOf(t).ShimsRss }},
+}
+
+func memOf(t *Timeline) Memory {
+	if t.Memory == nil {
+		return Memory{}
+	}
+	return *t.Memory
+}
+
+// summarize fills r's Boot, Ratio, Memory and ChartRun from r.Runs.
+func (r *Result) summarize() {
+	var floor, floorWall, keelWall []float64
+	var keel []*Timeline
+	for i := range r.Runs {
+		run := &r.Runs[i]
+		switch run.Kind {
+		case KindFloor:
+			floor = append(floor, run.FloorUptime)
+			floorWall = append(floorWall, run.WallSeconds)
+		case KindKeel:
+			keelWall = append(keelWall, run.WallSeconds)
+			if run.Timeline != nil {
+				keel = append(keel, run.Timeline)
+			}
+		}
+	}
+	collect := func(f field) []float64 {
+		v := make([]float64, len(keel))
+		for i, t := range keel {
+			v[i] = f.get(t)
+		}
+		return v
+	}
+	floorStat := Summarize(floor)
+	r.Boot = []Metric{{Key: "floor_uptime", Label: "floor: /init runs (the kernel alone)", Unit: "s", Stat: floorStat}}
+	var ready Stat
+	for _, f := range bootFields {
+		s := Summarize(collect(f))
+		if f.key == "services_ready" {
+			ready = s
+		}
+		r.Boot = append(r.Boot, Metric{Key: f.key, Label: f.label, Unit: "s", Stat: s})
+	}
+	r.Boot = append(r.Boot,
+		Metric{Key: "wall_floor", Label: "qemu wall time, floor", Unit: "s", Stat: Summarize(floorWall)},
+		Metric{Key: "wall_keel", Label: "qemu wall time, keel", Unit: "s", Stat: Summarize(keelWall)},
+	)
+	r.Ratio = 0
+	if floorStat.Median > 0 && ready.Median > 0 {
+		r.Ratio = ready.Median / floorStat.Median
+	}
+	r.Memory = nil
+	for _, f := range memoryFields {
+		r.Memory = append(r.Memory, Metric{Key: f.key, Label: f.label, Unit: "kB", Stat: Summarize(collect(f))})
+	}
+	r.ChartRun = chartRun(r.Runs, ready.Median)
+}
+
+// chartRun returns the N of the Keel run whose services_ready is nearest median (the first
+// such), or 0 if there is none.
+func chartRun(runs []BootRun, median float64) int {
+	best, bestDiff := 0, math.Inf(1)
+	for _, run := range runs {
+		if run.Kind != KindKeel || run.Timeline == nil || run.Timeline.ServicesReady <= 0 {
+			continue
+		}
+		if d := math.Abs(run.Timeline.ServicesReady - median); d < bestDiff {
+			best, bestDiff = run.N, d
+		}
+	}
+	return best
+}
+
+// metric returns the metric with key among ms.
+func metric(ms []Metric, key string) (Metric, bool) {
+	for _, m := range ms {
+		if m.Key == key {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// keelRun returns the Keel run numbered n.
+func keelRun(runs []BootRun, n int) *BootRun {
+	for k := range runs {
+		if runs[k].Kind == KindKeel && runs[k].N == n {
+			return &runs[k]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/keel-os/keel/build/bench"
+)
+
+// benchCmd is `keel bench`: boots a YAML's image and a bare-kernel floor alternately under
+// QEMU and reports the boot timeline, memory, image size and build times (build/bench).
+func benchCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	runs := fs.Int("runs", 5, "boots of each image (the floor and the YAML's)")
+	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
+	arch := fs.String("arch", "amd64", "target architecture: amd64, arm64 or s390x")
+	mem := fs.String("mem", "1G", "guest memory")
+	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")
+	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
+	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "usage: keel bench [--runs N] [--out DIR] [--arch ARCH] a.yml [b.yml...]")
+		return errUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r, err := bench.Run(ctx, bench.Options{
+		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, Accel: *accel,
+		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: buildRunsOption(*buildRuns), Log: stderr,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, bench.Markdown(r))
+	fmt.Fprintf(stdout, "\nwrote %s, %s and %s in %s\n", bench.JSONFile, bench.MDFile, bench.ChartFile, *out)
+	return nil
+}
+
+// buildRunsOption maps the --build-runs flag (0 skips) to bench.Options.BuildRuns (0 is the
+// default, negative skips).
+func buildRunsOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}

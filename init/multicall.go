@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
+	"github.com/containerd/containerd/v2/cmd/containerd/command"
+	"github.com/containerd/containerd/v2/cmd/ctr/app"
+	runcshim "github.com/keel-os/keel/runc-shim"
+)
+
+// The init binary is also containerd, its runc shim and ctr, installed as hard links: one
+// copy of the Go runtime and of containerd's packages instead of four. Each is chosen by the
+// name the binary was run as.
+var multiCall = map[string]func(){
+	"containerd":              containerdMain,
+	"containerd-shim-runc-v2": runcshim.Main,
+	"ctr":                     ctrMain,
+}
+
+func containerdMain() {
+	if err := command.App().Run(context.Background(), os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "containerd:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func ctrMain() {
+	if err := app.New().Run(context.Background(), os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "ctr:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
