@@ -17,7 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 dep=$src/modules.dep
 # The closure of the wanted modules over modules.dep.
 for m in $want; do
-  grep -E "(^|/)${m}\.ko(\.[a-z]+)?:" "$dep" || true
+  re=$(echo "$m" | sed 's/[-_]/[-_]/g')  # module files name - and _ alike
+  grep -E "(^|/)${re}\.ko(\.[a-z]+)?:" "$dep" || true
 done | while IFS=: read -r mod deps; do
   echo "$mod"
   for d in $deps; do echo "$d"; done
@@ -29,6 +30,10 @@ while read -r mod; do
 done < "$tmp/list"
 # modules.dep restricted to what ships, keeping the kernel's dependency order.
 awk -F: 'NR == FNR { keep[$0] = 1; next } ($1 in keep)' "$tmp/list" "$dep" > "$tmp/root/lib/modules/$release/modules.dep"
+# modules.alias restricted likewise: PID 1 loads modules for the devices present (coldplug) and
+# the kernel asks for the rest (fs-ext4, rtnl-link-veth...) through /sbin/modprobe.
+sed -e 's|.*/||' -e 's|\.ko.*||' -e 's|-|_|g' "$tmp/list" | sort -u > "$tmp/names"
+awk 'NR == FNR { keep[$0] = 1; next } $1 == "alias" && ($3 in keep)' "$tmp/names" "$src/modules.alias" > "$tmp/root/lib/modules/$release/modules.alias"
 mkdir -p "$out"
 cp "/boot/vmlinuz-$release" "$out/kernel.tmp" && mv "$out/kernel.tmp" "$out/kernel"
 tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$tmp/root" -cf "$out/kernel.tar.tmp" lib

@@ -99,7 +99,7 @@ func (in *initProc) boot() error {
 		return err
 	}
 	enableControllers()
-	loadModules()
+	coldplug()
 	if err := remountRootReadOnly(); err != nil {
 		logf("%v", err)
 	}

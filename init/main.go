@@ -15,6 +15,9 @@ func main() {
 		run()
 		return
 	}
+	if name == "modprobe" {
+		os.Exit(modprobe(os.Args[1:]))
+	}
 	if name == "keel-ctl" {
 		os.Exit(keelCtl(os.Args[1:]))
 	}

@@ -6,25 +6,66 @@ import (
 	"testing"
 )
 
-func TestModulesLoadAfterTheirDependencies(t *testing.T) {
-	dep := `kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko
+const testDep = `kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko
 kernel/fs/jbd2/jbd2.ko:
 kernel/lib/crc16.ko:
 kernel/fs/mbcache.ko:
 kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
 kernel/drivers/virtio/virtio_ring.ko:
 kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
+kernel/arch/x86/crypto/crc32c-intel.ko:
 `
-	md, err := parseModulesDep(strings.NewReader(dep))
+
+const testAlias = `alias fs-ext4 ext4
+alias virtio:d00000002v* virtio_blk
+alias crypto-crc32c crc32c-intel
+`
+
+func testKmod(t *testing.T) *kmod {
+	t.Helper()
+	k, err := parseModulesDep(strings.NewReader(testDep))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := md.loadOrder()
+	if err := k.parseAliases(strings.NewReader(testAlias)); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestModulesLoadAfterTheirDependencies(t *testing.T) {
+	k := testKmod(t)
+	got := k.loadOrder(k.resolve("ext4")[0], k.resolve("virtio_blk")[0])
 	want := []string{
 		"kernel/fs/jbd2/jbd2.ko", "kernel/fs/mbcache.ko", "kernel/lib/crc16.ko", "kernel/fs/ext4/ext4.ko",
 		"kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko", "kernel/drivers/block/virtio_blk.ko",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %v\nwant %v", got, want)
+	}
+}
+
+func TestModulesResolveByNameAliasAndDeviceModalias(t *testing.T) {
+	k := testKmod(t)
+	for name, want := range map[string]string{
+		"ext4":                      "kernel/fs/ext4/ext4.ko",
+		"fs-ext4":                   "kernel/fs/ext4/ext4.ko",
+		"crc32c_intel":              "kernel/arch/x86/crypto/crc32c-intel.ko",
+		"crypto-crc32c":             "kernel/arch/x86/crypto/crc32c-intel.ko",
+		"virtio:d00000002v00001AF4": "kernel/drivers/block/virtio_blk.ko",
+	} {
+		got := k.resolve(name)
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: got %v want %s", name, got, want)
+		}
+	}
+	if got := k.resolve("virtio:d00000001v00001AF4"); len(got) != 0 {
+		t.Errorf("a device without a shipped driver resolved to %v", got)
+	}
+}
+
+func TestModprobeArgumentsAreTheKernelsUsermodeHelperForm(t *testing.T) {
+	if code := modprobe(nil); code != 2 {
+		t.Errorf("no module: exit %d, want 2", code)
 	}
 }

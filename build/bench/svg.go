@@ -170,11 +170,15 @@ func (c Chart) SVG() []byte {
 	w.printf(`<text x="%.1f" y="%d" text-anchor="end" fill="#757575">seconds since the kernel started</text>`+"\n", x0-8, plotTop-10)
 	for i := 0; ; i++ {
 		s := float64(i) * step
-		if s > xmax+step/2 {
+		if s > xmax+step/4 {
 			break
 		}
+		if i > 0 { // an unlabelled minor gridline half a step earlier
+			px := x(s - step/2)
+			w.printf(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ebebeb" stroke-width="1"/>`+"\n", px, plotTop, px, rowsEnd)
+		}
 		px := x(s)
-		color := "#e0e0e0"
+		color := "#cfcfcf"
 		if i == 0 {
 			color = "#9e9e9e"
 		}

@@ -1,0 +1,53 @@
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteResultWritesJSONMarkdownAndTheChartOfTheMedianRun(t *testing.T) {
+	tl, err := LastTimeline(fakeKeelConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Result{
+		Config: Settings{Files: []string{"examples/keel.yml"}, Runs: 1, Accel: "tcg", CPUs: 1, Mem: "1G"},
+		Runs:   []BootRun{{Kind: KindFloor, N: 1, FloorUptime: 0.8}, {Kind: KindKeel, N: 1, Timeline: &tl}},
+	}
+	r.summarize()
+	dir := t.TempDir()
+	if err := writeResult(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("bench.json: %v", err)
+	}
+	if len(back.Runs) != 2 || back.Runs[1].Timeline == nil || len(back.Runs[1].Timeline.Spans) != 3 {
+		t.Errorf("bench.json lost the raw runs: %+v", back.Runs)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, MDFile))
+	if err != nil || !strings.Contains(string(md), "| keel: all services started | 3.40 |") {
+		t.Errorf("bench.md: %v\n%s", err, md)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, ChartFile))
+	if err != nil || !strings.Contains(string(svg), "run 1 of 1") {
+		t.Errorf("timeline.svg: %v", err)
+	}
+	decodeSVG(t, svg)
+}
+
+func TestChartNeedsAKeelRunWithATimeline(t *testing.T) {
+	r := &Result{Runs: []BootRun{{Kind: KindFloor, N: 1, FloorUptime: 1}}}
+	r.summarize()
+	if _, err := r.Chart(); err == nil {
+		t.Error("Chart succeeded without a Keel run")
+	}
+}
