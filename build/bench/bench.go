@@ -131,8 +131,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	if opts.BuildRuns > 0 {
 		logf("timing keel build: from the store, cold and warm")
-		if r.Build, err = measureBuilds(ctx, opts.Files, opts.Arch, opts.CacheDir, filepath.Join(opts.OutDir, "build"), opts.BuildRuns, logf); err != nil {
+		watch := watchContention(250 * time.Millisecond)
+		r.Build, err = measureBuilds(ctx, opts.Files, opts.Arch, opts.CacheDir, filepath.Join(opts.OutDir, "build"), opts.BuildRuns, logf)
+		r.Build.OtherQEMUs = watch.Stop()
+		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if len(r.Build.OtherQEMUs) > 0 {
+			logf("warning: another QEMU ran during the build timings (pids %v)", r.Build.OtherQEMUs)
 		}
 	}
 
@@ -147,6 +153,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			run, err := bootOnce(ctx, settings, t, n, log)
 			if err != nil {
 				return nil, fmt.Errorf("bench: %w", err)
+			}
+			if len(run.OtherQEMUs) > 0 {
+				logf("warning: another QEMU ran during this boot (pids %v): its times are too long", run.OtherQEMUs)
 			}
 			if t.Kind == KindFloor {
 				logf("boot %d/%d floor: /init at %.3f s, qemu %.2f s", n, opts.Runs, run.FloorUptime, run.WallSeconds)

@@ -25,6 +25,9 @@ type BootRun struct {
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
 	Timeline    *Timeline `json:"timeline,omitempty"`       // keel: the last timeline printed
 	Console     string    `json:"console_log"`              // file holding the console output
+	// OtherQEMUs are the pids of QEMU processes (not the benchmark's) seen running during
+	// the boot: it competed with them for the CPU, so its times are too long.
+	OtherQEMUs []int `json:"other_qemus,omitempty"`
 }
 
 // bootTarget is an image to boot.
@@ -54,9 +57,11 @@ func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, con
 		Kernel: target.Kernel, Initrd: target.Initrd, Cmdline: target.Cmdline,
 		Stdout: &console, Stderr: &console, Timeout: s.Timeout,
 	}
+	watch := watchContention(250 * time.Millisecond)
 	start := time.Now()
 	err := qemu.Run(ctx, cfg)
 	r.WallSeconds = time.Since(start).Seconds()
+	r.OtherQEMUs = watch.Stop()
 	out := console.Bytes()
 	if werr := os.WriteFile(consoleLog, out, 0o644); werr != nil && err == nil {
 		err = werr

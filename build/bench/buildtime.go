@@ -23,6 +23,8 @@ type BuildTimes struct {
 	Warm Stat `json:"warm_s"`
 	// Registry is the local registry's address the cold and warm builds pulled from.
 	Registry string `json:"registry"`
+	// OtherQEMUs are QEMU processes (not the benchmark's) seen running during the builds.
+	OtherQEMUs []int `json:"other_qemus,omitempty"`
 }
 
 // measureBuilds times rounds rounds of three builds of files: from the local store under

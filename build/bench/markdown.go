@@ -23,6 +23,11 @@ func Markdown(r *Result) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.Label, secs(m.N, m.Median), secs(m.N, m.Min), secs(m.N, m.Max))
 	}
 
+	if r.Contended > 0 {
+		fmt.Fprintf(&b, "\n**Warning: %d of %d boots ran while another QEMU was running on this host; their times are too long.**\n",
+			r.Contended, len(r.Runs))
+	}
+
 	b.WriteString("\n| memory when all services started | median kB |\n|---|--:|\n")
 	for _, m := range r.Memory {
 		v := "—"
@@ -60,6 +65,9 @@ func Markdown(r *Result) string {
 			{"warm: the same with the cache filled", bt.Warm},
 		} {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.label, secs(row.s.N, row.s.Median), secs(row.s.N, row.s.Min), secs(row.s.N, row.s.Max))
+		}
+		if len(bt.OtherQEMUs) > 0 {
+			b.WriteString("\n**Warning: another QEMU ran during the build timings.**\n")
 		}
 	}
 	return b.String()

@@ -24,8 +24,10 @@ type Result struct {
 
 	// ChartRun is the Keel run drawn in timeline.svg: the one whose all-services-started is
 	// nearest the median.
-	ChartRun int       `json:"chart_run"`
-	Runs     []BootRun `json:"runs"`
+	ChartRun int `json:"chart_run"`
+	// Contended counts the boots during which another QEMU ran on the host.
+	Contended int       `json:"contended_boots"`
+	Runs      []BootRun `json:"runs"`
 }
 
 // Host describes the machine the benchmark ran on.
@@ -150,6 +152,12 @@ func (r *Result) summarize() {
 		r.Memory = append(r.Memory, Metric{Key: f.key, Label: f.label, Unit: "kB", Stat: Summarize(collect(f))})
 	}
 	r.ChartRun = chartRun(r.Runs, ready.Median)
+	r.Contended = 0
+	for _, run := range r.Runs {
+		if len(run.OtherQEMUs) > 0 {
+			r.Contended++
+		}
+	}
 }
 
 // chartRun returns the N of the Keel run whose services_ready is nearest median (the first

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,19 @@ func TestSummarizeResultComputesRatioOfMediansAndPicksTheMedianRunForTheChart(t 
 	}
 	if m, _ := metric(r.Memory, "pid1_vmhwm_kb"); m.Median != 2000 {
 		t.Errorf("VmHWM median = %v, want 2000", m.Median)
+	}
+}
+
+func TestSummarizeResultCountsBootsThatRanBesideAnotherQEMU(t *testing.T) {
+	r := &Result{Runs: []BootRun{
+		{Kind: KindFloor, N: 1, FloorUptime: 1, OtherQEMUs: []int{42}},
+		{Kind: KindKeel, N: 1, Timeline: &Timeline{ServicesReady: 2}},
+	}}
+	r.summarize()
+	if r.Contended != 1 {
+		t.Errorf("contended = %d, want 1", r.Contended)
+	}
+	if md := Markdown(r); !strings.Contains(md, "1 of 2 boots ran while another QEMU was running") {
+		t.Errorf("markdown lacks the contention warning:\n%s", md)
 	}
 }

@@ -47,15 +47,16 @@ type Bar struct {
 }
 
 // ChartBars returns the bars of t's chart, top to bottom: the kernel (0 to PID 1's start),
-// PID 1's mounts, every span in start order, and the shutdown. Stages t did not reach are
-// left out; a span that has not ended is drawn up to its start.
+// PID 1's mounts and module loading (to mounts_done), every span in start order, and the
+// shutdown. Stages t did not reach are left out; a span that has not ended is drawn up to its
+// start.
 func ChartBars(t Timeline) []Bar {
 	var bars []Bar
 	if t.PID1Start > 0 {
 		bars = append(bars, Bar{"kernel", BarKernel, 0, t.PID1Start})
 	}
 	if t.PID1Start > 0 && t.MountsDone > 0 {
-		bars = append(bars, Bar{"PID 1: mounts", BarPID1, t.PID1Start, t.MountsDone})
+		bars = append(bars, Bar{"PID 1: mounts, modules", BarPID1, t.PID1Start, t.MountsDone})
 	}
 	spans := append([]Span(nil), t.Spans...)
 	// Stable order by start, as PID 1 prints them; stable keeps its order for ties.
