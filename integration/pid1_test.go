@@ -40,6 +40,11 @@ func TestPID1(t *testing.T) {
 			"keel: containerd ready", "keel: boot complete")
 		mustContain(t, console, `CHECK onboot-logs ok .*000-first\.log.*001-fails\.log.*002-second\.log`)
 	})
+	t.Run("RuntimeJSONCreatesInterfacesAndBindsNamespaces", func(t *testing.T) {
+		// runc create, then a veth end moved into the container and its netns bound,
+		// then runc start: the container sees the interface, the host keeps the peer.
+		mustContain(t, console, `ifaces: keel0 lo`, `keel: onboot 003-netns done`, `CHECK runtime-json ok`)
+	})
 	t.Run("ServicesRunAsContainerdTasksInTheirCgroups", func(t *testing.T) {
 		mustContain(t, console, `CHECK tasks ok`, `suite +\d+ +RUNNING`, `stubborn +\d+ +RUNNING`, `CHECK cgroup ok stubborn /../stubborn`)
 	})

@@ -265,3 +265,40 @@ func TestBuildErrorsNameFileAndLineAndLeaveNoOutput(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildWritesTarAndGzipInitrdWhenAsked(t *testing.T) {
+	srv, host := registryWithImages(t)
+	defer srv.Close()
+	dir, cache := t.TempDir(), t.TempDir()
+	yml := writeYAML(t, dir, "m.yml", fmt.Sprintf("kernel:\n  image: %[1]s/keel/kernel:1\ninit:\n  - %[1]s/keel/init:1\nservices:\n  - name: svc\n    image: %[1]s/keel/svc:1\n", host))
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := keel(t, "build", "--cache", cache, "-o", out, "--name", "n", "--format", "kernel+initrd,tar", "--compress", "gzip", yml); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	initrd, err := os.ReadFile(filepath.Join(out, "n-initrd.img"))
+	if err != nil || len(initrd) < 2 || initrd[0] != 0x1f || initrd[1] != 0x8b {
+		t.Fatalf("n-initrd.img is not gzip: %v", err)
+	}
+	f, err := os.Open(filepath.Join(out, "n.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	found := map[string]bool{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		found[strings.TrimPrefix(h.Name, "./")] = true
+	}
+	for _, p := range []string{"init", "containers/services/svc/config.json", "containers/services/svc/rootfs/usr/bin/svc", "dev/console"} {
+		if !found[p] {
+			t.Errorf("n.tar lacks %s", p)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ignore-term|disk|suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|disk|suite ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -33,6 +33,8 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
 		sleepForever()
+	case "ifaces":
+		ifaces()
 	case "disk":
 		disk(arg(args, 0, "/data"))
 	case "suite":
@@ -68,6 +70,20 @@ func say(format string, a ...any) {
 		c.WriteString(line)
 		c.Close()
 	}
+}
+
+// ifaces prints the network interfaces of the container's network namespace.
+func ifaces() {
+	entries, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		fmt.Printf("ifaces: %v\n", err)
+		os.Exit(1)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	fmt.Printf("ifaces: %s\n", strings.Join(names, " "))
 }
 
 func sleepForever() {

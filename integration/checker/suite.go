@@ -28,6 +28,12 @@ func suite(services []string) {
 	}
 	check("onboot-logs", len(names) > 0, "%s", strings.Join(names, " "))
 
+	// The onboot container with runtime.json interfaces left its veth peer in the root
+	// namespace and its network namespace bound to a file.
+	_, err = os.Stat("/sys/class/net/keelpeer0")
+	mi, _ := os.ReadFile("/proc/1/mountinfo")
+	check("runtime-json", err == nil && strings.Contains(string(mi), " /run/netns/onboot "), "peer: %v", err)
+
 	// Every listed service is a running containerd task.
 	deadline := time.Now().Add(60 * time.Second)
 	var out []byte
