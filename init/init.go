@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/timeline"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,7 +26,7 @@ type initProc struct {
 	bootCtx    context.Context
 	cancelBoot context.CancelFunc
 
-	tl    *timeline
+	tl    *recorder
 	bench bool // keel.bench=1: print the timeline and power off once services are up
 
 	mu         sync.Mutex
@@ -38,7 +39,7 @@ func newInit() *initProc {
 	r := newReaper()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &initProc{
-		tl:         newTimeline(),
+		tl:         newRecorder(),
 		reaper:     r,
 		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r, out: os.Stderr},
 		grace:      defaultShutdownTimeout,
@@ -103,7 +104,7 @@ func (in *initProc) boot() error {
 	if err := remountRootReadOnly(); err != nil {
 		logf("%v", err)
 	}
-	in.tl.mark(&in.tl.MountsDone)
+	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
 	cl := readCmdline()
 	in.bench = cl.params["keel.bench"] == "1"
 	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
@@ -120,11 +121,11 @@ func (in *initProc) boot() error {
 	setRlimits()
 
 	in.runContainers(bundle.OnbootDir, "/var/log/onboot")
-	in.tl.mark(&in.tl.OnbootDone)
+	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
 	if err := in.startServices(); err != nil {
 		return err
 	}
-	in.tl.mark(&in.tl.ServicesReady)
+	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
 	in.tl.setMemory(sampleMemory())
 	in.tl.save()
 	logf("boot complete")
@@ -206,7 +207,7 @@ func (in *initProc) startServices() error {
 		bundles = append(bundles, b)
 		nss[namespaceOf(b)] = true
 	}
-	in.tl.mark(&in.tl.ContainerdStart)
+	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart })
 	c, err := startContainerd(in.bootCtx, in.reaper)
 	if c != nil {
 		in.mu.Lock()
@@ -216,8 +217,8 @@ func (in *initProc) startServices() error {
 	if err != nil {
 		return fmt.Errorf("containerd: %w", err)
 	}
-	in.tl.mark(&in.tl.ContainerdReady)
-	in.tl.addSpan("containerd", in.tl.ContainerdStart)
+	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdReady })
+	in.tl.addSpan("containerd", in.tl.get(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart }))
 	logf("containerd ready")
 	var names []string
 	for ns := range nss {
@@ -233,7 +234,7 @@ func (in *initProc) startServices() error {
 func (in *initProc) shutdownMachine(a powerAction) {
 	in.shutdown.Do(func() {
 		logf("%s requested", a)
-		in.tl.mark(&in.tl.ShutdownStart)
+		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownStart })
 		in.cancelBoot()
 		in.mu.Lock()
 		grace, ctrd := in.grace, in.containerd
@@ -267,7 +268,7 @@ func (in *initProc) finish(a powerAction) {
 		in.tl.save()
 		unmountAll()
 		unix.Sync()
-		in.tl.mark(&in.tl.ShutdownEnd)
+		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownEnd })
 		if in.bench {
 			logf("timeline %s", in.tl.json())
 		}

@@ -120,7 +120,7 @@ type services struct {
 }
 
 // startAll starts every bundle concurrently and returns when all have been tried.
-func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle, tl *timeline) {
+func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle, tl *recorder) {
 	var wg sync.WaitGroup
 	for _, b := range bundles {
 		wg.Add(1)

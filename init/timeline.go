@@ -12,43 +12,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/keel-os/keel/timeline"
 	"golang.org/x/sys/unix"
 )
 
-// timelinePath is where PID 1 keeps the boot timeline; keel-ctl analyze reads it.
-const timelinePath = "/run/keel/boot-timeline.json"
-
-// timeline records when each boot and shutdown stage happened, in seconds of CLOCK_BOOTTIME:
-// the kernel started at 0 on the same clock.
-type timeline struct {
+// recorder keeps PID 1's boot timeline (package timeline) as boot and shutdown go on.
+type recorder struct {
 	mu sync.Mutex
-
-	Clock           string  `json:"clock"`
-	PID1Start       float64 `json:"pid1_start"`
-	MountsDone      float64 `json:"mounts_done"`
-	OnbootDone      float64 `json:"onboot_done"`
-	ContainerdStart float64 `json:"containerd_start"`
-	ContainerdReady float64 `json:"containerd_ready"`
-	ServicesReady   float64 `json:"services_ready"`
-	ShutdownStart   float64 `json:"shutdown_start"`
-	ShutdownEnd     float64 `json:"shutdown_end"`
-	Spans           []span  `json:"spans"`
-	Memory          *memory `json:"memory,omitempty"`
-}
-
-// span is one container's (or containerd's) stretch of the boot.
-type span struct {
-	Name  string  `json:"name"`
-	Start float64 `json:"start"`
-	End   float64 `json:"end"`
-}
-
-// memory is sampled when the services are ready.
-type memory struct {
-	PID1VmHWM     int `json:"pid1_vmhwm_kb"`
-	PID1RssAnon   int `json:"pid1_rss_anon_kb"`
-	ContainerdRss int `json:"containerd_rss_kb"`
-	ShimsRss      int `json:"shims_rss_kb"`
+	t  timeline.Timeline
 }
 
 // uptime is the time since the kernel started, including suspend.
@@ -60,56 +31,65 @@ func uptime() float64 {
 	return float64(ts.Nano()) / 1e9
 }
 
-func newTimeline() *timeline { return &timeline{Clock: "boottime", PID1Start: uptime()} }
+func newRecorder() *recorder {
+	return &recorder{t: timeline.Timeline{Clock: timeline.Clock, PID1Start: uptime()}}
+}
 
-// mark sets one of the stage fields to now.
-func (t *timeline) mark(field *float64) {
+// mark sets the stage field that pick selects to now.
+func (r *recorder) mark(pick func(*timeline.Timeline) *float64) {
 	now := uptime()
-	t.mu.Lock()
-	*field = now
-	t.mu.Unlock()
+	r.mu.Lock()
+	*pick(&r.t) = now
+	r.mu.Unlock()
+}
+
+// get reads a stage field.
+func (r *recorder) get(pick func(*timeline.Timeline) *float64) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return *pick(&r.t)
 }
 
 // addSpan records a span that started at start and ends now.
-func (t *timeline) addSpan(name string, start float64) {
+func (r *recorder) addSpan(name string, start float64) {
 	end := uptime()
-	t.mu.Lock()
-	t.Spans = append(t.Spans, span{Name: name, Start: start, End: end})
-	t.mu.Unlock()
+	r.mu.Lock()
+	r.t.Spans = append(r.t.Spans, timeline.Span{Name: name, Start: start, End: end})
+	r.mu.Unlock()
 }
 
-func (t *timeline) setMemory(m *memory) {
-	t.mu.Lock()
-	t.Memory = m
-	t.mu.Unlock()
+func (r *recorder) setMemory(m *timeline.Memory) {
+	r.mu.Lock()
+	r.t.Memory = m
+	r.mu.Unlock()
 }
 
 // json renders the timeline with spans in start order.
-func (t *timeline) json() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	sort.SliceStable(t.Spans, func(i, j int) bool { return t.Spans[i].Start < t.Spans[j].Start })
-	data, _ := json.Marshal(t)
+func (r *recorder) json() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sort.SliceStable(r.t.Spans, func(i, j int) bool { return r.t.Spans[i].Start < r.t.Spans[j].Start })
+	data, _ := json.Marshal(&r.t)
 	return data
 }
 
-// save writes the timeline to timelinePath.
-func (t *timeline) save() {
-	data := t.json()
-	tmp := timelinePath + ".tmp"
+// save writes the timeline to timeline.Path.
+func (r *recorder) save() {
+	data := r.json()
+	tmp := timeline.Path + ".tmp"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		logf("write %s: %v", tmp, err)
 		return
 	}
-	if err := os.Rename(tmp, timelinePath); err != nil {
-		logf("write %s: %v", timelinePath, err)
+	if err := os.Rename(tmp, timeline.Path); err != nil {
+		logf("write %s: %v", timeline.Path, err)
 	}
 }
 
 // sampleMemory reads PID 1's peak and anonymous memory and the resident memory of containerd
 // and its shims.
-func sampleMemory() *memory {
-	m := &memory{}
+func sampleMemory() *timeline.Memory {
+	m := &timeline.Memory{}
 	st := procStatus("/proc/self/status")
 	m.PID1VmHWM, m.PID1RssAnon = st["VmHWM"], st["RssAnon"]
 	entries, _ := os.ReadDir("/proc")
@@ -132,8 +112,8 @@ func sampleMemory() *memory {
 }
 
 // procStatus reads the kB fields of a /proc/PID/status file.
-func procStatus(path string) map[string]int {
-	out := map[string]int{}
+func procStatus(path string) map[string]float64 {
+	out := map[string]float64{}
 	f, err := os.Open(path)
 	if err != nil {
 		return out
@@ -147,7 +127,7 @@ func procStatus(path string) map[string]int {
 		}
 		fields := strings.Fields(v)
 		if len(fields) == 2 && fields[1] == "kB" {
-			if n, err := strconv.Atoi(fields[0]); err == nil {
+			if n, err := strconv.ParseFloat(fields[0], 64); err == nil {
 				out[k] = n
 			}
 		}
@@ -157,7 +137,7 @@ func procStatus(path string) map[string]int {
 
 // analyze prints a saved timeline as a table, like systemd-analyze blame in boot order.
 func analyze(data []byte, w io.Writer) error {
-	var t timeline
+	var t timeline.Timeline
 	if err := json.Unmarshal(data, &t); err != nil {
 		return fmt.Errorf("parse timeline: %w", err)
 	}
@@ -177,7 +157,7 @@ func analyze(data []byte, w io.Writer) error {
 	row("services ready", t.ServicesReady, 0)
 	row("shutdown", t.ShutdownStart, t.ShutdownEnd-t.ShutdownStart)
 	if m := t.Memory; m != nil {
-		fmt.Fprintf(w, "memory: PID 1 VmHWM %d kB, RssAnon %d kB; containerd %d kB; shims %d kB\n",
+		fmt.Fprintf(w, "memory: PID 1 VmHWM %.0f kB, RssAnon %.0f kB; containerd %.0f kB; shims %.0f kB\n",
 			m.PID1VmHWM, m.PID1RssAnon, m.ContainerdRss, m.ShimsRss)
 	}
 	return nil

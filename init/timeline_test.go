@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/timeline"
 )
 
 func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing.T) {
-	tl := &timeline{Clock: "boottime", PID1Start: 0.9, MountsDone: 1.0, OnbootDone: 2.0, ContainerdStart: 2.0,
-		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}
-	tl.Spans = []span{{"service/getty", 2.5, 3.0}, {"onboot/000-sysctl", 1.0, 2.0}, {"containerd", 2.0, 2.5}}
-	tl.Memory = &memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
+	tl := &recorder{t: timeline.Timeline{Clock: "boottime", PID1Start: 0.9, MountsDone: 1.0, OnbootDone: 2.0, ContainerdStart: 2.0,
+		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}}
+	tl.t.Spans = []timeline.Span{{Name: "service/getty", Start: 2.5, End: 3.0}, {Name: "onboot/000-sysctl", Start: 1.0, End: 2.0}, {Name: "containerd", Start: 2.0, End: 2.5}}
+	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
 	var back map[string]any
 	if err := json.Unmarshal(tl.json(), &back); err != nil {
 		t.Fatal(err)

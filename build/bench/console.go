@@ -6,48 +6,25 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/keel-os/keel/timeline"
 )
 
 // Console markers.
 const (
 	// TimelinePrefix starts the line PID 1 prints, with keel.bench=1, once every service has
 	// started and again just before reboot(2), followed by the timeline as JSON.
-	TimelinePrefix = "keel: timeline "
+	TimelinePrefix = timeline.ConsolePrefix
 	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
 	FloorPrefix = "keel-floor: uptime "
 )
 
-// Timeline is the boot timeline PID 1 prints: seconds of CLOCK_BOOTTIME at each stage, 0
-// for a stage not reached.
-type Timeline struct {
-	Clock           string  `json:"clock"`
-	PID1Start       float64 `json:"pid1_start"`
-	MountsDone      float64 `json:"mounts_done"`
-	OnbootDone      float64 `json:"onboot_done"`
-	ContainerdStart float64 `json:"containerd_start"`
-	ContainerdReady float64 `json:"containerd_ready"`
-	ServicesReady   float64 `json:"services_ready"`
-	ShutdownStart   float64 `json:"shutdown_start"`
-	ShutdownEnd     float64 `json:"shutdown_end"`
-	Spans           []Span  `json:"spans"`
-	Memory          *Memory `json:"memory,omitempty"`
-}
-
-// Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",
-// "containerd", "service/getty".
-type Span struct {
-	Name  string  `json:"name"`
-	Start float64 `json:"start"`
-	End   float64 `json:"end"`
-}
-
-// Memory is sampled by PID 1 when every service has started, in kB.
-type Memory struct {
-	PID1VmHWM     float64 `json:"pid1_vmhwm_kb"`
-	PID1RssAnon   float64 `json:"pid1_rss_anon_kb"`
-	ContainerdRss float64 `json:"containerd_rss_kb"`
-	ShimsRss      float64 `json:"shims_rss_kb"`
-}
+// Timeline, Span and Memory are the timeline PID 1 prints (package timeline).
+type (
+	Timeline = timeline.Timeline
+	Span     = timeline.Span
+	Memory   = timeline.Memory
+)
 
 // ErrNoTimeline is returned when a console shows no timeline line.
 var ErrNoTimeline = errors.New(`no "keel: timeline" line on the console (does PID 1 support keel.bench=1?)`)

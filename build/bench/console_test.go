@@ -42,10 +42,10 @@ func TestLastTimelineHasEveryStageSpanAndMemory(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stages = %+v\nwant %+v", got, want)
 	}
-	if len(tl.Spans) != 3 || tl.Spans[0] != (Span{"onboot/000-sysctl", 0.99, 2.1}) || tl.Spans[2].Name != "service/getty" {
+	if len(tl.Spans) != 3 || tl.Spans[0] != (Span{Name: "onboot/000-sysctl", Start: 0.99, End: 2.1}) || tl.Spans[2].Name != "service/getty" {
 		t.Errorf("spans = %+v", tl.Spans)
 	}
-	if tl.Memory == nil || *tl.Memory != (Memory{9000, 6000, 30000, 12000}) {
+	if tl.Memory == nil || *tl.Memory != (Memory{PID1VmHWM: 9000, PID1RssAnon: 6000, ContainerdRss: 30000, ShimsRss: 12000}) {
 		t.Errorf("memory = %+v", tl.Memory)
 	}
 }

@@ -94,7 +94,7 @@ func TestChartSVGMarksTheFloorAndLabelsTheAxisInSeconds(t *testing.T) {
 }
 
 func TestChartBarsSkipStagesNotReachedAndClampUnfinishedSpans(t *testing.T) {
-	bars := ChartBars(Timeline{PID1Start: 1, Spans: []Span{{"service/b", 3, 0}, {"onboot/000-a", 2, 2.5}}})
+	bars := ChartBars(Timeline{PID1Start: 1, Spans: []Span{{Name: "service/b", Start: 3, End: 0}, {Name: "onboot/000-a", Start: 2, End: 2.5}}})
 	want := []Bar{
 		{"kernel", BarKernel, 0, 1},
 		{"onboot/000-a", BarOnboot, 2, 2.5},

@@ -1,0 +1,46 @@
+// Package timeline is the boot timeline of a Keel machine: when each stage of boot and
+// shutdown happened, in seconds of CLOCK_BOOTTIME (the kernel started at 0 on that clock),
+// and the memory of PID 1, containerd and the shims once services are up. PID 1 records it in
+// Path and, with keel.bench=1 on the kernel command line, prints it on the console after
+// ConsolePrefix; keel-ctl analyze and keel bench read it.
+package timeline
+
+// Path is where PID 1 keeps the timeline in the guest.
+const Path = "/run/keel/boot-timeline.json"
+
+// ConsolePrefix starts the console line that carries the timeline as JSON.
+const ConsolePrefix = "keel: timeline "
+
+// Clock names the clock every time is read from.
+const Clock = "boottime"
+
+// Timeline holds the uptime at each stage; 0 for a stage not reached.
+type Timeline struct {
+	Clock           string  `json:"clock"`
+	PID1Start       float64 `json:"pid1_start"`
+	MountsDone      float64 `json:"mounts_done"`
+	OnbootDone      float64 `json:"onboot_done"`
+	ContainerdStart float64 `json:"containerd_start"`
+	ContainerdReady float64 `json:"containerd_ready"`
+	ServicesReady   float64 `json:"services_ready"`
+	ShutdownStart   float64 `json:"shutdown_start"`
+	ShutdownEnd     float64 `json:"shutdown_end"`
+	Spans           []Span  `json:"spans"`
+	Memory          *Memory `json:"memory,omitempty"`
+}
+
+// Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",
+// "containerd", "service/getty".
+type Span struct {
+	Name  string  `json:"name"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+}
+
+// Memory is sampled when every service has started, in kB.
+type Memory struct {
+	PID1VmHWM     float64 `json:"pid1_vmhwm_kb"`
+	PID1RssAnon   float64 `json:"pid1_rss_anon_kb"`
+	ContainerdRss float64 `json:"containerd_rss_kb"`
+	ShimsRss      float64 `json:"shims_rss_kb"`
+}
