@@ -46,6 +46,44 @@ type Runtime struct {
 	BindNS Namespaces `json:"bindNS,omitempty" yaml:"bindNS,omitempty"`
 	// Namespace is the containerd namespace for a service (default DefaultNamespace).
 	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	// Keel holds Keel's own settings for the container (supervision, ordering); LinuxKit
+	// tools ignore it.
+	Keel *Keel `json:"keel,omitempty" yaml:"keel,omitempty"`
+}
+
+// Restart policies of a service.
+const (
+	RestartOnFailure = "on-failure" // the default: restart after a non-zero exit or a signal
+	RestartAlways    = "always"
+	RestartNever     = "never"
+)
+
+// WaitNetwork makes a service wait for a default route before it starts.
+const WaitNetwork = "network"
+
+// Keel is the Keel-only part of runtime.json. Durations are Go duration strings ("100ms").
+type Keel struct {
+	// Services.
+	Restart string   `json:"restart,omitempty"` // RestartOnFailure (default), RestartAlways, RestartNever
+	Backoff *Backoff `json:"backoff,omitempty"` // restart delays; unset fields take the defaults
+	After   []string `json:"after,omitempty"`   // services that must be running before this one starts
+	Wait    string   `json:"wait,omitempty"`    // WaitNetwork, or ""
+	// Emergency services also start when an essential onboot container failed.
+	Emergency bool `json:"emergency,omitempty"`
+	// Console echoes the container's output to the console.
+	Console bool `json:"console,omitempty"`
+
+	// Onboot containers.
+	Essential bool   `json:"essential,omitempty"` // a failure stops boot in an emergency state
+	Timeout   string `json:"timeout,omitempty"`   // kill the container after this long
+}
+
+// Backoff is the restart delay schedule: Initial, doubling up to Max; the delay goes back to
+// Initial once the service has run healthily for Reset.
+type Backoff struct {
+	Initial string `json:"initial,omitempty"` // default 100ms
+	Max     string `json:"max,omitempty"`     // default 30s
+	Reset   string `json:"reset,omitempty"`   // default 60s
 }
 
 // Interface is a network interface to create (Add: "veth" with Peer, or another link
