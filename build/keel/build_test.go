@@ -302,3 +302,36 @@ func TestBuildWritesTarAndGzipInitrdWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildRejectsAfterCycleWithFileAndLineBeforePullingAndLeavesNoOutput(t *testing.T) {
+	srv, host := registryWithImages(t)
+	// Stopped: the cycle must be reported from the YAML alone, before any image is pulled.
+	srv.Close()
+	dir, cache := t.TempDir(), t.TempDir()
+	yml := writeYAML(t, dir, "cycle.yml", fmt.Sprintf(`kernel:
+  image: %[1]s/keel/kernel:1
+init:
+  - %[1]s/keel/init:1
+services:
+  - name: a
+    image: %[1]s/keel/svc:1
+    after: [b]
+  - name: b
+    image: %[1]s/keel/svc:1
+    after: [a]
+`, host))
+	out := filepath.Join(dir, "out")
+	code, _, stderr := keel(t, "build", "--cache", cache, "-o", out, yml)
+	if code == 0 {
+		t.Fatal("build succeeded")
+	}
+	if want := yml + `:8: services[0] "a": after: cycle a → b → a`; !strings.Contains(stderr, want) {
+		t.Errorf("error %q does not contain %q", stderr, want)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("failed build left %d files in %s", len(entries), out)
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 0 {
+		t.Errorf("failed build wrote %d entries to the cache %s", len(entries), cache)
+	}
+}

@@ -61,7 +61,11 @@ func Convert(img spec.Image, label *spec.ImageConfig, image v1.ImageConfig, opts
 	if err != nil {
 		return nil, bundle.Runtime{}, wrap(img, opts, err)
 	}
-	return s, runtimeConfig(img.Runtime, label.Runtime), nil
+	rt := runtimeConfig(img.Runtime, label.Runtime)
+	if rt.Keel, err = keelConfig(&img.ImageConfig, label, opts.Kind); err != nil {
+		return nil, bundle.Runtime{}, wrap(img, opts, err)
+	}
+	return s, rt, nil
 }
 
 // wrap places err at the image's position.

@@ -27,6 +27,10 @@
 //   - Devices: each device node is also allowed in the device cgroup; path "all"
 //     allows a whole class.
 //   - cgroupsPath: for services, "/<name>" unless given.
+//   - Keel-only keys (restart, backoff, after, wait, emergency, console, essential,
+//     timeout; docs/yaml.md) go to runtime.json's "keel" object, YAML over label per key
+//     (backoff per field), nil when none is set; label keys that do not apply to the
+//     container's section are ignored.
 //   - Root: "rootfs" in the bundle, or for services the absolute path of the service's
 //     rootfs, since containerd does not run the spec from the bundle directory.
 //

@@ -5,6 +5,7 @@ import (
 	"path"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -36,6 +37,10 @@ var checks = map[string]func(v reflect.Value) error{
 			return nil
 		}
 		_, err := NormalizeCapability(v.String())
+		return err
+	},
+	"duration": func(v reflect.Value) error {
+		_, err := ParseDuration(v.String())
 		return err
 	},
 	"env": func(v reflect.Value) error {
@@ -109,6 +114,12 @@ var checks = map[string]func(v reflect.Value) error{
 		}
 		return nil
 	},
+	"restart": func(v reflect.Value) error {
+		if s := v.String(); !slices.Contains(restartPolicies, s) {
+			return fmt.Errorf("invalid restart policy %q: expected %s", s, quotedList(restartPolicies))
+		}
+		return nil
+	},
 	"rlimit": func(v reflect.Value) error {
 		_, err := ParseRlimit(v.String())
 		return err
@@ -123,6 +134,12 @@ var checks = map[string]func(v reflect.Value) error{
 		_, err := ParseTmpfs(v.String())
 		return err
 	},
+	"wait": func(v reflect.Value) error {
+		if s := v.String(); s != bundle.WaitNetwork {
+			return fmt.Errorf("invalid wait %q: expected %q", s, bundle.WaitNetwork)
+		}
+		return nil
+	},
 	"volume-format": func(v reflect.Value) error {
 		if s := v.String(); s != "" && s != "oci" && s != "filesystem" {
 			return fmt.Errorf("invalid volume format %q: expected \"oci\" or \"filesystem\"", s)
@@ -135,4 +152,19 @@ var checks = map[string]func(v reflect.Value) error{
 		}
 		return nil
 	},
+}
+
+// restartPolicies are the values of restart.
+var restartPolicies = []string{bundle.RestartAlways, bundle.RestartOnFailure, bundle.RestartNever}
+
+// quotedList is `"a", "b" or "c"`.
+func quotedList(vals []string) string {
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = strconv.Quote(v)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 }

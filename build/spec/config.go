@@ -4,9 +4,9 @@ package spec
 type Config struct {
 	Kernel     Kernel   `yaml:"kernel,omitempty" json:"kernel,omitzero"`
 	Init       []Ref    `yaml:"init,omitempty" json:"init,omitempty" check:"ref"`
-	Onboot     []Image  `yaml:"onboot,omitempty" json:"onboot,omitempty"`
-	Onshutdown []Image  `yaml:"onshutdown,omitempty" json:"onshutdown,omitempty"`
-	Services   []Image  `yaml:"services,omitempty" json:"services,omitempty"`
+	Onboot     []Image  `yaml:"onboot,omitempty" json:"onboot,omitempty" section:"onboot"`
+	Onshutdown []Image  `yaml:"onshutdown,omitempty" json:"onshutdown,omitempty" section:"onshutdown"`
+	Services   []Image  `yaml:"services,omitempty" json:"services,omitempty" section:"services"`
 	Files      []File   `yaml:"files,omitempty" json:"files,omitempty"`
 	Volumes    []Volume `yaml:"volumes,omitempty" json:"volumes,omitempty"`
 	// Trust is accepted so that older LinuxKit files parse; Keel ignores it.

@@ -19,7 +19,11 @@ import (
 //     without yaml tags (the OCI runtime-spec types) match ignoring case;
 //   - anonymous struct fields and `yaml:",inline"` are inlined;
 //   - unknown and repeated keys are errors, and so are missing `required:"true"` keys;
-//   - a field of type Pos named Pos is set to the position of the mapping;
+//   - a field of type Pos named Pos is set to the position of the mapping, and a field of
+//     type map[string]Pos named KeyPos to the position of each key present;
+//   - `section:"name"` on a field says that what is below it is that section's (onboot,
+//     onshutdown, services); a key tagged `sections:"a,b"` is an error in any other
+//     section (it is allowed where no section is known, as in an image label);
 //   - `check:"name"` runs checks[name] on each decoded value (each element of a list or
 //     map), at that value's line;
 //   - a struct with a validate method is validated once it decoded cleanly;
@@ -28,8 +32,9 @@ import (
 //   - a string accepts any scalar's text ("mode: 0644" is "0644"); booleans and numbers
 //     must be written as such.
 type decoder struct {
-	file string
-	errs ErrorList
+	file    string
+	section string // the section being decoded (see the section tag), or ""
+	errs    ErrorList
 }
 
 // fail records a problem at node n.
@@ -230,16 +235,33 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, field string) bool
 			continue
 		}
 		present[f.key] = kn
+		if f.sections != nil && d.section != "" && !slices.Contains(f.sections, d.section) {
+			d.fail(kn, childField(field, f.key), "only allowed in %s, not in %s", strings.Join(f.sections, " and "), d.section)
+			ok = false
+			continue
+		}
 		if f.required && isNull(vn) {
 			d.fail(kn, childField(field, f.key), "required key has no value")
 			ok = false
 			continue
 		}
+		outer := d.section
+		if f.section != "" {
+			d.section = f.section
+		}
 		if !d.decode(vn, v.FieldByIndex(f.index), childField(field, f.key), f.check) {
 			ok = false
 		}
+		d.section = outer
 	}
 	d.setPos(v, n)
+	if si.keyPos != nil {
+		keyPos := make(map[string]Pos, len(present))
+		for key, kn := range present {
+			keyPos[key] = Pos{File: d.file, Line: kn.Line}
+		}
+		v.FieldByIndex(si.keyPos).Set(reflect.ValueOf(keyPos))
+	}
 	for _, f := range si.fields {
 		if f.required && present[f.key] == nil {
 			d.fail(n, field, "missing required key %q", f.key)
@@ -375,14 +397,17 @@ func emptyHint(t reflect.Type) string {
 type structInfo struct {
 	fields []fieldInfo
 	pos    []int // index of the Pos field, nil if none
+	keyPos []int // index of the KeyPos field, nil if none
 }
 
 type fieldInfo struct {
 	key      string
 	index    []int
 	check    string
-	required bool // `required:"true"`: the key must be present
-	fold     bool // match the key ignoring case
+	required bool     // `required:"true"`: the key must be present
+	fold     bool     // match the key ignoring case
+	section  string   // `section:"x"`: the value is section x's
+	sections []string // `sections:"a,b"`: the key is only allowed in sections a and b
 }
 
 var structInfos sync.Map // reflect.Type → *structInfo
@@ -403,6 +428,10 @@ func (si *structInfo) add(t reflect.Type, index []int) {
 		idx := append(slices.Clip(index), i)
 		if f.Name == "Pos" && f.Type == reflect.TypeFor[Pos]() {
 			si.pos = idx
+			continue
+		}
+		if f.Name == "KeyPos" && f.Type == reflect.TypeFor[map[string]Pos]() {
+			si.keyPos = idx
 			continue
 		}
 		tag, hasYAML := f.Tag.Lookup("yaml")
@@ -427,7 +456,11 @@ func (si *structInfo) add(t reflect.Type, index []int) {
 		if _, ok := checks[check]; check != "" && !ok {
 			panic(fmt.Sprintf("spec: field %s.%s: unknown check %q", t, f.Name, check))
 		}
-		si.fields = append(si.fields, fieldInfo{key: name, index: idx, check: check, required: f.Tag.Get("required") == "true", fold: !hasYAML})
+		fi := fieldInfo{key: name, index: idx, check: check, required: f.Tag.Get("required") == "true", fold: !hasYAML, section: f.Tag.Get("section")}
+		if sections := f.Tag.Get("sections"); sections != "" {
+			fi.sections = strings.Split(sections, ",")
+		}
+		si.fields = append(si.fields, fi)
 	}
 }
 

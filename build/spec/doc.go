@@ -12,7 +12,9 @@
 // ImageConfig with yaml and json tags, and, when its values need checking, a `check:"..."`
 // tag naming an entry of the checks table (check.go) or a line in the type's validate
 // method (validate.go). Unknown keys, wrong types, duplicate keys and error positions are
-// handled generically by the decoder (decode.go).
+// handled generically by the decoder (decode.go). A key that only some sections allow
+// has a `sections:"onboot,onshutdown"` tag; the Keel-only keys (restart, backoff, after,
+// wait, emergency, console, essential, timeout; docs/yaml.md) are declared this way.
 //
 // # Unset versus empty
 //
@@ -25,5 +27,6 @@
 // Parse merges files the way `linuxkit build a.yml b.yml` does: kernel fields set in a
 // later file replace earlier ones field by field; init, onboot, onshutdown, services,
 // files and volumes are appended in file order. Names must be unique within each of
-// onboot, onshutdown and services, and volume names must be unique, across all files.
+// onboot, onshutdown and services, and volume names must be unique, across all files;
+// the services named by after must exist in the merged configuration, without cycles.
 package spec

@@ -19,6 +19,9 @@ type Image struct {
 
 	// Pos is where the entry starts, for later errors ("a.yml:12: image ... not found").
 	Pos Pos `yaml:"-" json:"-"`
+	// KeyPos is where each key of the entry is written, for checks across entries
+	// ("a.yml:14: services[0] \"a\": after: ...").
+	KeyPos map[string]Pos `yaml:"-" json:"-"`
 }
 
 // ImageConfig is the per-image configuration: the YAML keys of an image entry besides name
@@ -90,6 +93,38 @@ type ImageConfig struct {
 
 	// Runtime is what PID 1 does around the container (runtime.json).
 	Runtime *Runtime `yaml:"runtime,omitempty" json:"runtime,omitempty"`
+
+	// Keel-only keys (docs/yaml.md): supervision, ordering and logging, written to the
+	// "keel" object of runtime.json (bundle.Keel). `sections` lists where a key may be
+	// used in the YAML; in a label, keys that do not apply to the section are ignored.
+
+	// Restart is bundle.RestartAlways, RestartOnFailure (default) or RestartNever.
+	Restart *string `yaml:"restart,omitempty" json:"restart,omitempty" check:"restart" sections:"services"`
+	// Backoff is the restart delay schedule.
+	Backoff *Backoff `yaml:"backoff,omitempty" json:"backoff,omitempty" sections:"services"`
+	// After names services of the same image description that must be running first.
+	// It is not allowed in a label, so that the ordering is checked before any image is
+	// pulled.
+	After *[]string `yaml:"after,omitempty" json:"after,omitempty" check:"name" sections:"services"`
+	// Wait is bundle.WaitNetwork: start once there is a default route.
+	Wait *string `yaml:"wait,omitempty" json:"wait,omitempty" check:"wait" sections:"services"`
+	// Emergency services also start when an essential onboot container failed.
+	Emergency *bool `yaml:"emergency,omitempty" json:"emergency,omitempty" sections:"services"`
+	// Console echoes the container's output to the console.
+	Console *bool `yaml:"console,omitempty" json:"console,omitempty"`
+	// Essential: a failure stops boot in an emergency state.
+	Essential *bool `yaml:"essential,omitempty" json:"essential,omitempty" sections:"onboot,onshutdown"`
+	// Timeout is a positive Go duration after which the container is killed.
+	Timeout *string `yaml:"timeout,omitempty" json:"timeout,omitempty" check:"duration" sections:"onboot,onshutdown"`
+}
+
+// Backoff is the backoff key: restart delays as positive Go durations ("100ms", "30s");
+// unset fields take the defaults (bundle.Backoff), and YAML overrides the label field by
+// field.
+type Backoff struct {
+	Initial string `yaml:"initial,omitempty" json:"initial,omitempty" check:"duration"`
+	Max     string `yaml:"max,omitempty" json:"max,omitempty" check:"duration"`
+	Reset   string `yaml:"reset,omitempty" json:"reset,omitempty" check:"duration"`
 }
 
 // Device is a device node for the container ("path", "type" c/b/u/p, "major", "minor",

@@ -57,10 +57,16 @@ func ParseFile(paths ...string) (*Config, error) {
 
 // ParseLabel parses the JSON (or YAML) of an org.mobyproject.config image label. name
 // identifies the label in errors, e.g. `image "linuxkit/getty:v1" label`; lines are
-// given only for a label of several lines. The label may not contain name or image.
+// given only for a label of several lines. The label may not contain name, image or
+// after (the Keel-only key naming other services).
 func ParseLabel(name string, data []byte) (*ImageConfig, error) {
 	var ic ImageConfig
 	errs := decodeDocument(name, data, &ic)
+	if ic.After != nil {
+		// A label cannot know the services of the image description it is used in, and
+		// the ordering must be checked before images are pulled (see validateConfig).
+		errs = append(errs, &Error{Pos: Pos{File: name}, Field: "after", Err: errors.New("not allowed in an image label: after names services of the image description, so set it in the YAML")})
+	}
 	if !bytes.ContainsRune(bytes.TrimSpace(data), '\n') {
 		for _, e := range errs {
 			e.Pos.Line = 0 // "line 1" of a one-line label says nothing

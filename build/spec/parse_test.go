@@ -416,6 +416,7 @@ func clearPositions(c *Config) {
 	for _, sec := range [][]Image{c.Onboot, c.Onshutdown, c.Services} {
 		for i := range sec {
 			sec[i].Pos = Pos{}
+			sec[i].KeyPos = nil
 		}
 	}
 	for i := range c.Files {

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -47,6 +48,15 @@ func (v *Volume) validate() []fieldError {
 	return nil
 }
 
+func (b *Backoff) validate() []fieldError {
+	initial, err1 := ParseDuration(b.Initial)
+	maxDelay, err2 := ParseDuration(b.Max)
+	if err1 == nil && err2 == nil && initial > maxDelay {
+		return []fieldError{{key: "initial", msg: fmt.Sprintf("initial delay %s is longer than max %s", b.Initial, b.Max)}}
+	}
+	return nil
+}
+
 func (d *Device) validate() []fieldError {
 	switch {
 	case d.Path == "all":
@@ -61,8 +71,8 @@ func (d *Device) validate() []fieldError {
 	return nil
 }
 
-// validateConfig checks a merged configuration: unique names per section and volume, and
-// binds naming volumes that exist.
+// validateConfig checks a merged configuration: unique names per section and volume,
+// binds naming volumes that exist, and services' after naming services, without cycles.
 func validateConfig(c *Config) ErrorList {
 	var errs ErrorList
 	for _, sec := range []struct {
@@ -90,6 +100,7 @@ func validateConfig(c *Config) ErrorList {
 			errs = append(errs, checkVolumeBinds(c, sec.name, i, &img)...)
 		}
 	}
+	errs = append(errs, checkAfter(c)...)
 	first := map[string]Pos{}
 	for i, v := range c.Volumes {
 		if v.Name == "" {
@@ -131,4 +142,95 @@ func checkVolumeBinds(c *Config, section string, i int, img *Image) ErrorList {
 		}
 	}
 	return errs
+}
+
+// checkAfter checks the after lists of the services: every name is a service of the
+// configuration, and no service waits, directly or not, for itself. Errors are at the
+// after key of the service.
+func checkAfter(c *Config) ErrorList {
+	var errs ErrorList
+	index := map[string]int{} // service name → index of its first entry
+	var names []string
+	for i, img := range c.Services {
+		if _, dup := index[img.Name]; !dup && img.Name != "" {
+			index[img.Name] = i
+			names = append(names, img.Name)
+		}
+	}
+	at := func(i int) (Pos, string) {
+		img := &c.Services[i]
+		p, ok := img.KeyPos["after"]
+		if !ok {
+			p = img.Pos
+		}
+		return p, fmt.Sprintf("%s[%d] %q: after", SectionServices, i, img.Name)
+	}
+	for i, img := range c.Services {
+		for j, dep := range deref(img.After) {
+			if _, ok := index[dep]; ok {
+				continue
+			}
+			pos, field := at(i)
+			msg := fmt.Sprintf("no service named %q%s", dep, suggest(dep, names))
+			for _, sec := range []struct {
+				name   string
+				images []Image
+			}{{SectionOnboot, c.Onboot}, {SectionOnshutdown, c.Onshutdown}} {
+				if slices.ContainsFunc(sec.images, func(o Image) bool { return o.Name == dep }) {
+					msg = fmt.Sprintf("%q is in %s, not a service: after names services (onboot containers have all finished before services start)", dep, sec.name)
+				}
+			}
+			errs = append(errs, &Error{Pos: pos, Field: fmt.Sprintf("%s[%d]", field, j), Err: fmt.Errorf("%s", msg)})
+		}
+	}
+
+	// Depth-first search over the first entry of each name; an edge to a service still
+	// on the stack closes a cycle.
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	state := make([]int, len(c.Services))
+	var stack []int
+	var visit func(i int)
+	visit = func(i int) {
+		state[i] = onStack
+		stack = append(stack, i)
+		for _, dep := range deref(c.Services[i].After) {
+			k, ok := index[dep]
+			if !ok {
+				continue // reported above
+			}
+			switch state[k] {
+			case unvisited:
+				visit(k)
+			case onStack:
+				start := slices.Index(stack, k)
+				cycle := make([]string, 0, len(stack)-start+1)
+				for _, s := range stack[start:] {
+					cycle = append(cycle, c.Services[s].Name)
+				}
+				cycle = append(cycle, dep)
+				pos, field := at(k)
+				errs = append(errs, &Error{Pos: pos, Field: field, Err: fmt.Errorf("cycle %s", strings.Join(cycle, " → "))})
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[i] = done
+	}
+	for _, name := range names {
+		if i := index[name]; state[i] == unvisited {
+			visit(i)
+		}
+	}
+	return errs
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -165,6 +166,16 @@ func ParseRlimit(s string) (specs.POSIXRlimit, error) {
 		return specs.POSIXRlimit{}, fmt.Errorf("invalid rlimit %q: soft limit is above hard limit", s)
 	}
 	return specs.POSIXRlimit{Type: name, Soft: vals[0], Hard: vals[1]}, nil
+}
+
+// ParseDuration parses a positive Go duration such as "100ms", "30s" or "1m30s", as the
+// Keel-only keys timeout and backoff take.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: expected a positive duration such as \"100ms\", \"30s\" or \"1m\"", s)
+	}
+	return d, nil
 }
 
 // ParseMode parses an octal file mode such as "0644".
