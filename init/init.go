@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,8 +27,9 @@ type initProc struct {
 	bootCtx    context.Context
 	cancelBoot context.CancelFunc
 
-	tl    *recorder
-	bench bool // keel.bench=1: print the timeline and power off once services are up
+	tl       *recorder
+	bench    bool          // keel.bench=1: print the timeline and power off once services are up
+	defaults restartPolicy // restart policy of services that set none
 
 	mu         sync.Mutex
 	containerd *containerd
@@ -114,15 +116,33 @@ func (in *initProc) boot() error {
 	in.mu.Lock()
 	in.grace = grace
 	in.mu.Unlock()
+	in.defaults = restartPolicy{mode: bundle.RestartOnFailure}
+	for _, d := range []struct {
+		key string
+		def time.Duration
+		dst *time.Duration
+	}{
+		{"keel.restart_initial", defaultBackoffInitial, &in.defaults.initial},
+		{"keel.restart_max", defaultBackoffMax, &in.defaults.max},
+		{"keel.restart_reset", defaultBackoffReset, &in.defaults.reset},
+	} {
+		if *d.dst, err = cl.duration(d.key, d.def); err != nil {
+			logf("%v", err)
+		}
+	}
 	setHostname()
 	if err := loopbackUp(); err != nil {
 		logf("%v", err)
 	}
 	setRlimits()
 
-	in.runContainers(bundle.OnbootDir, "/var/log/onboot")
+	failed := in.runContainers(bundle.OnbootDir, "/var/log/onboot")
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
-	if err := in.startServices(); err != nil {
+	if failed != "" {
+		logf("EMERGENCY: essential onboot container %s failed; boot stopped", failed)
+		logf("EMERGENCY: only services marked emergency start; poweroff or reboot to leave")
+	}
+	if err := in.startServices(failed != ""); err != nil {
 		return err
 	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
@@ -154,41 +174,62 @@ func enableControllers() {
 }
 
 // runContainers runs each onboot or onshutdown bundle in order, one at a time. A failing
-// container is reported and the next one runs.
-func (in *initProc) runContainers(dir, logDir string) {
+// container is reported and the next one runs, unless it is essential: then the name of the
+// failed container is returned and no further container runs. A container with a timeout is
+// killed when it runs longer.
+func (in *initProc) runContainers(dir, logDir string) (failedEssential string) {
 	dirs, err := bundle.List("/", dir)
 	if err != nil {
 		logf("%v", err)
-		return
+		return ""
 	}
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		logf("mkdir %s: %v", logDir, err)
 	}
 	for _, d := range dirs {
 		if in.bootCtx.Err() != nil && dir == bundle.OnbootDir {
-			return
+			return ""
 		}
 		b, err := bundle.Load(d)
 		if err != nil {
 			logf("%v", err)
 			continue
 		}
+		ctx, cancel := in.bootCtx, context.CancelFunc(func() {})
+		k := b.Runtime.Keel
+		if k != nil && k.Timeout != "" {
+			if d, err := time.ParseDuration(k.Timeout); err == nil && d > 0 {
+				ctx, cancel = context.WithTimeout(in.bootCtx, d)
+			} else {
+				logf("%s %s: timeout %q: not a positive duration", filepath.Base(dir), b.Name, k.Timeout)
+			}
+		}
 		start, up := time.Now(), uptime()
-		code, err := in.runc.runContainer(in.bootCtx, b, filepath.Join(logDir, b.Name+".log"))
+		code, err := in.runc.runContainer(ctx, b, filepath.Join(logDir, b.Name+".log"))
+		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+		cancel()
 		in.tl.addSpan(filepath.Base(dir)+"/"+b.Name, up)
 		switch {
+		case timedOut:
+			logf("%s %s timed out after %s and was killed", filepath.Base(dir), b.Name, k.Timeout)
 		case err != nil:
 			logf("%s %s failed: %v", filepath.Base(dir), b.Name, err)
 		case code != 0:
 			logf("%s %s exited with status %d", filepath.Base(dir), b.Name, code)
 		default:
 			logf("%s %s done in %s", filepath.Base(dir), b.Name, time.Since(start).Round(time.Millisecond))
+			continue
+		}
+		if k != nil && k.Essential {
+			return b.Name
 		}
 	}
+	return ""
 }
 
-// startServices starts containerd and every service bundle.
-func (in *initProc) startServices() error {
+// startServices starts containerd and every service bundle; in an emergency only the
+// services marked emergency.
+func (in *initProc) startServices(emergency bool) error {
 	dirs, err := bundle.List("/", bundle.ServicesDir)
 	if err != nil {
 		return err
@@ -202,6 +243,9 @@ func (in *initProc) startServices() error {
 		b, err := bundle.Load(d)
 		if err != nil {
 			logf("%v", err)
+			continue
+		}
+		if emergency && (b.Runtime.Keel == nil || !b.Runtime.Keel.Emergency) {
 			continue
 		}
 		bundles = append(bundles, b)
@@ -225,7 +269,7 @@ func (in *initProc) startServices() error {
 		names = append(names, ns)
 	}
 	removeStale(in.bootCtx, c.client, names)
-	in.services.startAll(in.bootCtx, c.client, bundles, in.tl)
+	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.tl)
 	return nil
 }
 
