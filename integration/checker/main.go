@@ -24,8 +24,13 @@ func main() {
 		fmt.Println(strings.Join(args, " "))
 	case "exit":
 		n, _ := strconv.Atoi(arg(args, 0, "1"))
-		fmt.Printf("exiting with %d\n", n)
+		fmt.Printf("exiting with %d at uptime %s\n", n, uptime())
 		os.Exit(n)
+	case "poweroff-after":
+		d, _ := time.ParseDuration(arg(args, 0, "1s"))
+		say("poweroff in %s", d)
+		time.Sleep(d)
+		poweroff()
 	case "sleep":
 		d, _ := time.ParseDuration(arg(args, 0, "1s"))
 		time.Sleep(d)
@@ -84,6 +89,19 @@ func ifaces() {
 		names = append(names, e.Name())
 	}
 	fmt.Printf("ifaces: %s\n", strings.Join(names, " "))
+}
+
+// uptime is /proc/uptime's first field: seconds since boot.
+func uptime() string {
+	data, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func sleepForever() {

@@ -68,10 +68,15 @@ func suite(services []string) {
 	check("zombies", z == 0 && orphansDone(), "zombies=%d", z)
 
 	say("suite: calling poweroff")
+	poweroff()
+}
+
+// poweroff runs the poweroff command (bound from the host) and waits to be stopped.
+func poweroff() {
 	cmd := exec.Command("/sbin/poweroff")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
-		fmt.Printf("suite: poweroff: %v; signalling PID 1\n", err)
+		fmt.Printf("poweroff: %v; signalling PID 1\n", err)
 		_ = syscall.Kill(1, syscall.SIGUSR2)
 	}
 	sleepForever()
