@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/init/logs"
 	"github.com/keel-os/keel/timeline"
 	"golang.org/x/sys/unix"
 )
@@ -27,9 +30,12 @@ type initProc struct {
 	bootCtx    context.Context
 	cancelBoot context.CancelFunc
 
-	tl       *recorder
-	bench    bool          // keel.bench=1: print the timeline and power off once services are up
-	defaults restartPolicy // restart policy of services that set none
+	tl         *recorder
+	logs       *logs.Manager // services and the kernel: /var/log
+	onbootLogs *logs.Manager // onboot containers: /var/log/onboot
+	offLogs    *logs.Manager // onshutdown containers: /var/log/onshutdown
+	bench      bool          // keel.bench=1: print the timeline and power off once services are up
+	defaults   restartPolicy // restart policy of services that set none
 
 	mu         sync.Mutex
 	containerd *containerd
@@ -43,7 +49,7 @@ func newInit() *initProc {
 	return &initProc{
 		tl:         newRecorder(),
 		reaper:     r,
-		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r, out: os.Stderr},
+		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r},
 		grace:      defaultShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,
@@ -116,6 +122,16 @@ func (in *initProc) boot() error {
 	in.mu.Lock()
 	in.grace = grace
 	in.mu.Unlock()
+	logSize, logFiles := int64(1<<20), 10
+	if v, err := strconv.ParseInt(cl.params["keel.log_max_size"], 10, 64); err == nil && v > 0 {
+		logSize = v
+	}
+	if v, err := strconv.Atoi(cl.params["keel.log_max_files"]); err == nil && v > 0 {
+		logFiles = v
+	}
+	in.logs = logs.New(logs.Options{Dir: "/var/log", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
+	in.onbootLogs = logs.New(logs.Options{Dir: "/var/log/onboot", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
+	in.offLogs = logs.New(logs.Options{Dir: "/var/log/onshutdown", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
 	in.defaults = restartPolicy{mode: bundle.RestartOnFailure}
 	for _, d := range []struct {
 		key string
@@ -138,6 +154,10 @@ func (in *initProc) boot() error {
 
 	failed := in.runContainers(bundle.OnbootDir, "/var/log/onboot")
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
+	in.startKernelLog()
+	if err := in.serveControl(); err != nil {
+		logf("%v", err)
+	}
 	if failed != "" {
 		logf("EMERGENCY: essential onboot container %s failed; boot stopped", failed)
 		logf("EMERGENCY: only services marked emergency start; poweroff or reboot to leave")
@@ -205,7 +225,9 @@ func (in *initProc) runContainers(dir, logDir string) (failedEssential string) {
 			}
 		}
 		start, up := time.Now(), uptime()
-		code, err := in.runc.runContainer(ctx, b, filepath.Join(logDir, b.Name+".log"))
+		w := in.containerLog(dir, b.Name)
+		code, err := in.runc.runContainer(ctx, b, w)
+		w.Close()
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()
 		in.tl.addSpan(filepath.Base(dir)+"/"+b.Name, up)
@@ -225,6 +247,19 @@ func (in *initProc) runContainers(dir, logDir string) (failedEssential string) {
 		}
 	}
 	return ""
+}
+
+// containerLog is where an onboot or onshutdown container's output goes: its log (rotated,
+// timestamped) and the console.
+func (in *initProc) containerLog(dir, name string) io.WriteCloser {
+	lm := in.onbootLogs
+	if dir == bundle.OnshutdownDir {
+		lm = in.offLogs
+	}
+	if lm == nil { // boot failed before the log managers existed
+		lm = logs.New(logs.Options{Dir: "/var/log/" + filepath.Base(dir), Console: os.Stderr})
+	}
+	return lm.Writer(name, true)
 }
 
 // startServices starts containerd and every service bundle; in an emergency only the
@@ -269,7 +304,7 @@ func (in *initProc) startServices(emergency bool) error {
 		names = append(names, ns)
 	}
 	removeStale(in.bootCtx, c.client, names)
-	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.tl)
+	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.logs, in.tl)
 	return nil
 }
 
@@ -307,6 +342,11 @@ func (in *initProc) finish(a powerAction) {
 	in.final.Do(func() {
 		if !killAll(unix.SIGTERM, 2*time.Second) {
 			killAll(unix.SIGKILL, 2*time.Second)
+		}
+		for _, lm := range []*logs.Manager{in.logs, in.onbootLogs, in.offLogs} {
+			if lm != nil {
+				_ = lm.Close()
+			}
 		}
 		unix.Sync()
 		in.tl.save()

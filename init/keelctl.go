@@ -1,31 +1,189 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/keel-os/keel/timeline"
 )
 
-// keelCtl is the init binary answering as keel-ctl, the in-guest control command.
+const keelCtlUsage = `usage: keel-ctl COMMAND [ARGS]
+
+  ps | status [NAME]        services: state, pid, starts, last exit, next restart
+  start NAME                start a stopped service
+  stop NAME                 stop a service (it stays down)
+  restart NAME              stop, then start
+  logs [-f] [-n N] NAME     a service's newest log lines (kmsg: the kernel's); -f follows
+  analyze                   the boot timeline
+  poweroff | reboot | halt  shut the machine down cleanly
+`
+
+// keelCtl is the init binary answering as keel-ctl: it talks to PID 1 over the control socket.
 func keelCtl(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Println("usage: keel-ctl analyze    print the boot timeline (" + timeline.Path + ")")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Print(keelCtlUsage)
 		return 2
 	}
-	switch args[0] {
+	c := &ctlClient{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", controlSocket)
+		},
+	}}}
+	var err error
+	switch cmd := args[0]; cmd {
+	case "ps", "status":
+		err = c.status(args[1:])
+	case "start", "stop", "restart":
+		if len(args) != 2 {
+			fmt.Fprintf(os.Stderr, "usage: keel-ctl %s NAME\n", cmd)
+			return 2
+		}
+		err = c.action(args[1], cmd)
+	case "logs":
+		err = c.logs(args[1:])
 	case "analyze":
-		data, err := os.ReadFile(timeline.Path)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "keel-ctl: %v\n", err)
-			return 1
-		}
-		if err := analyze(data, os.Stdout); err != nil {
-			fmt.Fprintf(os.Stderr, "keel-ctl: %v\n", err)
-			return 1
-		}
-		return 0
+		err = c.analyze()
+	case "poweroff", "reboot", "halt":
+		err = c.do("POST", "/v1/"+cmd, nil)
+	default:
+		fmt.Fprintf(os.Stderr, "keel-ctl: unknown command %q\n%s", cmd, keelCtlUsage)
+		return 2
 	}
-	fmt.Fprintf(os.Stderr, "keel-ctl: unknown command %q\n", args[0])
-	return 2
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "keel-ctl: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+type ctlClient struct{ http *http.Client }
+
+// do makes a request and decodes a JSON answer into out (if not nil).
+func (c *ctlClient) do(method, path string, out any) error {
+	req, err := http.NewRequest(method, "http://keel"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("PID 1 control socket %s: %w", controlSocket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
+			return fmt.Errorf("%s", e.Error)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func (c *ctlClient) status(args []string) error {
+	var list []serviceState
+	if len(args) > 0 {
+		var one serviceState
+		if err := c.do("GET", "/v1/services/"+url.PathEscape(args[0]), &one); err != nil {
+			return err
+		}
+		list = []serviceState{one}
+	} else if err := c.do("GET", "/v1/services", &list); err != nil {
+		return err
+	}
+	printStates(os.Stdout, list, time.Now())
+	return nil
+}
+
+// printStates writes the service table.
+func printStates(w io.Writer, list []serviceState, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTS\tLAST EXIT\tNEXT START")
+	for _, s := range list {
+		pid, last, next := "-", "-", "-"
+		if s.Pid != 0 {
+			pid = fmt.Sprint(s.Pid)
+		}
+		if s.LastStatus != nil {
+			last = fmt.Sprint(*s.LastStatus)
+		}
+		if !s.NextRestart.IsZero() {
+			next = "in " + s.NextRestart.Sub(now).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, s.State, pid, s.Starts, last, next)
+	}
+	tw.Flush()
+}
+
+func (c *ctlClient) action(name, action string) error {
+	var st serviceState
+	if err := c.do("POST", "/v1/services/"+url.PathEscape(name)+"/"+action, &st); err != nil {
+		return err
+	}
+	printStates(os.Stdout, []serviceState{st}, time.Now())
+	return nil
+}
+
+func (c *ctlClient) logs(args []string) error {
+	fs := flag.NewFlagSet("keel-ctl logs", flag.ContinueOnError)
+	follow := fs.Bool("f", false, "follow: print new lines as they come")
+	n := fs.Int("n", 50, "newest lines to print")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: keel-ctl logs [-f] [-n N] NAME")
+	}
+	q := url.Values{"n": {fmt.Sprint(*n)}}
+	if *follow {
+		q.Set("follow", "1")
+	}
+	req, err := http.NewRequest("GET", "http://keel/v1/logs/"+url.PathEscape(fs.Arg(0))+"?"+q.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("PID 1 control socket %s: %w", controlSocket, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		var e struct{ Error string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return fmt.Errorf("%s", strings.TrimSpace(e.Error))
+	}
+	s := bufio.NewScanner(resp.Body)
+	s.Buffer(make([]byte, 64<<10), 1<<20)
+	for s.Scan() {
+		fmt.Println(s.Text())
+	}
+	return s.Err()
+}
+
+func (c *ctlClient) analyze() error {
+	var t timeline.Timeline
+	if err := c.do("GET", "/v1/timeline", &t); err != nil {
+		// PID 1 may be gone or old: fall back to the file.
+		data, ferr := os.ReadFile(timeline.Path)
+		if ferr != nil {
+			return err
+		}
+		return analyze(data, os.Stdout)
+	}
+	data, _ := json.Marshal(&t)
+	return analyze(data, os.Stdout)
 }

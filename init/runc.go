@@ -19,7 +19,6 @@ type runc struct {
 	bin    string // path of runc
 	root   string // runc's state directory
 	reaper *reaper
-	out    io.Writer // the console
 }
 
 // exec runs runc with args and waits for it through the reaper. stdio goes to w.
@@ -39,8 +38,9 @@ func (r *runc) exec(w *os.File, args ...string) (int, error) {
 }
 
 // runContainer runs the bundle to completion and returns the container's exit code. Its
-// output goes to logPath and to the console. ctx cancellation kills the container.
-func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, logPath string) (int, error) {
+// output goes to out (a log writer that also echoes to the console). ctx cancellation kills
+// the container.
+func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, out io.Writer) (int, error) {
 	if err := apply(preStartPlan(b.Runtime, b.Rootfs()), 0); err != nil {
 		return 0, fmt.Errorf("runtime.json: %w", err)
 	}
@@ -51,7 +51,8 @@ func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, logPath strin
 	copied := make(chan struct{})
 	goSafe("log "+b.Name, func() {
 		defer close(copied)
-		teeOutput(pr, logPath, r.out)
+		defer pr.Close()
+		_, _ = io.Copy(out, pr)
 	})
 	code, err := r.runWithPipe(ctx, b, pw)
 	pw.Close()
@@ -114,17 +115,4 @@ func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File) (i
 		_ = unix.Kill(pid, unix.SIGKILL)
 		return exitCode(<-exited), ctx.Err()
 	}
-}
-
-// teeOutput copies a container's output to its log file and the console until EOF.
-func teeOutput(r io.ReadCloser, logPath string, console io.Writer) {
-	defer r.Close()
-	var w io.Writer = console
-	if f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
-		logf("open %s: %v", logPath, err)
-	} else {
-		defer f.Close()
-		w = io.MultiWriter(f, console)
-	}
-	_, _ = io.Copy(w, r)
 }

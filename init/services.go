@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/init/logs"
 )
 
 // service is a system daemon supervised by PID 1: one containerd container whose task is
@@ -26,24 +26,57 @@ type service struct {
 	namespace string
 	b         *bundle.Bundle
 	policy    restartPolicy
-	console   io.Writer // also receives the output when the service asks for console: true
+	console   bool // its output also goes to the console (console: true)
+	logs      *logs.Manager
 
 	container client.Container
-	logs      []*os.File
+	stdout    io.WriteCloser // source NAME.out: /var/log/NAME.out.log
+	stderr    io.WriteCloser // source NAME: /var/log/NAME.log
 
-	running  chan struct{} // closed when the task first runs (for after:)
-	stopReq  chan struct{} // closed when the service is to stop for good
-	finished chan struct{} // closed when supervision has ended
+	running     chan struct{} // closed when the task first runs (for after:)
+	runningOnce sync.Once
+	runOnce     sync.Once // the first start attempt is reported once
 
 	mu       sync.Mutex
+	cur      *supervision // the current (or last) supervision run
 	task     client.Task
 	taskDone chan struct{} // closed when the current task has exited
 	starts   int
 	lastCode uint32
 	lastExit time.Time
 	next     time.Time // when the next start is due
-	stopping bool
-	runOnce  sync.Once
+}
+
+// supervision is one run of a service's supervisor, from start (at boot or keel-ctl start)
+// to stop. A stopped service can be started again: a new run.
+type supervision struct {
+	stopReq  chan struct{} // closed to end the run
+	finished chan struct{} // closed when the run has ended
+	stopOnce sync.Once
+}
+
+func (r *supervision) stop()         { r.stopOnce.Do(func() { close(r.stopReq) }) }
+func (r *supervision) ended() bool   { return isClosed(r.finished) }
+func (r *supervision) stopped() bool { return isClosed(r.stopReq) }
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// beginRun starts a new supervision run, unless one is active.
+func (s *service) beginRun() (*supervision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil && !s.cur.ended() {
+		return nil, fmt.Errorf("service %s is already running", s.name)
+	}
+	s.cur = &supervision{stopReq: make(chan struct{}), finished: make(chan struct{})}
+	return s.cur, nil
 }
 
 // serviceState is what keel-ctl and the logs show of a service.
@@ -89,23 +122,18 @@ func removeStale(ctx context.Context, cl *client.Client, nss []string) {
 	}
 }
 
-func newService(b *bundle.Bundle, defaults restartPolicy, console io.Writer) (*service, error) {
+func newService(b *bundle.Bundle, defaults restartPolicy, lm *logs.Manager) (*service, error) {
 	p, err := policyFor(b.Runtime.Keel, defaults)
 	if err != nil {
 		return nil, fmt.Errorf("runtime.json: %w", err)
 	}
-	s := &service{
-		name: b.Name, namespace: namespaceOf(b), b: b, policy: p,
-		running: make(chan struct{}), stopReq: make(chan struct{}), finished: make(chan struct{}),
-	}
-	if b.Runtime.Keel != nil && b.Runtime.Keel.Console {
-		s.console = console
-	}
+	s := &service{name: b.Name, namespace: namespaceOf(b), b: b, policy: p, running: make(chan struct{}), logs: lm}
+	s.console = b.Runtime.Keel != nil && b.Runtime.Keel.Console
 	return s, nil
 }
 
-// create makes the service's container in containerd and opens its logs: stdout goes to
-// /var/log/NAME.out.log, stderr to /var/log/NAME.log.
+// create makes the service's container in containerd and its log writers: stdout goes to
+// /var/log/NAME.out.log, stderr to /var/log/NAME.log, timestamped and rotated.
 func (s *service) create(ctx context.Context, cl *client.Client) error {
 	ctx = s.ctx(ctx)
 	if err := apply(preStartPlan(s.b.Runtime, s.b.Rootfs()), 0); err != nil {
@@ -125,24 +153,14 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 		return fmt.Errorf("create container: %w", err)
 	}
 	s.container = ctr
-	for _, name := range []string{s.name + ".out.log", s.name + ".log"} {
-		f, err := os.OpenFile(filepath.Join("/var/log", name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return fmt.Errorf("open log: %w", err)
-		}
-		s.logs = append(s.logs, f)
-	}
+	s.stdout, s.stderr = s.logs.Writer(s.name+".out", s.console), s.logs.Writer(s.name, s.console)
 	return nil
 }
 
 // startTask creates a new task of the container and starts it.
 func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, error) {
 	ctx = s.ctx(ctx)
-	var stdout, stderr io.Writer = s.logs[0], s.logs[1]
-	if s.console != nil {
-		stdout, stderr = io.MultiWriter(s.logs[0], s.console), io.MultiWriter(s.logs[1], s.console)
-	}
-	task, err := s.container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, stdout, stderr), cio.WithFIFODir("/run/keel/fifo")))
+	task, err := s.container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir("/run/keel/fifo")))
 	if err != nil {
 		return nil, fmt.Errorf("create task: %w", err)
 	}
@@ -169,10 +187,10 @@ func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, erro
 	return exit, nil
 }
 
-// supervise runs the service until it is stopped or its policy says it stays down.
+// supervise runs the service until run is stopped or its policy says it stays down.
 // firstTry is called once the first start has been attempted.
-func (s *service) supervise(ctx context.Context, firstTry func()) {
-	defer close(s.finished)
+func (s *service) supervise(ctx context.Context, run *supervision, firstTry func()) {
+	defer close(run.finished)
 	defer s.runOnce.Do(firstTry)
 	bo := backoff{p: s.policy}
 	for {
@@ -187,11 +205,11 @@ func (s *service) supervise(ctx context.Context, firstTry func()) {
 			n, task, done := s.starts, s.task, s.taskDone
 			s.mu.Unlock()
 			if n == 1 {
-				close(s.running)
 				logf("service %s started (pid %d)", s.name, task.Pid())
 			} else {
 				logf("service %s restarted (pid %d, start %d)", s.name, task.Pid(), n)
 			}
+			s.runningOnce.Do(func() { close(s.running) })
 			s.runOnce.Do(firstTry)
 			st := <-exit
 			code = st.ExitCode()
@@ -205,7 +223,7 @@ func (s *service) supervise(ctx context.Context, firstTry func()) {
 			cancel()
 			close(done)
 		}
-		if s.isStopping() {
+		if run.stopped() {
 			logf("service %s exited with status %d", s.name, code)
 			return
 		}
@@ -221,16 +239,13 @@ func (s *service) supervise(ctx context.Context, firstTry func()) {
 		logf("service %s exited with status %d; start %d in %s", s.name, code, n+1, d)
 		select {
 		case <-time.After(d):
-		case <-s.stopReq:
+		case <-run.stopReq:
+			s.mu.Lock()
+			s.next = time.Time{}
+			s.mu.Unlock()
 			return
 		}
 	}
-}
-
-func (s *service) isStopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopping
 }
 
 func (s *service) state() serviceState {
@@ -260,17 +275,17 @@ func (s *service) state() serviceState {
 	return st
 }
 
-// stop ends supervision: SIGTERM to the task, SIGKILL after grace, then the container is
-// deleted. containerd may be wedged, so every call has a deadline.
-func (s *service) stop(grace time.Duration) {
+// halt ends the current supervision run: SIGTERM to the task, SIGKILL after grace. The
+// container stays, so the service can be started again. containerd may be wedged, so every
+// call has a deadline.
+func (s *service) halt(grace time.Duration) {
 	s.mu.Lock()
-	already := s.stopping
-	s.stopping = true
-	task, done := s.task, s.taskDone
+	run, task, done := s.cur, s.task, s.taskDone
 	s.mu.Unlock()
-	if !already {
-		close(s.stopReq)
+	if run == nil {
+		return
 	}
+	run.stop()
 	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), grace+10*time.Second)
 	defer cancel()
 	if task != nil && done != nil {
@@ -291,17 +306,26 @@ func (s *service) stop(grace time.Duration) {
 		}
 	}
 	select {
-	case <-s.finished:
+	case <-run.finished:
 	case <-time.After(15 * time.Second):
 		logf("service %s: supervision did not end", s.name)
 	}
+}
+
+// stop halts the service for good at shutdown and deletes its container.
+func (s *service) stop(grace time.Duration) {
+	s.halt(grace)
+	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
+	defer cancel()
 	if s.container != nil {
 		if err := s.container.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			logf("delete container %s: %v", s.name, err)
 		}
 	}
-	for _, f := range s.logs {
-		f.Close()
+	for _, w := range []io.WriteCloser{s.stdout, s.stderr} {
+		if w != nil {
+			w.Close()
+		}
 	}
 }
 
@@ -313,11 +337,11 @@ type services struct {
 
 // startAll creates every service and supervises each, honouring after: (wait until those
 // services run) and wait: network. It returns once each service's first start was tried.
-func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle, defaults restartPolicy, tl *recorder) {
+func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*bundle.Bundle, defaults restartPolicy, lm *logs.Manager, tl *recorder) {
 	byName := map[string]*service{}
 	var list []*service
 	for _, b := range bundles {
-		s, err := newService(b, defaults, os.Stderr)
+		s, err := newService(b, defaults, lm)
 		if err != nil {
 			logf("service %s: %v", b.Name, err)
 			continue
@@ -336,9 +360,14 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 				tl.addSpan("service/"+s.name, uptime())
 				tried.Done()
 			}
-			if !s.waitReady(ctx, byName) {
+			run, err := s.beginRun()
+			if err != nil {
 				s.runOnce.Do(first)
-				close(s.finished)
+				return
+			}
+			if !s.waitReady(ctx, run, byName) {
+				s.runOnce.Do(first)
+				close(run.finished)
 				return
 			}
 			start := uptime()
@@ -349,10 +378,10 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 			if err := s.create(ctx, cl); err != nil {
 				logf("service %s: %v", s.name, err)
 				s.runOnce.Do(first)
-				close(s.finished)
+				close(run.finished)
 				return
 			}
-			s.supervise(ctx, first)
+			s.supervise(ctx, run, first)
 		})
 	}
 	tried.Wait()
@@ -360,7 +389,7 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 
 // waitReady waits for the services named in after: to run and, with wait: network, for a
 // default route. It reports false when the service must not start.
-func (s *service) waitReady(ctx context.Context, byName map[string]*service) bool {
+func (s *service) waitReady(ctx context.Context, run *supervision, byName map[string]*service) bool {
 	k := s.b.Runtime.Keel
 	if k == nil {
 		return true
@@ -371,12 +400,19 @@ func (s *service) waitReady(ctx context.Context, byName map[string]*service) boo
 			logf("service %s: after %s: no such service; starting anyway", s.name, dep)
 			continue
 		}
+		d.mu.Lock()
+		depRun := d.cur
+		d.mu.Unlock()
+		var depFinished chan struct{}
+		if depRun != nil {
+			depFinished = depRun.finished
+		}
 		select {
 		case <-d.running:
-		case <-d.finished:
+		case <-depFinished:
 			logf("service %s: not started: %s, which it comes after, never ran", s.name, dep)
 			return false
-		case <-s.stopReq:
+		case <-run.stopReq:
 			return false
 		case <-ctx.Done():
 			return false
@@ -386,6 +422,52 @@ func (s *service) waitReady(ctx context.Context, byName map[string]*service) boo
 		waitForDefaultRoute(ctx, 60*time.Second, s.name)
 	}
 	return true
+}
+
+// find returns the service called name.
+func (ss *services) find(name string) (*service, error) {
+	for _, s := range ss.all() {
+		if s.name == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("no service %q", name)
+}
+
+// start starts a stopped service again (keel-ctl start), with a fresh backoff schedule.
+func (s *service) start(ctx context.Context) error {
+	if s.container == nil {
+		return fmt.Errorf("service %s was never created", s.name)
+	}
+	run, err := s.beginRun()
+	if err != nil {
+		return err
+	}
+	started := make(chan struct{})
+	goSafe("service "+s.name, func() {
+		s.supervise(ctx, run, func() {})
+	})
+	// Report once the first task of the run started or the run ended.
+	goSafe("start "+s.name, func() {
+		defer close(started)
+		for !run.ended() {
+			s.mu.Lock()
+			done := s.taskDone
+			s.mu.Unlock()
+			if done != nil && !isClosed(done) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	select {
+	case <-started:
+	case <-ctx.Done():
+	}
+	if run.ended() {
+		return fmt.Errorf("service %s exited at once", s.name)
+	}
+	return nil
 }
 
 // all returns the services in name order.

@@ -38,6 +38,13 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
 		sleepForever()
+	case "chatty":
+		n, _ := strconv.Atoi(arg(args, 0, "5242880"))
+		chatty(n)
+	case "ctl-suite":
+		size, _ := strconv.ParseInt(arg(args, 0, "262144"), 10, 64)
+		files, _ := strconv.Atoi(arg(args, 1, "4"))
+		ctlSuite(size, files)
 	case "ifaces":
 		ifaces()
 	case "disk":
