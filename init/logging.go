@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/keel-os/keel/init/logs"
@@ -70,9 +69,4 @@ func (in *initProc) serveLogs(w http.ResponseWriter, r *http.Request, name strin
 			f.Flush()
 		}
 	}
-}
-
-// newLogs makes PID 1's log manager: files in /var/log, the console for console: true.
-func newLogs(maxSize int64, maxFiles int) *logs.Manager {
-	return logs.New(logs.Options{Dir: "/var/log", MaxSize: maxSize, MaxFiles: maxFiles, Console: os.Stderr})
 }

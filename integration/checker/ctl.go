@@ -83,7 +83,7 @@ func ctlSuite(maxSize int64, maxFiles int) {
 	}
 	check("kmsg", found, "%s", marker)
 
-	out, err = ctl("ps")
+	out, _ = ctl("ps")
 	say("%s", out)
 	say("driver: keel-ctl poweroff")
 	if _, err := ctl("poweroff"); err != nil {
