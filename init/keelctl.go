@@ -112,9 +112,9 @@ func (c *ctlClient) status(args []string) error {
 // printStates writes the service table.
 func printStates(w io.Writer, list []serviceState, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTS\tLAST EXIT\tNEXT START")
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tSTARTS\tLAST EXIT\tNEXT START\tUPTIME")
 	for _, s := range list {
-		pid, last, next := "-", "-", "-"
+		pid, last, next, up := "-", "-", "-", "-"
 		if s.Pid != 0 {
 			pid = fmt.Sprint(s.Pid)
 		}
@@ -124,7 +124,10 @@ func printStates(w io.Writer, list []serviceState, now time.Time) {
 		if !s.NextRestart.IsZero() {
 			next = "in " + s.NextRestart.Sub(now).Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, s.State, pid, s.Starts, last, next)
+		if !s.Since.IsZero() {
+			up = now.Sub(s.Since).Round(time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, pid, s.Starts, last, next, up)
 	}
 	tw.Flush()
 }

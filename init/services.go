@@ -42,6 +42,7 @@ type service struct {
 	task     client.Task
 	taskDone chan struct{} // closed when the current task has exited
 	starts   int
+	started  time.Time // when the current task started
 	lastCode uint32
 	lastExit time.Time
 	next     time.Time // when the next start is due
@@ -85,6 +86,7 @@ type serviceState struct {
 	State       string    `json:"state"` // running, restarting, stopped
 	Pid         uint32    `json:"pid,omitempty"`
 	Starts      int       `json:"starts"`
+	Since       time.Time `json:"since,omitzero"` // when the running task started
 	LastStatus  *uint32   `json:"last_status,omitempty"`
 	NextRestart time.Time `json:"next_restart,omitzero"`
 }
@@ -182,6 +184,7 @@ func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, erro
 	s.mu.Lock()
 	s.task, s.taskDone = task, make(chan struct{})
 	s.starts++
+	s.started = time.Now()
 	s.next = time.Time{}
 	s.mu.Unlock()
 	return exit, nil
@@ -266,7 +269,7 @@ func (s *service) state() serviceState {
 	}
 	switch {
 	case running:
-		st.State, st.Pid = "running", s.task.Pid()
+		st.State, st.Pid, st.Since = "running", s.task.Pid(), s.started
 	case !s.next.IsZero():
 		st.State = "restarting"
 	default:
