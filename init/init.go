@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -65,6 +66,8 @@ func (in *initProc) run() {
 		}
 	}()
 	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	// PID 1 lives as long as the machine and is mostly idle: keep its heap tight.
+	debug.SetGCPercent(50)
 	unix.Umask(0o022)
 	// Ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
@@ -129,9 +132,9 @@ func (in *initProc) boot() error {
 	if v, err := strconv.Atoi(cl.params["keel.log_max_files"]); err == nil && v > 0 {
 		logFiles = v
 	}
-	in.logs = logs.New(logs.Options{Dir: "/var/log", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
-	in.onbootLogs = logs.New(logs.Options{Dir: "/var/log/onboot", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
-	in.offLogs = logs.New(logs.Options{Dir: "/var/log/onshutdown", MaxSize: logSize, MaxFiles: logFiles, Console: os.Stderr})
+	in.logs = logs.New(logs.Options{Dir: "/var/log", MaxSize: logSize, MaxFiles: logFiles, RingSize: 64 << 10, Console: os.Stderr})
+	in.onbootLogs = logs.New(logs.Options{Dir: "/var/log/onboot", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
+	in.offLogs = logs.New(logs.Options{Dir: "/var/log/onshutdown", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
 	in.defaults = restartPolicy{mode: bundle.RestartOnFailure}
 	for _, d := range []struct {
 		key string
@@ -166,6 +169,8 @@ func (in *initProc) boot() error {
 		return err
 	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
+	// Boot allocated most of what PID 1 will ever allocate; hand the free pages back.
+	debug.FreeOSMemory()
 	in.tl.setMemory(sampleMemory())
 	in.tl.save()
 	logf("boot complete")
