@@ -155,7 +155,7 @@ func (in *initProc) boot() error {
 	}
 	setRlimits()
 
-	failed := in.runContainers(bundle.OnbootDir, "/var/log/onboot")
+	failed := in.runContainers(bundle.OnbootDir)
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
 	in.startKernelLog()
 	if err := in.serveControl(); err != nil {
@@ -202,14 +202,11 @@ func enableControllers() {
 // container is reported and the next one runs, unless it is essential: then the name of the
 // failed container is returned and no further container runs. A container with a timeout is
 // killed when it runs longer.
-func (in *initProc) runContainers(dir, logDir string) (failedEssential string) {
+func (in *initProc) runContainers(dir string) (failedEssential string) {
 	dirs, err := bundle.List("/", dir)
 	if err != nil {
 		logf("%v", err)
 		return ""
-	}
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
-		logf("mkdir %s: %v", logDir, err)
 	}
 	for _, d := range dirs {
 		if in.bootCtx.Err() != nil && dir == bundle.OnbootDir {
@@ -331,7 +328,7 @@ func (in *initProc) shutdownMachine(a powerAction) {
 		})
 		defer deadline.Stop()
 
-		in.runContainers(bundle.OnshutdownDir, "/var/log/onshutdown")
+		in.runContainers(bundle.OnshutdownDir)
 		in.services.stopAll(grace)
 		if ctrd != nil {
 			if err := ctrd.stop(5 * time.Second); err != nil {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -70,24 +69,35 @@ func keelCtl(args []string) int {
 
 type ctlClient struct{ http *http.Client }
 
-// do makes a request and decodes a JSON answer into out (if not nil).
-func (c *ctlClient) do(method, path string, out any) error {
+// request makes a request to PID 1 and returns the response of a successful one; an error
+// answer becomes the error.
+func (c *ctlClient) request(method, path string) (*http.Response, error) {
 	req, err := http.NewRequest(method, "http://keel"+path, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("PID 1 control socket %s: %w", controlSocket, err)
+		return nil, fmt.Errorf("PID 1 control socket %s: %w", controlSocket, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
 		var e struct{ Error string }
 		if json.NewDecoder(resp.Body).Decode(&e) == nil && e.Error != "" {
-			return fmt.Errorf("%s", e.Error)
+			return nil, fmt.Errorf("%s", e.Error)
 		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
+	return resp, nil
+}
+
+// do makes a request and decodes a JSON answer into out (if not nil).
+func (c *ctlClient) do(method, path string, out any) error {
+	resp, err := c.request(method, path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
 	if out == nil {
 		return nil
 	}
@@ -155,20 +165,11 @@ func (c *ctlClient) logs(args []string) error {
 	if *follow {
 		q.Set("follow", "1")
 	}
-	req, err := http.NewRequest("GET", "http://keel/v1/logs/"+url.PathEscape(fs.Arg(0))+"?"+q.Encode(), nil)
+	resp, err := c.request("GET", "/v1/logs/"+url.PathEscape(fs.Arg(0))+"?"+q.Encode())
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("PID 1 control socket %s: %w", controlSocket, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		var e struct{ Error string }
-		_ = json.NewDecoder(resp.Body).Decode(&e)
-		return fmt.Errorf("%s", strings.TrimSpace(e.Error))
-	}
 	s := bufio.NewScanner(resp.Body)
 	s.Buffer(make([]byte, 64<<10), 1<<20)
 	for s.Scan() {

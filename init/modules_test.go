@@ -64,8 +64,10 @@ func TestModulesResolveByNameAliasAndDeviceModalias(t *testing.T) {
 	}
 }
 
-func TestModprobeArgumentsAreTheKernelsUsermodeHelperForm(t *testing.T) {
-	if code := modprobe(nil); code != 2 {
-		t.Errorf("no module: exit %d, want 2", code)
+func TestModprobeWithoutAModuleIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{nil, {"-q"}, {"-q", "--"}} {
+		if code := modprobe(args); code != 2 {
+			t.Errorf("modprobe %q: exit %d, want 2", args, code)
+		}
 	}
 }

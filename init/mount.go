@@ -49,7 +49,7 @@ func bootMounts() []pseudoMount {
 }
 
 // varDirs are created on the /var tmpfs; /var/run points at /run.
-var varDirs = []string{"/var/log/onboot", "/var/lib", "/var/cache", "/var/spool", "/var/tmp", "/run/keel"}
+var varDirs = []string{"/var/log", "/var/lib", "/var/cache", "/var/spool", "/var/tmp", "/run/keel"}
 
 // filesystems reads the filesystem types the kernel supports.
 func filesystems() map[string]bool {

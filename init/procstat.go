@@ -7,28 +7,25 @@ import (
 	"strings"
 )
 
-// fmtSscanStat parses pid, state and ppid from the text of /proc/PID/stat. The command name
-// in parentheses may contain spaces and parentheses, so the fields after it are found from
-// the last ')'.
-func fmtSscanStat(s string, pid *int, state *byte, ppid *int) (int, error) {
+// parseStat parses pid, state and ppid from the text of /proc/PID/stat. The command name in
+// parentheses may contain spaces and parentheses, so the fields after it are found from the
+// last ')'.
+func parseStat(s string) (pid int, state byte, ppid int, err error) {
 	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || end < open {
-		return 0, fmt.Errorf("malformed stat %q", s)
+		return 0, 0, 0, fmt.Errorf("malformed stat %q", s)
 	}
-	p, err := strconv.Atoi(strings.TrimSpace(s[:open]))
-	if err != nil {
-		return 0, fmt.Errorf("malformed stat pid: %w", err)
+	if pid, err = strconv.Atoi(strings.TrimSpace(s[:open])); err != nil {
+		return 0, 0, 0, fmt.Errorf("malformed stat pid: %w", err)
 	}
 	rest := strings.Fields(s[end+1:])
 	if len(rest) < 2 || len(rest[0]) != 1 {
-		return 0, fmt.Errorf("malformed stat %q", s)
+		return 0, 0, 0, fmt.Errorf("malformed stat %q", s)
 	}
-	pp, err := strconv.Atoi(rest[1])
-	if err != nil {
-		return 0, fmt.Errorf("malformed stat ppid: %w", err)
+	if ppid, err = strconv.Atoi(rest[1]); err != nil {
+		return 0, 0, 0, fmt.Errorf("malformed stat ppid: %w", err)
 	}
-	*pid, *state, *ppid = p, rest[0][0], pp
-	return 3, nil
+	return pid, rest[0][0], ppid, nil
 }
 
 // userProcesses returns the pids of every process except PID 1 and kernel threads.
@@ -43,14 +40,12 @@ func userProcesses() []int {
 		if err != nil || pid == 1 {
 			continue
 		}
-		// Kernel threads have an empty cmdline and are children of kthreadd (pid 2).
-		var p, pp int
-		var st byte
+		// Kernel threads are kthreadd (pid 2) and its children.
 		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue
 		}
-		if _, err := fmtSscanStat(string(data), &p, &st, &pp); err != nil || pid == 2 || pp == 2 {
+		if _, _, pp, err := parseStat(string(data)); err != nil || pid == 2 || pp == 2 {
 			continue
 		}
 		pids = append(pids, pid)

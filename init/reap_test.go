@@ -86,13 +86,12 @@ func zombies(t *testing.T) int {
 	entries, _ := os.ReadDir("/proc")
 	n, self := 0, os.Getpid()
 	for _, e := range entries {
-		var pid, ppid int
-		var state byte
 		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue
 		}
-		if _, err := fmtSscanStat(string(data), &pid, &state, &ppid); err != nil {
+		_, state, ppid, err := parseStat(string(data))
+		if err != nil {
 			continue
 		}
 		if ppid == self && state == 'Z' {

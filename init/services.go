@@ -28,6 +28,7 @@ type service struct {
 	policy    restartPolicy
 	console   bool // its output also goes to the console (console: true)
 	logs      *logs.Manager
+	life      context.Context // the machine's lifetime: supervision runs on it, not on a request's
 
 	container client.Container
 	stdout    io.WriteCloser // source NAME.out: /var/log/NAME.out.log
@@ -35,7 +36,6 @@ type service struct {
 
 	running     chan struct{} // closed when the task first runs (for after:)
 	runningOnce sync.Once
-	runOnce     sync.Once // the first start attempt is reported once
 
 	mu       sync.Mutex
 	cur      *supervision // the current (or last) supervision run
@@ -51,12 +51,21 @@ type service struct {
 // supervision is one run of a service's supervisor, from start (at boot or keel-ctl start)
 // to stop. A stopped service can be started again: a new run.
 type supervision struct {
-	stopReq  chan struct{} // closed to end the run
-	finished chan struct{} // closed when the run has ended
-	stopOnce sync.Once
+	stopReq   chan struct{} // closed to end the run
+	tried     chan struct{} // closed once the run's first start was attempted, or it ended
+	finished  chan struct{} // closed when the run has ended
+	stopOnce  sync.Once
+	triedOnce sync.Once
 }
 
-func (r *supervision) stop()         { r.stopOnce.Do(func() { close(r.stopReq) }) }
+func (r *supervision) stop()      { r.stopOnce.Do(func() { close(r.stopReq) }) }
+func (r *supervision) markTried() { r.triedOnce.Do(func() { close(r.tried) }) }
+
+// end closes a run that never reached supervise.
+func (r *supervision) end() {
+	r.markTried()
+	close(r.finished)
+}
 func (r *supervision) ended() bool   { return isClosed(r.finished) }
 func (r *supervision) stopped() bool { return isClosed(r.stopReq) }
 
@@ -76,7 +85,7 @@ func (s *service) beginRun() (*supervision, error) {
 	if s.cur != nil && !s.cur.ended() {
 		return nil, fmt.Errorf("service %s is already running", s.name)
 	}
-	s.cur = &supervision{stopReq: make(chan struct{}), finished: make(chan struct{})}
+	s.cur = &supervision{stopReq: make(chan struct{}), tried: make(chan struct{}), finished: make(chan struct{})}
 	return s.cur, nil
 }
 
@@ -191,10 +200,9 @@ func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, erro
 }
 
 // supervise runs the service until run is stopped or its policy says it stays down.
-// firstTry is called once the first start has been attempted.
-func (s *service) supervise(ctx context.Context, run *supervision, firstTry func()) {
+func (s *service) supervise(ctx context.Context, run *supervision) {
 	defer close(run.finished)
-	defer s.runOnce.Do(firstTry)
+	defer run.markTried()
 	bo := backoff{p: s.policy}
 	for {
 		started := time.Now()
@@ -202,7 +210,7 @@ func (s *service) supervise(ctx context.Context, run *supervision, firstTry func
 		exit, err := s.startTask(ctx)
 		if err != nil {
 			logf("service %s: %v", s.name, err)
-			s.runOnce.Do(firstTry)
+			run.markTried()
 		} else {
 			s.mu.Lock()
 			n, task, done := s.starts, s.task, s.taskDone
@@ -213,7 +221,7 @@ func (s *service) supervise(ctx context.Context, run *supervision, firstTry func
 				logf("service %s restarted (pid %d, start %d)", s.name, task.Pid(), n)
 			}
 			s.runningOnce.Do(func() { close(s.running) })
-			s.runOnce.Do(firstTry)
+			run.markTried()
 			st := <-exit
 			code = st.ExitCode()
 			s.mu.Lock()
@@ -359,32 +367,25 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 	for _, s := range list {
 		tried.Add(1)
 		goSafe("service "+s.name, func() {
-			first := func() {
-				tl.addSpan("service/"+s.name, uptime())
-				tried.Done()
-			}
+			defer tried.Done()
 			run, err := s.beginRun()
 			if err != nil {
-				s.runOnce.Do(first)
 				return
 			}
 			if !s.waitReady(ctx, run, byName) {
-				s.runOnce.Do(first)
-				close(run.finished)
+				run.end()
 				return
 			}
 			start := uptime()
-			first = func() {
-				tl.addSpan("service/"+s.name, start)
-				tried.Done()
-			}
+			s.life = ctx
 			if err := s.create(ctx, cl); err != nil {
 				logf("service %s: %v", s.name, err)
-				s.runOnce.Do(first)
-				close(run.finished)
+				run.end()
 				return
 			}
-			s.supervise(ctx, run, first)
+			goSafe("supervise "+s.name, func() { s.supervise(ctx, run) })
+			<-run.tried
+			tl.addSpan("service/"+s.name, start)
 		})
 	}
 	tried.Wait()
@@ -437,7 +438,8 @@ func (ss *services) find(name string) (*service, error) {
 	return nil, fmt.Errorf("no service %q", name)
 }
 
-// start starts a stopped service again (keel-ctl start), with a fresh backoff schedule.
+// start starts a stopped service again (keel-ctl start), with a fresh backoff schedule. ctx
+// bounds only the wait for the first start; the service runs on after it ends.
 func (s *service) start(ctx context.Context) error {
 	if s.container == nil {
 		return fmt.Errorf("service %s was never created", s.name)
@@ -446,25 +448,9 @@ func (s *service) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	started := make(chan struct{})
-	goSafe("service "+s.name, func() {
-		s.supervise(ctx, run, func() {})
-	})
-	// Report once the first task of the run started or the run ended.
-	goSafe("start "+s.name, func() {
-		defer close(started)
-		for !run.ended() {
-			s.mu.Lock()
-			done := s.taskDone
-			s.mu.Unlock()
-			if done != nil && !isClosed(done) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
+	goSafe("supervise "+s.name, func() { s.supervise(s.life, run) })
 	select {
-	case <-started:
+	case <-run.tried:
 	case <-ctx.Done():
 	}
 	if run.ended() {

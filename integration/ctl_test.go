@@ -25,6 +25,9 @@ func TestKeelCtlAndLogs(t *testing.T) {
 	}
 	t.Run("RestartThreeTimesInARowWorks", func(t *testing.T) { mustContain(t, console, `CHECK restart-thrice ok`) })
 	t.Run("StopThenStartWorks", func(t *testing.T) { mustContain(t, console, `CHECK stop-start ok`) })
+	t.Run("AServiceStartedByKeelCtlIsStillSupervised", func(t *testing.T) {
+		mustContain(t, console, `CHECK restarted-after-start ok`)
+	})
 	t.Run("LogsRotateWithinSizeTimesCount", func(t *testing.T) { mustContain(t, console, `CHECK rotation ok files=4`) })
 	t.Run("KeelCtlLogsShowsTheNewestLines", func(t *testing.T) { mustContain(t, console, `CHECK logs-newest ok`) })
 	t.Run("KernelMessagesReachKmsgLog", func(t *testing.T) { mustContain(t, console, `CHECK kmsg ok`) })

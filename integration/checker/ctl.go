@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -47,6 +49,19 @@ func ctlSuite(maxSize int64, maxFiles int) {
 	out1, err1 := ctl("stop", "web")
 	out2, err2 := ctl("start", "web")
 	check("stop-start", err1 == nil && strings.Contains(out1, "stopped") && err2 == nil && strings.Contains(out2, "running"), "\n%s%s", out1, out2)
+
+	// Supervision goes on after keel-ctl start: a killed task comes back.
+	pid := field(out2, "web", 2)
+	if n, err := strconv.Atoi(pid); err == nil {
+		_ = syscall.Kill(n, syscall.SIGKILL)
+	}
+	back := false
+	for deadline := time.Now().Add(60 * time.Second); !back && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		out, _ := ctl("status", "web")
+		back = hasField(out, "web", 1, "running") && field(out, "web", 2) != pid && hasField(out, "web", 4, "137")
+	}
+	out, _ = ctl("status", "web")
+	check("restarted-after-start", back, "killed pid %s\n%s", pid, out)
 
 	// chatty's 5 MiB end up in rotated files within size × count.
 	deadline := time.Now().Add(120 * time.Second)
@@ -90,6 +105,17 @@ func ctlSuite(maxSize int64, maxFiles int) {
 		poweroff()
 	}
 	sleepForever()
+}
+
+// field returns column col of the status table's row for name.
+func field(table, name string, col int) string {
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Fields(l)
+		if len(f) > col && f[0] == name {
+			return f[col]
+		}
+	}
+	return ""
 }
 
 // hasField reports whether the status table's row for name has value in column col.
