@@ -53,6 +53,10 @@ func TestPID1(t *testing.T) {
 		// behind and none of them is alive.
 		mustContain(t, console, `CHECK zombies ok zombies=0`)
 	})
+	t.Run("OnshutdownContainersRunBeforeServicesStop", func(t *testing.T) {
+		inOrder(t, console, "keel: power off requested", "onshutdown farewell ran",
+			"keel: onshutdown 000-farewell done", "keel: service stubborn did not stop", "keel: power off")
+	})
 	t.Run("ServiceIgnoringSIGTERMIsKilledAfterTheGracePeriod", func(t *testing.T) {
 		inOrder(t, console, "keel: service stubborn started", "keel: power off requested",
 			"keel: service stubborn did not stop within 3s: killing it", "keel: power off")
