@@ -9,18 +9,27 @@ KEEL      := $(OUT)/bin/keel
 export KEEL_CACHE ?= $(HOME)/.cache/keel
 STATICCHECK_VERSION ?= v0.8.2
 
-# Debian packages a build and test machine needs.
-DEB_PACKAGES := qemu-system-x86 qemu-utils linux-image-amd64 libseccomp-dev busybox-static \
-	e2fsprogs cpio zstd pkg-config gcc
+ARCHES    := amd64 arm64 s390x
+
+# Debian packages a build and test machine needs: qemu and firmware for the three arches, the
+# kernel source and what building it takes, cross compilers and the targets' libseccomp for
+# runc, and the tools the tests use.
+DEB_PACKAGES := qemu-system-x86 qemu-system-arm qemu-system-misc qemu-utils ovmf qemu-efi-aarch64 \
+	linux-source-6.12 make gcc flex bison bc libelf-dev libssl-dev kmod xz-utils \
+	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu pkg-config \
+	libseccomp-dev libseccomp-dev:arm64 libseccomp-dev:s390x \
+	e2fsprogs cpio zstd
+FOREIGN_ARCHES := arm64 s390x
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 PACKAGES := init services/getty onboot/sysctl integration/checker
 
-.PHONY: all deps keel packages kernel image run test unit integration vet staticcheck bench clean
+.PHONY: all deps keel packages kernel kernels all-arches image run test unit integration vet staticcheck bench clean
 
 all: image
 
 deps:
+	@for a in $(FOREIGN_ARCHES); do dpkg --print-foreign-architectures | grep -qx $$a || $(SUDO) dpkg --add-architecture $$a; done
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \
@@ -30,18 +39,30 @@ deps:
 keel:
 	$(GO) build -o $(KEEL) ./build/keel
 
+# The tuned kernel (kernel-config/) for ARCH, built from Debian's linux-source-6.12 and cached
+# in $(KEEL_CACHE)/kernel by the hash of its inputs; stored as keel/kernel:dev.
 kernel: deps keel
-	build/debian-kernel.sh build/kernel-debian/out
-	$(KEEL) pkg build --arch $(ARCH) build/kernel-debian
+	$(KEEL) kernel build --arch $(ARCH)
+
+# The kernels of every arch (cached; a cold build is minutes per arch).
+kernels: deps keel
+	@for a in $(ARCHES); do $(KEEL) kernel build --arch $$a || exit 1; done
+
+# Every kernel and package for every arch: `make all-arches`, then `make run ARCH=arm64`.
+all-arches: deps keel
+	@for a in $(ARCHES); do $(MAKE) --no-print-directory packages ARCH=$$a || exit 1; done
 
 packages: deps keel kernel
 	@for p in $(PACKAGES); do $(KEEL) pkg build --arch $(ARCH) $$p || exit 1; done
 
+# amd64 images land in out/, others in out/ARCH/.
+IMAGE_DIR := $(if $(filter amd64,$(ARCH)),$(OUT),$(OUT)/$(ARCH))
+
 image: packages
-	$(KEEL) build --arch $(ARCH) -o $(OUT) examples/keel.yml
+	$(KEEL) build --arch $(ARCH) -o $(IMAGE_DIR) examples/keel.yml
 
 run: image
-	$(KEEL) run qemu --arch $(ARCH) $(OUT)/keel
+	$(KEEL) run qemu --arch $(ARCH) $(IMAGE_DIR)/keel
 
 # Boot benchmark (docs/performance.md): bench/out/bench.md, bench.json, timeline.svg.
 BENCH_RUNS ?= 5
@@ -61,8 +82,9 @@ unit:
 integration: packages
 	$(GO) test -v -count=1 -timeout 40m ./integration/
 
-test: deps vet staticcheck
+# The kernels are built first, outside go test's timeout; the tests then find them cached.
+test: deps vet staticcheck kernels
 	KEEL_INTEGRATION=require $(GO) test -count=1 -timeout 50m ./...
 
 clean:
-	rm -rf $(OUT) build/kernel-debian/out
+	rm -rf $(OUT)

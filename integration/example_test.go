@@ -4,18 +4,80 @@ import (
 	"bufio"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// TestExampleBootsToAShellAndPowersOff is the README's path: keel build examples/keel.yml,
-// keel run qemu, a root shell on the console (the getty service), poweroff ends qemu with 0.
+// unames are uname -m for each arch.
+var unames = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x"}
+
+// TestExampleBootsToAShellAndPowersOff is the README's path on every architecture: keel
+// kernel build and keel pkg build for the arch, keel build examples/keel.yml, keel run qemu
+// (q35, virt with -cpu max, s390-ccw-virtio; TCG). The onboot sysctl ran through runc, the
+// getty service is a running containerd task giving a root shell on the console, and
+// poweroff ends qemu with 0.
 func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 	needGuest(t)
-	image := buildImage(t, "examples/keel.yml", t.TempDir())
-	cmd := exec.Command(keelBin, "run", "qemu", "--accel", "tcg", "--timeout", "4m", image)
+	for _, arch := range []string{"amd64", "arm64", "s390x"} {
+		t.Run(arch, func(t *testing.T) {
+			if arch != "amd64" {
+				if err := buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			image := buildImageFor(t, arch, "examples/keel.yml", t.TempDir())
+			console := shellSession(t, []string{"--arch", arch}, image, []step{
+				{"", "Welcome to Keel"},
+				{"echo SHELL-$((40+2)) $(uname -m)", "SHELL-42 " + unames[arch]},
+				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
+				{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
+				{"keel-ctl analyze", "services ready"},
+				{"poweroff", "keel: power off"},
+			})
+			if m := regexp.MustCompile(`kernel → PID 1\s+([0-9.]+)`).FindStringSubmatch(console); m != nil {
+				t.Logf("%s: uptime at PID 1 %s s", arch, m[1])
+			}
+			if m := regexp.MustCompile(`services ready\s+([0-9.]+)`).FindStringSubmatch(console); m != nil {
+				t.Logf("%s: services ready at %s s", arch, m[1])
+			}
+		})
+	}
+}
+
+// TestExampleBootsThroughUEFIFirmware boots the example through OVMF (amd64) and AAVMF
+// (arm64), which start the kernel through its EFI stub as EFI hardware does.
+func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
+	needGuest(t)
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			if arch != "amd64" {
+				if err := buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			image := buildImageFor(t, arch, "examples/keel.yml", t.TempDir())
+			console := shellSession(t, []string{"--arch", arch, "--uefi"}, image, []step{
+				{"", "Welcome to Keel"},
+				{"ls /sys/firmware/efi/ && echo EFI-$((6*7))", "EFI-42"},
+				{"poweroff", "keel: power off"},
+			})
+			mustContain(t, console, `(?i)efi`)
+		})
+	}
+}
+
+// step is one exchange with a guest's shell: send a line (if any), then wait for a text.
+type step struct{ send, expect string }
+
+// shellSession boots image with keel run qemu and extra flags, plays the steps on its
+// console, and returns what the console showed. keel run must end with 0 (a clean poweroff).
+func shellSession(t *testing.T, flags []string, image string, steps []step) string {
+	t.Helper()
+	argv := append([]string{"run", "qemu", "--accel", "tcg", "--timeout", "6m"}, flags...)
+	cmd := exec.Command(keelBin, append(argv, image)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +87,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Stderr = cmd.Stdout
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +106,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 	}()
 	// waitFor reads console lines until one contains text.
 	waitFor := func(text string) bool {
-		timeout := time.After(3 * time.Minute)
+		timeout := time.After(4 * time.Minute)
 		for {
 			select {
 			case l, ok := <-lines:
@@ -58,14 +121,6 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 			}
 		}
 	}
-	type step struct{ send, expect string }
-	steps := []step{
-		{"", "Welcome to Keel"},
-		{"echo SHELL-$((40+2))", "SHELL-42"},
-		{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
-		{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
-		{"poweroff", "keel: power off"},
-	}
 	for _, s := range steps {
 		if s.send != "" {
 			io.WriteString(stdin, s.send+"\n")
@@ -75,7 +130,13 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 			break
 		}
 	}
+	if t.Failed() {
+		cmd.Process.Kill()
+	}
+	for range lines { // drain to EOF so the console is complete
+	}
 	err = cmd.Wait()
+	t.Logf("boot of %s took %s", strings.Join(flags, " "), time.Since(start).Round(time.Millisecond))
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {
@@ -84,4 +145,5 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 	if t.Failed() || testing.Verbose() {
 		t.Logf("console:\n%s", console.String())
 	}
+	return console.String()
 }

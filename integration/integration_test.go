@@ -21,8 +21,8 @@ var (
 	setupErr error  // why the guest tests cannot run
 )
 
-// packages are built once for all tests.
-var packages = []string{"build/kernel-debian", "init", "services/getty", "onboot/sysctl", "integration/checker"}
+// packages are built once for all tests; the kernel comes from keel kernel build.
+var packages = []string{"init", "services/getty", "onboot/sysctl", "integration/checker"}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -45,20 +45,21 @@ func setup(tmp string) error {
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		return fmt.Errorf("qemu-system-x86_64 not installed (make deps installs it)")
 	}
-	if k, _ := filepath.Glob("/boot/vmlinuz-*"); len(k) == 0 {
-		return fmt.Errorf("no Debian kernel in /boot (make deps installs linux-image-amd64)")
-	}
 	keelBin = filepath.Join(tmp, "keel")
 	if out, err := command(repo, "go", "build", "-o", keelBin, "./build/keel"); err != nil {
 		return fmt.Errorf("build keel: %v\n%s", err, out)
 	}
-	if out, err := command(repo, "build/debian-kernel.sh", "build/kernel-debian/out"); err != nil {
-		return fmt.Errorf("package the kernel: %v\n%s", err, out)
+	return buildArch("amd64", packages)
+}
+
+// buildArch builds (or takes from the cache) the tuned kernel and the packages for arch.
+func buildArch(arch string, pkgs []string) error {
+	if out, err := command(repo, keelBin, "kernel", "build", "--arch", arch); err != nil {
+		return fmt.Errorf("keel kernel build --arch %s: %v\n%s", arch, err, out)
 	}
-	for _, p := range packages {
-		if out, err := command(repo, keelBin, "pkg", "build", "--arch", "amd64", p); err != nil {
-			return fmt.Errorf("keel pkg build %s: %v\n%s", p, err, out)
-		}
+	args := append([]string{"pkg", "build", "--arch", arch}, pkgs...)
+	if out, err := command(repo, keelBin, args...); err != nil {
+		return fmt.Errorf("keel pkg build --arch %s: %v\n%s", arch, err, out)
 	}
 	return nil
 }
@@ -85,7 +86,13 @@ func needGuest(t *testing.T) {
 // buildImage runs keel build on a YAML file of testdata into dir and returns NAME's path.
 func buildImage(t *testing.T, yml, dir string) string {
 	t.Helper()
-	out, err := command(repo, keelBin, "build", "-o", dir, "--arch", "amd64", yml)
+	return buildImageFor(t, "amd64", yml, dir)
+}
+
+// buildImageFor is buildImage for arch.
+func buildImageFor(t *testing.T, arch, yml, dir string) string {
+	t.Helper()
+	out, err := command(repo, keelBin, "build", "-o", dir, "--arch", arch, yml)
 	if err != nil {
 		t.Fatalf("keel build %s: %v\n%s", yml, err, out)
 	}

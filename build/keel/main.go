@@ -16,6 +16,7 @@ commands:
   build     build a kernel+initrd (or tar) from LinuxKit-compatible YAML
   pkg       build a package image: keel pkg build DIR
   run       boot a build: keel run qemu NAME
+  kernel    build a tuned kernel (keel kernel build --arch A) or check a .config
   images    list the local image store
   bench     boot benchmark: keel bench [--runs N] [--out DIR] a.yml
 
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = imagesCmd(args[1:], stdout, stderr)
 	case "bench":
 		err = benchCmd(args[1:], stdout, stderr)
+	case "kernel":
+		err = kernelCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

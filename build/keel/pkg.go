@@ -31,6 +31,11 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "keel pkg build: a package directory is needed")
 		return errUsage
 	}
+	if *cacheDir == "" {
+		if *cacheDir, err = image.DefaultCacheDir(); err != nil {
+			return err
+		}
+	}
 	store, err := openStore(*cacheDir)
 	if err != nil {
 		return err
@@ -45,8 +50,8 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opts := pkg.Options{
-			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure,
-			Store: func(ref string, img v1Image) error { return store.Put(ref, img) },
+			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure, CacheDir: *cacheDir,
+			Store: func(ref string, img v1Image) error { return store.PutPlatform(ref, img) },
 		}
 		if *verbose {
 			opts.Stdout, opts.Stderr = stderr, stderr

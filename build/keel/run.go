@@ -21,6 +21,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	mem := fs.String("mem", "1G", "guest memory")
 	cpus := fs.Int("cpus", 1, "virtual CPUs")
 	accel := fs.String("accel", "auto", "accelerator: auto, kvm or tcg")
+	uefi := fs.Bool("uefi", false, "boot through UEFI firmware (OVMF on amd64, AAVMF on arm64) and the kernel's EFI stub")
 	var disks, hostfwd listFlag
 	fs.Func("disk", "virtio disk: file=PATH[,size=SIZE][,format=raw|qcow2] (repeatable)", func(s string) error {
 		disks = append(disks, s)
@@ -41,7 +42,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cfg := qemu.Config{
-		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, NIC: *nic, HostFwd: hostfwd,
+		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, UEFI: *uefi, NIC: *nic, HostFwd: hostfwd,
 		ExtraArgs: extra, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Timeout: *timeout,
 	}
 	if err := cfg.LoadImage(names[0]); err != nil {

@@ -24,6 +24,7 @@ type Options struct {
 	Go        string    // go command; default "go" from PATH
 	ModuleDir string    // dir whose go.mod resolves import-path binaries; default the package dir
 	Epoch     time.Time // mtimes and creation time; zero: SOURCE_DATE_EPOCH, else Unix 0
+	CacheDir  string    // where Debian packages named by files' deb: are kept; required for them
 	Stdout    io.Writer // go build output; nil discards it (it is still quoted in errors)
 	Stderr    io.Writer // go build output and one "# ..." line per binary; nil discards
 
@@ -117,14 +118,14 @@ func (p *Package) tree(ctx context.Context, opts *Options) (tree, error) {
 		}
 	}
 	for _, f := range p.Files {
-		if err := p.addFile(t, f); err != nil {
+		if err := p.addFile(ctx, t, f, opts); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
 }
 
-func (p *Package) addFile(t tree, f File) error {
+func (p *Package) addFile(ctx context.Context, t tree, f File, opts *Options) error {
 	origin := p.origin(f.Line)
 	mode := func(def int64) int64 {
 		if f.Mode != nil {
@@ -133,6 +134,12 @@ func (p *Package) addFile(t tree, f File) error {
 		return def
 	}
 	switch {
+	case f.Deb != "":
+		root, err := debRoot(ctx, f.Deb, opts.Arch, opts.CacheDir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", origin, err)
+		}
+		return t.addHost(f.Path, filepath.Join(root, f.Source), f.Mode, origin)
 	case f.Source != "":
 		src := f.Source
 		if !filepath.IsAbs(src) {

@@ -357,3 +357,55 @@ func TestBuildRejectsPathDefinedTwice(t *testing.T) {
 		t.Errorf("err = %v, want a duplicate-path error", err)
 	}
 }
+
+func TestBuildTakesDebFilesFromTheTargetArchsDebianPackage(t *testing.T) {
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("no apt-get: deb: files need Debian's tools")
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, FileName), `image: keel/bb
+files:
+  - path: /bin/busybox
+    deb: busybox-static
+    source: /bin/busybox
+    mode: "0755"
+`)
+	p, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	for arch, machine := range map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "s390x": elf.EM_S390} {
+		_, img, err := p.Build(context.Background(), Options{Arch: arch, CacheDir: cache})
+		if err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		_, entries := readLayer(t, img)
+		e, ok := entries["bin/busybox"]
+		if !ok {
+			t.Fatalf("%s: no bin/busybox in the layer", arch)
+		}
+		f, err := elf.NewFile(bytes.NewReader(e.data))
+		if err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		if f.Machine != machine {
+			t.Errorf("%s: busybox is for %v, want %v", arch, f.Machine, machine)
+		}
+		if e.hdr.Mode != 0o755 {
+			t.Errorf("%s: mode %o", arch, e.hdr.Mode)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cache, "deb", "busybox-static_arm64", "bin", "busybox")); err != nil {
+		t.Errorf("the unpacked package is not cached: %v", err)
+	}
+}
+
+func TestLoadRejectsDebWithoutAnAbsoluteSource(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, FileName), "image: keel/bb\nfiles:\n  - path: /bin/busybox\n    deb: busybox-static\n    contents: x\n")
+	_, err := Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "build.yml:3") || !strings.Contains(err.Error(), "deb busybox-static needs source") {
+		t.Errorf("Load = %v, want a build.yml:3 error about source", err)
+	}
+}

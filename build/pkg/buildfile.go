@@ -55,6 +55,7 @@ type Binary struct {
 type File struct {
 	Path      string  `yaml:"path"`
 	Source    string  `yaml:"source"`
+	Deb       string  `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
 	Contents  *string `yaml:"contents"`
 	Directory bool    `yaml:"directory"`
 	Symlink   string  `yaml:"symlink"`
@@ -208,6 +209,9 @@ func (p *Package) validate() error {
 		}
 		if kinds != 1 {
 			return p.errf(f.Line, "file %s: set exactly one of source, contents, directory, symlink", f.Path)
+		}
+		if f.Deb != "" && (f.Source == "" || !path.IsAbs(f.Source)) {
+			return p.errf(f.Line, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
 		}
 		if f.Symlink != "" && f.Mode != nil {
 			return p.errf(f.Line, "file %s: a symlink has no mode", f.Path)

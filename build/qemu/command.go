@@ -14,12 +14,13 @@ type machine struct {
 	console string // console= for the kernel command line ("" for none)
 	bus     string // virtio transport suffix: pci or ccw
 	fwCfg   bool   // whether the machine has fw_cfg
+	uefi    string // UEFI firmware image for -bios ("" for none), from Debian's ovmf / qemu-efi-aarch64
 }
 
 var machines = map[string]machine{
-	"amd64": {"qemu-system-x86_64", "q35", "q35", "", "ttyS0", "pci", true},
-	"arm64": {"qemu-system-aarch64", "virt", "virt,gic-version=host", "max", "ttyAMA0", "pci", true},
-	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "", "ccw", false},
+	"amd64": {"qemu-system-x86_64", "q35", "q35", "", "ttyS0", "pci", true, "/usr/share/ovmf/OVMF.fd"},
+	"arm64": {"qemu-system-aarch64", "virt", "virt,gic-version=host", "max", "ttyAMA0", "pci", true, "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"},
+	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "", "ccw", false, ""},
 }
 
 // UserdataName is the fw_cfg file that carries Config.Data.
@@ -58,8 +59,11 @@ func Command(cfg Config) ([]string, error) {
 		"-m", c.Mem,
 		"-nographic",
 		"-no-reboot",
-		"-kernel", c.Kernel,
 	)
+	if c.UEFI {
+		args = append(args, "-bios", m.uefi)
+	}
+	args = append(args, "-kernel", c.Kernel)
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
 	}

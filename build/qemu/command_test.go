@@ -47,6 +47,17 @@ func TestCommandPerArchAndAccel(t *testing.T) {
 	}
 }
 
+func TestCommandBootsThroughUEFIFirmwareWhenAsked(t *testing.T) {
+	for arch, fw := range map[string]string{"amd64": "/usr/share/ovmf/OVMF.fd", "arm64": "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"} {
+		cfg := base(arch, "tcg")
+		cfg.UEFI = true
+		argv := strings.Join(mustCommand(t, cfg), " ")
+		if !strings.Contains(argv, " -bios "+fw+" -kernel k ") {
+			t.Errorf("%s: argv %q lacks -bios %s before -kernel", arch, argv, fw)
+		}
+	}
+}
+
 func TestCommandSetsMemCPUsQEMUAndExtraArgs(t *testing.T) {
 	cfg := base("amd64", "tcg")
 	cfg.Mem, cfg.CPUs, cfg.QEMU, cfg.ExtraArgs = "2048", 2, "/opt/qemu", []string{"-s"}
@@ -132,6 +143,7 @@ func TestCommandRejectsBadConfig(t *testing.T) {
 		"disk format":    func(c *Config) { c.Disks = []Disk{{Path: "x", Format: "vmdk"}} },
 		"disk path":      func(c *Config) { c.Disks = []Disk{{Format: "raw"}} },
 		"cpus":           func(c *Config) { c.CPUs = -1 },
+		"uefi on s390x":  func(c *Config) { c.Arch, c.UEFI = "s390x", true },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := base("amd64", "tcg")

@@ -15,6 +15,9 @@ type Config struct {
 	Mem   string // guest memory as for qemu -m ("1G", "512M", "2048" = MiB); default "1G"
 	CPUs  int    // virtual CPUs; default 1
 	Accel string // auto, kvm or tcg; default auto (see the package doc)
+	// UEFI boots through the machine's UEFI firmware (OVMF, AAVMF), which starts the kernel
+	// through its EFI stub, as on EFI hardware; otherwise QEMU loads the kernel directly.
+	UEFI bool
 
 	Disks []Disk // virtio block devices, in order
 
@@ -96,6 +99,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if len(c.HostFwd) > 0 && c.NIC != "user" {
 		return c, fmt.Errorf("qemu: hostfwd needs nic user")
+	}
+	if c.UEFI && machines[c.Arch].uefi == "" {
+		return c, fmt.Errorf("qemu: %s has no UEFI firmware", c.Arch)
 	}
 	if c.Kernel == "" {
 		return c, fmt.Errorf("qemu: no kernel")

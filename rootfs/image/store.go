@@ -164,6 +164,11 @@ func (s *Store) index() (*v1.IndexManifest, error) {
 		return nil, err
 	}
 	defer unlock()
+	return s.indexLocked()
+}
+
+// indexLocked reads index.json; the caller holds the lock.
+func (s *Store) indexLocked() (*v1.IndexManifest, error) {
 	f, err := os.Open(filepath.Join(s.dir, "index.json"))
 	if err != nil {
 		return nil, fmt.Errorf("image store: %w", err)

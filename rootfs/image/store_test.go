@@ -217,3 +217,49 @@ func TestRefRecordIsReadableJSON(t *testing.T) {
 		t.Errorf("lookup = %v, %v", got, err)
 	}
 }
+
+func TestStorePutPlatformKeepsOneImagePerArchitectureUnderATag(t *testing.T) {
+	r := newResolver(t, t.TempDir(), func(o *Options) { o.Offline = true })
+	s := r.Store()
+	amd64, arm64 := testImage(t, "amd64", "a1"), testImage(t, "arm64", "b1")
+	for _, img := range []v1.Image{amd64, arm64} {
+		if err := s.PutPlatform("keel/init:dev", img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A rebuild for amd64 replaces the amd64 image only.
+	amd64b := testImage(t, "amd64", "a2")
+	if err := s.PutPlatform("keel/init:dev", amd64b); err != nil {
+		t.Fatal(err)
+	}
+	for arch, want := range map[string]v1.Image{"amd64": amd64b, "arm64": arm64} {
+		if got := digestOf(t, resolve(t, r, "keel/init:dev", arch)); got != digestOf(t, want) {
+			t.Errorf("%s: digest %s, want %s", arch, got, digestOf(t, want))
+		}
+	}
+	if _, err := r.Resolve(context.Background(), "keel/init:dev", "s390x"); err == nil || !strings.Contains(err.Error(), "linux/amd64") {
+		t.Errorf("s390x: %v, want an error listing the stored platforms", err)
+	}
+	entries, err := s.List()
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("list: %v %v", entries, err)
+	}
+}
+
+func TestStorePutPlatformTurnsAnImageStoredByPutIntoAnIndex(t *testing.T) {
+	r := newResolver(t, t.TempDir(), func(o *Options) { o.Offline = true })
+	s := r.Store()
+	old, arm := testImage(t, "amd64", "a1"), testImage(t, "arm64", "b1")
+	if err := s.Put("keel/init:dev", old); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPlatform("keel/init:dev", arm); err != nil {
+		t.Fatal(err)
+	}
+	if got := digestOf(t, resolve(t, r, "keel/init:dev", "amd64")); got != digestOf(t, old) {
+		t.Errorf("amd64 image lost: %s", got)
+	}
+	if got := digestOf(t, resolve(t, r, "keel/init:dev", "arm64")); got != digestOf(t, arm) {
+		t.Errorf("arm64: %s", got)
+	}
+}
