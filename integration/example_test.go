@@ -32,6 +32,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 			console := shellSession(t, []string{"--arch", arch}, image, []step{
 				{"", "Welcome to Keel"},
 				{"echo SHELL-$((40+2)) $(uname -m)", "SHELL-42 " + unames[arch]},
+				{"date -u +CLOCK-%Y", "CLOCK-20"}, // set from the RTC or TOD clock, not 1970
 				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
 				{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
 				{"keel-ctl analyze", "services ready"},

@@ -20,7 +20,7 @@ type machine struct {
 var machines = map[string]machine{
 	"amd64": {"qemu-system-x86_64", "q35", "q35", "", "ttyS0", "pci", true, "/usr/share/ovmf/OVMF.fd"},
 	"arm64": {"qemu-system-aarch64", "virt", "virt,gic-version=host", "max", "ttyAMA0", "pci", true, "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"},
-	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "", "ccw", false, ""},
+	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "ttysclp0", "ccw", false, ""},
 }
 
 // UserdataName is the fw_cfg file that carries Config.Data.

@@ -30,8 +30,8 @@ func TestCommandPerArchAndAccel(t *testing.T) {
 		{"amd64", "kvm", "qemu-system-x86_64 -machine q35 -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
 		{"arm64", "tcg", "qemu-system-aarch64 -machine virt -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
 		{"arm64", "kvm", "qemu-system-aarch64 -machine virt,gic-version=host -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
-		{"s390x", "tcg", "qemu-system-s390x -machine s390-ccw-virtio -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet -device virtio-rng-ccw -nic none"},
-		{"s390x", "kvm", "qemu-system-s390x -machine s390-ccw-virtio -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet -device virtio-rng-ccw -nic none"},
+		{"s390x", "tcg", "qemu-system-s390x -machine s390-ccw-virtio -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
+		{"s390x", "kvm", "qemu-system-s390x -machine s390-ccw-virtio -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
 	} {
 		t.Run(tc.arch+"/"+tc.accel, func(t *testing.T) {
 			argv := mustCommand(t, base(tc.arch, tc.accel))

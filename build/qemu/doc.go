@@ -1,11 +1,13 @@
 // Package qemu boots a Keel image (NAME-kernel, NAME-initrd.img, NAME-cmdline as written by
 // keel build) in QEMU and reports how the guest ended. It is the library behind
-// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--disk] [--data] [--nic] [--hostfwd] NAME`.
+// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--disk] [--data] [--nic] [--hostfwd] NAME`.
 //
 // Machines: amd64 runs qemu-system-x86_64 -machine q35; arm64 qemu-system-aarch64 -machine
 // virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. The serial console is on
 // stdio (-nographic) and console=ttyS0 (amd64) or console=ttyAMA0 (arm64) is appended to the
 // kernel command line; s390x needs none. -no-reboot turns any guest reboot into a QEMU exit.
+// Config.UEFI (keel run --uefi) adds -bios with Debian's OVMF (amd64) or AAVMF (arm64)
+// firmware, which loads the kernel from fw_cfg and starts it through its EFI stub.
 //
 // # Acceleration
 //

@@ -5,9 +5,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +28,13 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for {
-				if err := serve("/dev/" + c); err != nil {
+				err := serve(ttyPath("/", c))
+				if errors.Is(err, fs.ErrNotExist) {
+					// A console without a tty node (s390's line-mode ttyS0 beside ttysclp0).
+					fmt.Fprintf(os.Stderr, "getty %s: no terminal device, not served: %v\n", c, err)
+					return
+				}
+				if err != nil {
 					fmt.Fprintf(os.Stderr, "getty %s: %v\n", c, err)
 				}
 				time.Sleep(time.Second)
@@ -63,6 +72,30 @@ func consolesFromCmdline(cmdline string) []string {
 		out = []string{"console"}
 	}
 	return out
+}
+
+// ttyPath returns the device node of console name under root: /dev/NAME when it exists, else
+// the node /proc/consoles and sysfs give for it. A console's name is not always its node's:
+// s390's SCLP console is ttyS0 on the command line and /dev/sclp_line0 in /dev.
+func ttyPath(root, name string) string {
+	dev := filepath.Join(root, "dev", name)
+	if _, err := os.Stat(dev); err == nil {
+		return dev
+	}
+	// /proc/consoles: "ttyS0                -W- (EC p a)    4:64"
+	for _, line := range strings.Split(readFile(filepath.Join(root, "proc", "consoles")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != name {
+			continue
+		}
+		uevent := readFile(filepath.Join(root, "sys", "dev", "char", f[len(f)-1], "uevent"))
+		for _, kv := range strings.Split(uevent, "\n") {
+			if v, ok := strings.CutPrefix(kv, "DEVNAME="); ok && v != "" {
+				return filepath.Join(root, "dev", v)
+			}
+		}
+	}
+	return dev
 }
 
 // serve runs one login shell on tty and waits for it to exit.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -12,5 +14,32 @@ func TestConsolesComeFromTheCmdlineWithoutOptions(t *testing.T) {
 	}
 	if got := consolesFromCmdline("quiet"); !reflect.DeepEqual(got, []string{"console"}) {
 		t.Fatalf("no console=: got %v", got)
+	}
+}
+
+func TestTTYPathFindsTheNodeOfAConsoleNamedOtherwise(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, data string) {
+		t.Helper()
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dev/ttyAMA0", "")
+	write("dev/sclp_line0", "")
+	write("proc/consoles", "ttyS0                -W- (EC p a)    4:64\nttysclp0             -W- (E  p  )    4:65\n")
+	write("sys/dev/char/4:64/uevent", "MAJOR=4\nMINOR=64\nDEVNAME=sclp_line0\n")
+	for name, want := range map[string]string{
+		"ttyAMA0": "dev/ttyAMA0",    // the node has the console's name
+		"ttyS0":   "dev/sclp_line0", // s390's SCLP line-mode console
+		"ttyX9":   "dev/ttyX9",      // unknown: the name as is, for the error message
+	} {
+		if got := ttyPath(root, name); got != filepath.Join(root, want) {
+			t.Errorf("ttyPath(%s) = %s, want %s", name, got, want)
+		}
 	}
 }
