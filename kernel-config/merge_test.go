@@ -79,13 +79,9 @@ func merge(t *testing.T, src, arch string, frags []kernelconfig.Fragment) kernel
 
 func requests(t *testing.T, frags []kernelconfig.Fragment) []kernelconfig.Request {
 	t.Helper()
-	var reqs []kernelconfig.Request
-	for _, f := range frags {
-		r, err := kernelconfig.ParseFragment(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reqs = append(reqs, r...)
+	reqs, err := kernelconfig.ParseFragments(frags)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return reqs
 }

@@ -234,3 +234,16 @@ func isNumber(v string) bool {
 	}
 	return true
 }
+
+// ParseFragments parses frags in order and returns all their requests.
+func ParseFragments(frags []Fragment) ([]Request, error) {
+	var reqs []Request
+	for _, f := range frags {
+		r, err := ParseFragment(f)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, r...)
+	}
+	return reqs, nil
+}

@@ -65,13 +65,9 @@ func kernelCheckCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var dropped []kernelconfig.Problem
 	if len(frags) > 0 {
-		var reqs []kernelconfig.Request
-		for _, f := range frags {
-			r, err := kernelconfig.ParseFragment(f)
-			if err != nil {
-				return err
-			}
-			reqs = append(reqs, r...)
+		reqs, err := kernelconfig.ParseFragments(frags)
+		if err != nil {
+			return err
 		}
 		dropped = kernelconfig.Dropped(reqs, cfg)
 		if len(dropped) == 0 {

@@ -188,13 +188,9 @@ func checkConfig(path, arch string, frags []kernelconfig.Fragment) error {
 	if err != nil {
 		return err
 	}
-	var reqs []kernelconfig.Request
-	for _, f := range frags {
-		r, err := kernelconfig.ParseFragment(f)
-		if err != nil {
-			return err
-		}
-		reqs = append(reqs, r...)
+	reqs, err := kernelconfig.ParseFragments(frags)
+	if err != nil {
+		return err
 	}
 	var msgs []string
 	for _, p := range kernelconfig.Dropped(reqs, cfg) {
