@@ -23,11 +23,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 	needGuest(t)
 	for _, arch := range []string{"amd64", "arm64", "s390x"} {
 		t.Run(arch, func(t *testing.T) {
-			if arch != "amd64" {
-				if err := buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			needArch(t, arch)
 			image := buildImageFor(t, arch, "examples/keel.yml", t.TempDir())
 			console := shellSession(t, []string{"--arch", arch}, image, []step{
 				{"", "Welcome to Keel"},
@@ -54,11 +50,7 @@ func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
 	needGuest(t)
 	for _, arch := range []string{"amd64", "arm64"} {
 		t.Run(arch, func(t *testing.T) {
-			if arch != "amd64" {
-				if err := buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			needArch(t, arch)
 			image := buildImageFor(t, arch, "examples/keel.yml", t.TempDir())
 			console := shellSession(t, []string{"--arch", arch, "--uefi"}, image, []step{
 				{"", "Welcome to Keel"},
@@ -67,6 +59,24 @@ func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
 			})
 			mustContain(t, console, `(?i)efi`)
 		})
+	}
+}
+
+// archBuilds remembers, per arch other than amd64 (built by TestMain), the outcome of
+// building its kernel and the example's packages, so that tests share one build.
+var archBuilds sync.Map // arch → func() error (a sync.OnceValue)
+
+// needArch builds arch's kernel and the example's packages once for all tests.
+func needArch(t *testing.T, arch string) {
+	t.Helper()
+	if arch == "amd64" {
+		return
+	}
+	build, _ := archBuilds.LoadOrStore(arch, sync.OnceValue(func() error {
+		return buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"})
+	}))
+	if err := build.(func() error)(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -80,7 +80,8 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		log = io.Discard
 	}
 	cross := t.crossCompile(opts.Arch)
-	srcHash, err := hashFile(opts.Source)
+	root := filepath.Join(opts.CacheDir, "kernel")
+	srcHash, err := sourceHash(opts.Source, root)
 	if err != nil {
 		return nil, fmt.Errorf("kernel source: %w", err)
 	}
@@ -89,7 +90,6 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := filepath.Join(opts.CacheDir, "kernel")
 	final := filepath.Join(root, opts.Arch+"-"+key[:16])
 	if r, err := load(final, key); err == nil {
 		fmt.Fprintf(log, "kernel %s: cached %s (%s)\n", opts.Arch, r.Release, final)

@@ -164,3 +164,24 @@ func TestBuildStopsBeforeCompilingWhenAFragmentSymbolIsDropped(t *testing.T) {
 		t.Errorf("err = %v, want the dropped symbol with broken.config:2", err)
 	}
 }
+
+func TestSourceHashIsRememberedUntilTheTarballChanges(t *testing.T) {
+	dir := t.TempDir()
+	tarball := filepath.Join(dir, "linux.tar")
+	os.WriteFile(tarball, []byte("one"), 0o644)
+	want, _ := hashFile(tarball)
+	got, err := sourceHash(tarball, dir)
+	if err != nil || got != want {
+		t.Fatalf("sourceHash = %s, %v; want %s", got, err, want)
+	}
+	memos, _ := filepath.Glob(filepath.Join(dir, "sums", "*"))
+	if len(memos) != 1 {
+		t.Fatalf("memos %v", memos)
+	}
+	// A new tarball (other size) under the same path is hashed anew.
+	os.WriteFile(tarball, []byte("other contents"), 0o644)
+	want2, _ := hashFile(tarball)
+	if got, _ := sourceHash(tarball, dir); got != want2 {
+		t.Errorf("after a change: %s, want %s", got, want2)
+	}
+}

@@ -17,11 +17,42 @@ const DefaultSource = "/usr/src/linux-source-6.12.tar.xz"
 // Unpack returns the source tree of tarball, unpacked once into cacheDir/kernel/src under
 // the hash of the tarball's contents.
 func Unpack(ctx context.Context, tarball, cacheDir string) (string, error) {
-	h, err := hashFile(tarball)
+	root := filepath.Join(cacheDir, "kernel")
+	h, err := sourceHash(tarball, root)
 	if err != nil {
 		return "", fmt.Errorf("kernel source: %w", err)
 	}
-	return unpackOnce(ctx, tarball, h, filepath.Join(cacheDir, "kernel"), io.Discard)
+	return unpackOnce(ctx, tarball, h, root, io.Discard)
+}
+
+// sourceHash is hashFile(tarball), remembered in root/sums under the tarball's path, size and
+// modification time: hashing Debian's 150 MB tarball takes most of a cached build's time.
+func sourceHash(tarball, root string) (string, error) {
+	fi, err := os.Stat(tarball)
+	if err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(tarball)
+	if err != nil {
+		return "", err
+	}
+	id := sha256.Sum256([]byte(fmt.Sprintf("%s\n%d\n%d", abs, fi.Size(), fi.ModTime().UnixNano())))
+	memo := filepath.Join(root, "sums", hex.EncodeToString(id[:16]))
+	if b, err := os.ReadFile(memo); err == nil && len(b) == 64 {
+		return string(b), nil
+	}
+	h, err := hashFile(tarball)
+	if err != nil {
+		return "", err
+	}
+	// A memo that cannot be written only costs the next build a rehash.
+	if os.MkdirAll(filepath.Dir(memo), 0o755) == nil {
+		tmp := fmt.Sprintf("%s.%d", memo, os.Getpid())
+		if os.WriteFile(tmp, []byte(h), 0o644) == nil {
+			os.Rename(tmp, memo)
+		}
+	}
+	return h, nil
 }
 
 // unpackOnce unpacks tarball, whose contents hash to hash, into root/src unless it is there.
