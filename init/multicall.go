@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	_ "github.com/containerd/containerd/v2/cmd/containerd/builtins"
 	"github.com/containerd/containerd/v2/cmd/containerd/command"
 	"github.com/containerd/containerd/v2/cmd/ctr/app"
 	runcshim "github.com/keel-os/keel/runc-shim"
@@ -21,6 +20,7 @@ var multiCall = map[string]func(){
 }
 
 func containerdMain() {
+	runcshim.DropShimPlugins()
 	if err := command.App().Run(context.Background(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "containerd:", err)
 		os.Exit(1)

@@ -28,14 +28,30 @@ func Main() {
 
 // KeepOnly drops every plugin registration whose type is not one of types.
 func KeepOnly(types ...plugin.Type) {
+	filter(func(r *plugin.Registration) bool {
+		for _, t := range types {
+			if r.Type == t {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// DropShimPlugins drops the shim's own task service, registered in any binary that links
+// this package: the containerd daemon in the same binary cannot load it (it needs the
+// shim's event publisher) and would list it as a failed plugin.
+func DropShimPlugins() {
+	filter(func(r *plugin.Registration) bool { return !(r.Type == plugins.TTRPCPlugin && r.ID == "task") })
+}
+
+// filter keeps the plugin registrations for which keep is true.
+func filter(keep func(*plugin.Registration) bool) {
 	all := registry.Graph(func(*plugin.Registration) bool { return false })
 	registry.Reset()
 	for i := range all {
-		for _, t := range types {
-			if all[i].Type == t {
-				r := all[i]
-				registry.Register(&r)
-			}
+		if r := all[i]; keep(&r) {
+			registry.Register(&r)
 		}
 	}
 }

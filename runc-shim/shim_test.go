@@ -21,3 +21,18 @@ func TestKeepOnlyLeavesTheShimsPluginsWhenDaemonPluginsAreRegisteredToo(t *testi
 		}
 	}
 }
+
+func TestDropShimPluginsLeavesTheDaemonsPlugins(t *testing.T) {
+	registry.Register(&plugin.Registration{Type: plugins.SnapshotPlugin, ID: "daemon-snapshotter", InitFn: func(*plugin.InitContext) (any, error) { return nil, nil }})
+	DropShimPlugins()
+	var kept bool
+	for _, r := range registry.Graph(func(*plugin.Registration) bool { return false }) {
+		if r.Type == plugins.TTRPCPlugin && r.ID == "task" {
+			t.Errorf("the shim's task plugin was kept")
+		}
+		kept = kept || r.ID == "daemon-snapshotter"
+	}
+	if !kept {
+		t.Error("a daemon plugin was dropped")
+	}
+}
