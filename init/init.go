@@ -36,6 +36,7 @@ type initProc struct {
 	onbootLogs *logs.Manager // onboot containers: /var/log/onboot
 	offLogs    *logs.Manager // onshutdown containers: /var/log/onshutdown
 	bench      bool          // keel.bench=1: print the timeline and power off once services are up
+	restarts   int           // keel.bench_restarts=N: with bench, restart services N times first
 	defaults   restartPolicy // restart policy of services that set none
 
 	mu         sync.Mutex
@@ -118,6 +119,13 @@ func (in *initProc) boot() error {
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
 	cl := readCmdline()
 	in.bench = cl.params["keel.bench"] == "1"
+	if v := cl.params["keel.bench_restarts"]; v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			in.restarts = n
+		} else {
+			logf("keel.bench_restarts=%s: not a count", v)
+		}
+	}
 	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
 	if err != nil {
 		logf("%v", err)
@@ -175,8 +183,13 @@ func (in *initProc) boot() error {
 	in.tl.save()
 	logf("boot complete")
 	if in.bench {
-		logf("timeline %s", in.tl.json())
-		goSafe("shutdown", func() { in.shutdownMachine(powerOff) })
+		goSafe("bench", func() {
+			if in.restarts > 0 {
+				in.benchRestarts(in.restarts)
+			}
+			logf("timeline %s", in.tl.json())
+			in.shutdownMachine(powerOff)
+		})
 	}
 	return nil
 }

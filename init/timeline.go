@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,6 +65,13 @@ func (r *recorder) setMemory(m *timeline.Memory) {
 	r.mu.Unlock()
 }
 
+// setAfterRestarts records the memory sampled after n service restarts.
+func (r *recorder) setAfterRestarts(n int, m *timeline.Memory) {
+	r.mu.Lock()
+	r.t.Restarts, r.t.AfterRestarts = n, m
+	r.mu.Unlock()
+}
+
 // json renders the timeline with spans in start order.
 func (r *recorder) json() []byte {
 	r.mu.Lock()
@@ -92,6 +100,10 @@ func sampleMemory() *timeline.Memory {
 	m := &timeline.Memory{}
 	st := procStatus("/proc/self/status")
 	m.PID1VmHWM, m.PID1RssAnon = st["VmHWM"], st["RssAnon"]
+	m.PID1Goroutines = runtime.NumGoroutine()
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		m.PID1FDs = len(fds) - 1 // less the one ReadDir itself held open
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -156,9 +168,13 @@ func analyze(data []byte, w io.Writer) error {
 	row("containerd ready", t.ContainerdReady, t.ContainerdReady-t.ContainerdStart)
 	row("services ready", t.ServicesReady, 0)
 	row("shutdown", t.ShutdownStart, t.ShutdownEnd-t.ShutdownStart)
-	if m := t.Memory; m != nil {
-		fmt.Fprintf(w, "memory: PID 1 VmHWM %.0f kB, RssAnon %.0f kB; containerd %.0f kB; shims %.0f kB\n",
-			m.PID1VmHWM, m.PID1RssAnon, m.ContainerdRss, m.ShimsRss)
+	printMemory := func(when string, m *timeline.Memory) {
+		if m != nil {
+			fmt.Fprintf(w, "memory %s: PID 1 VmHWM %.0f kB, RssAnon %.0f kB, %d goroutines, %d fds; containerd %.0f kB; shims %.0f kB\n",
+				when, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss)
+		}
 	}
+	printMemory("at services ready", t.Memory)
+	printMemory(fmt.Sprintf("after %d restarts", t.Restarts), t.AfterRestarts)
 	return nil
 }

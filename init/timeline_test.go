@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}}
 	tl.t.Spans = []timeline.Span{{Name: "service/getty", Start: 2.5, End: 3.0}, {Name: "onboot/000-sysctl", Start: 1.0, End: 2.0}, {Name: "containerd", Start: 2.0, End: 2.5}}
 	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
+	tl.setAfterRestarts(100, &timeline.Memory{PID1VmHWM: 9100, PID1RssAnon: 6100, PID1Goroutines: 30, PID1FDs: 14})
 	var back map[string]any
 	if err := json.Unmarshal(tl.json(), &back); err != nil {
 		t.Fatal(err)
@@ -30,7 +32,8 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 	if err := analyze(tl.json(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown", "RssAnon 6000 kB"} {
+	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown", "RssAnon 6000 kB",
+		"memory after 100 restarts: PID 1 VmHWM 9100 kB, RssAnon 6100 kB, 30 goroutines, 14 fds"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("analyze output lacks %q:\n%s", want, out.String())
 		}
@@ -41,5 +44,29 @@ func TestUptimeIsMonotonic(t *testing.T) {
 	a, b := uptime(), uptime()
 	if a <= 0 || b < a {
 		t.Fatalf("uptime %v then %v", a, b)
+	}
+}
+
+func TestSampleMemoryCountsThisProcesssGoroutinesAndOpenFiles(t *testing.T) {
+	before := sampleMemory()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 100 {
+		go func() { <-stop }()
+	}
+	after := sampleMemory()
+	if after.PID1RssAnon <= 0 || after.PID1VmHWM <= 0 {
+		t.Errorf("memory not read: %+v", after)
+	}
+	if after.PID1FDs != before.PID1FDs+1 {
+		t.Errorf("fds %d after opening one file, %d before", after.PID1FDs, before.PID1FDs)
+	}
+	if after.PID1Goroutines < 100 || after.PID1Goroutines < before.PID1Goroutines+90 {
+		t.Errorf("goroutines %d after starting 100, %d before", after.PID1Goroutines, before.PID1Goroutines)
 	}
 }

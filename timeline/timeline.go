@@ -27,6 +27,10 @@ type Timeline struct {
 	ShutdownEnd     float64 `json:"shutdown_end"`
 	Spans           []Span  `json:"spans"`
 	Memory          *Memory `json:"memory,omitempty"`
+	// Restarts is how many service restarts PID 1 made before AfterRestarts was sampled
+	// (keel.bench_restarts=N on the kernel command line); 0 when it made none.
+	Restarts      int     `json:"restarts,omitempty"`
+	AfterRestarts *Memory `json:"memory_after_restarts,omitempty"`
 }
 
 // Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",
@@ -37,10 +41,13 @@ type Span struct {
 	End   float64 `json:"end"`
 }
 
-// Memory is sampled when every service has started, in kB.
+// Memory is sampled when every service has started (and again after restarts), in kB, with
+// PID 1's goroutines and open file descriptors, which a leak would make grow too.
 type Memory struct {
-	PID1VmHWM     float64 `json:"pid1_vmhwm_kb"`
-	PID1RssAnon   float64 `json:"pid1_rss_anon_kb"`
-	ContainerdRss float64 `json:"containerd_rss_kb"`
-	ShimsRss      float64 `json:"shims_rss_kb"`
+	PID1VmHWM      float64 `json:"pid1_vmhwm_kb"`
+	PID1RssAnon    float64 `json:"pid1_rss_anon_kb"`
+	PID1Goroutines int     `json:"pid1_goroutines,omitempty"`
+	PID1FDs        int     `json:"pid1_fds,omitempty"`
+	ContainerdRss  float64 `json:"containerd_rss_kb"`
+	ShimsRss       float64 `json:"shims_rss_kb"`
 }

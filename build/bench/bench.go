@@ -17,6 +17,10 @@ import (
 // the console and a poweroff once every service has started, and no kernel chatter.
 var BenchCmdline = []string{"keel.bench=1", "quiet"}
 
+// RestartsParam on the kernel command line makes PID 1 restart services that many times
+// once all have started, and sample memory again, before it powers off.
+const RestartsParam = "keel.bench_restarts"
+
 // FloorCmdline is the floor's kernel command line (build/qemu adds console=).
 const FloorCmdline = "quiet"
 
@@ -39,6 +43,9 @@ type Options struct {
 	// BuildRuns is how many rounds of store, cold and warm builds are timed; default 3, and
 	// negative skips them.
 	BuildRuns int
+	// Restarts is how many service restarts one more Keel boot makes (keel.bench_restarts)
+	// before PID 1's memory is sampled again; default 100, and negative skips that boot.
+	Restarts int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -75,6 +82,9 @@ func (o *Options) defaults() error {
 	}
 	if o.BuildRuns == 0 {
 		o.BuildRuns = 3
+	}
+	if o.Restarts == 0 {
+		o.Restarts = 100
 	}
 	if o.BootTimeout == 0 {
 		o.BootTimeout = 10 * time.Minute
@@ -118,6 +128,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r.Config = Settings{
 		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: 1, Mem: opts.Mem,
 		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline,
+	}
+	if opts.Restarts > 0 {
+		r.Config.Restarts = opts.Restarts
 	}
 	if r.Size, err = imageSize(img); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -165,6 +178,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			}
 			r.Runs = append(r.Runs, run)
 		}
+	}
+	if opts.Restarts > 0 {
+		t := targets[1]
+		t.Kind = KindRestarts
+		t.Cmdline += fmt.Sprintf(" %s=%d", RestartsParam, opts.Restarts)
+		logf("booting keel once more to restart services %d times", opts.Restarts)
+		run, err := bootOnce(ctx, settings, t, 1, filepath.Join(consoleDir, KindRestarts+".log"))
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		if run.Timeline.AfterRestarts == nil {
+			return nil, fmt.Errorf("bench: the restarts boot printed no memory after restarts (console in %s)", run.Console)
+		}
+		logf("restarts: %d of %d done in %.1f s", run.Timeline.Restarts, opts.Restarts,
+			run.Timeline.ShutdownStart-run.Timeline.ServicesReady)
+		r.Runs = append(r.Runs, run)
 	}
 	r.summarize()
 	if err := writeResult(r, opts.OutDir); err != nil {

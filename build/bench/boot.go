@@ -15,11 +15,14 @@ import (
 const (
 	KindFloor = "floor"
 	KindKeel  = "keel"
+	// KindRestarts is the extra Keel boot that restarts services before powering off
+	// (Options.Restarts); its stages are not part of the boot statistics.
+	KindRestarts = "keel-restarts"
 )
 
 // BootRun is one boot's raw data.
 type BootRun struct {
-	Kind        string    `json:"kind"` // KindFloor or KindKeel
+	Kind        string    `json:"kind"` // KindFloor, KindKeel or KindRestarts
 	N           int       `json:"n"`    // 1.. within its kind
 	WallSeconds float64   `json:"wall_s"`
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran

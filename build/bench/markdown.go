@@ -37,6 +37,26 @@ func Markdown(r *Result) string {
 		fmt.Fprintf(&b, "| %s | %s |\n", m.Label, v)
 	}
 
+	if rs := r.Restarts; rs != nil {
+		fmt.Fprintf(&b, "\n%d of %d service restarts (`keel-ctl restart`: stop, new task) took %.1f s in one more boot.\n\n",
+			rs.Done, rs.Requested, rs.Seconds)
+		fmt.Fprintf(&b, "| PID 1, containerd, shims | when all services started | after %d restarts |\n|---|--:|--:|\n", rs.Done)
+		kb := func(v float64) string { return thousands(int64(v+0.5)) + " kB" }
+		for _, row := range []struct {
+			label         string
+			before, after string
+		}{
+			{"PID 1 peak RSS (VmHWM)", kb(rs.Before.PID1VmHWM), kb(rs.After.PID1VmHWM)},
+			{"PID 1 anonymous RSS (RssAnon)", kb(rs.Before.PID1RssAnon), kb(rs.After.PID1RssAnon)},
+			{"PID 1 goroutines", strconv.Itoa(rs.Before.PID1Goroutines), strconv.Itoa(rs.After.PID1Goroutines)},
+			{"PID 1 open file descriptors", strconv.Itoa(rs.Before.PID1FDs), strconv.Itoa(rs.After.PID1FDs)},
+			{"containerd RSS", kb(rs.Before.ContainerdRss), kb(rs.After.ContainerdRss)},
+			{"containerd shims RSS (all)", kb(rs.Before.ShimsRss), kb(rs.After.ShimsRss)},
+		} {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", row.label, row.before, row.after)
+		}
+	}
+
 	s := r.Size
 	b.WriteString("\n| image part | bytes | MiB |\n|---|--:|--:|\n")
 	row := func(name string, n int64) {

@@ -53,3 +53,43 @@ func TestThousandsGroupsDigitsByThree(t *testing.T) {
 		}
 	}
 }
+
+func TestRestartsBootIsReportedBesideTheBootStatisticsNotInThem(t *testing.T) {
+	tl, err := LastTimeline(fakeKeelConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := *tl.Memory
+	after.PID1RssAnon, after.PID1Goroutines, after.PID1FDs = 5600, 31, 12
+	restarted := tl
+	restarted.ServicesReady, restarted.ShutdownStart, restarted.ShutdownEnd = 3.4, 103.4, 104.5
+	restarted.Memory = &Memory{PID1VmHWM: 9000, PID1RssAnon: 5500, PID1Goroutines: 30, PID1FDs: 12, ContainerdRss: 30000, ShimsRss: 20000}
+	restarted.Restarts, restarted.AfterRestarts = 100, &after
+	r := &Result{
+		Config: Settings{Runs: 1, Restarts: 100},
+		Runs: []BootRun{
+			{Kind: KindFloor, N: 1, FloorUptime: 1.7},
+			{Kind: KindKeel, N: 1, Timeline: &tl},
+			{Kind: KindRestarts, N: 1, Timeline: &restarted},
+		},
+	}
+	r.summarize()
+	if m, _ := metric(r.Boot, "shutdown_end"); m.N != 1 || m.Max != tl.ShutdownEnd {
+		t.Errorf("shutdown_end stat %+v counts the restarts boot", m)
+	}
+	if r.Restarts == nil || r.Restarts.Done != 100 || r.Restarts.Requested != 100 || r.Restarts.Seconds != 100 {
+		t.Fatalf("restarts = %+v", r.Restarts)
+	}
+	md := Markdown(r)
+	for _, s := range []string{
+		"100 of 100 service restarts",
+		"took 100.0 s",
+		"| PID 1 anonymous RSS (RssAnon) | 5,500 kB | 5,600 kB |",
+		"| PID 1 goroutines | 30 | 31 |",
+		"| PID 1 open file descriptors | 12 | 12 |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}

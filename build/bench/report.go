@@ -19,6 +19,10 @@ type Result struct {
 	// Memory holds PID 1's and containerd's memory at services_ready, in kB.
 	Memory []Metric `json:"memory"`
 
+	// Restarts compares memory at services_ready with memory after service restarts, from
+	// the restarts boot; nil without one.
+	Restarts *Restarts `json:"restarts,omitempty"`
+
 	Size  Size       `json:"size"`
 	Build BuildTimes `json:"build"`
 
@@ -49,6 +53,16 @@ type Settings struct {
 	Mem          string   `json:"mem"`
 	Cmdline      string   `json:"cmdline"`
 	FloorCmdline string   `json:"floor_cmdline"`
+	Restarts     int      `json:"restarts,omitempty"` // service restarts in the restarts boot
+}
+
+// Restarts is what the restarts boot measured.
+type Restarts struct {
+	Requested int     `json:"requested"`
+	Done      int     `json:"done"`
+	Seconds   float64 `json:"seconds"` // from services_ready to the end of the restarts
+	Before    Memory  `json:"before"`  // at services_ready
+	After     Memory  `json:"after"`   // after the restarts
 }
 
 // Metric is one summarized measurement.
@@ -150,6 +164,18 @@ func (r *Result) summarize() {
 	r.Memory = nil
 	for _, f := range memoryFields {
 		r.Memory = append(r.Memory, Metric{Key: f.key, Label: f.label, Unit: "kB", Stat: Summarize(collect(f))})
+	}
+	r.Restarts = nil
+	for _, run := range r.Runs {
+		if run.Kind != KindRestarts || run.Timeline == nil || run.Timeline.AfterRestarts == nil {
+			continue
+		}
+		t := run.Timeline
+		r.Restarts = &Restarts{
+			Requested: r.Config.Restarts,
+			Done:      t.Restarts, Seconds: t.ShutdownStart - t.ServicesReady,
+			Before: memOf(t), After: *t.AfterRestarts,
+		}
 	}
 	r.ChartRun = chartRun(r.Runs, ready.Median)
 	r.Contended = 0

@@ -23,6 +23,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
 	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
+	restarts := fs.Int("restarts", 100, "service restarts in one more boot, before memory is sampled again; 0 skips it")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -35,7 +36,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	r, err := bench.Run(ctx, bench.Options{
 		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, Accel: *accel,
-		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: buildRunsOption(*buildRuns), Log: stderr,
+		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: buildRunsOption(*buildRuns),
+		Restarts: buildRunsOption(*restarts), Log: stderr,
 	})
 	if err != nil {
 		return err
@@ -45,8 +47,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// buildRunsOption maps the --build-runs flag (0 skips) to bench.Options.BuildRuns (0 is the
-// default, negative skips).
+// buildRunsOption maps a count flag where 0 skips (--build-runs, --restarts) to its
+// bench.Options field, where 0 is the default and negative skips.
 func buildRunsOption(n int) int {
 	if n <= 0 {
 		return -1
