@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,8 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -223,4 +226,84 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestQEMUStopsWhenTheProcessThatRanItIsKilled kills (SIGKILL) a process in the middle of Run
+// and checks that its QEMU goes too, instead of running on as an orphan.
+func TestQEMUStopsWhenTheProcessThatRanItIsKilled(t *testing.T) {
+	if os.Getenv("KEEL_QEMU_RUN_HELPER") != "" {
+		return // in the helper process, TestHelperRunsAHangingGuest does the work
+	}
+	cfg, _ := bootConfig(t, "hang", false)
+	helper := exec.Command(os.Args[0], "-test.run=^TestHelperRunsAHangingGuest$")
+	helper.Env = append(os.Environ(), "KEEL_QEMU_RUN_HELPER="+cfg.Kernel+"\n"+cfg.Initrd)
+	out, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running := make(chan bool, 1)
+	go func() {
+		s := bufio.NewScanner(out)
+		for s.Scan() {
+			if strings.Contains(s.Text(), "init running, mode hang") {
+				running <- true
+			}
+		}
+		close(running)
+	}()
+	select {
+	case ok := <-running:
+		if !ok {
+			t.Fatal("the helper ended before its guest ran")
+		}
+	case <-time.After(3 * time.Minute):
+		helper.Process.Kill()
+		t.Fatal("the guest never ran")
+	}
+	pids := qemuPidsWith(cfg.Initrd)
+	if len(pids) != 1 {
+		t.Fatalf("QEMU processes booting %s: %v, want one", cfg.Initrd, pids)
+	}
+	if err := helper.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	helper.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(qemuPidsWith(cfg.Initrd)) > 0 {
+		if time.Now().After(deadline) {
+			syscall.Kill(pids[0], syscall.SIGKILL)
+			t.Fatalf("QEMU (pid %d) still runs 30 s after the process that ran it was killed", pids[0])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestHelperRunsAHangingGuest is the process TestQEMUStopsWhenTheProcessThatRanItIsKilled
+// kills; it does nothing in a normal test run.
+func TestHelperRunsAHangingGuest(t *testing.T) {
+	kernel, initrd, ok := strings.Cut(os.Getenv("KEEL_QEMU_RUN_HELPER"), "\n")
+	if !ok {
+		t.Skip("only run by TestQEMUStopsWhenTheProcessThatRanItIsKilled")
+	}
+	Run(context.Background(), Config{Arch: "amd64", Accel: "tcg", Mem: "256M", Kernel: kernel, Initrd: initrd,
+		Cmdline: "quiet keeltest=hang", Stdout: os.Stdout, Timeout: 4 * time.Minute})
+}
+
+// qemuPidsWith lists the processes whose command line mentions path.
+func qemuPidsWith(path string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil || !bytes.Contains(data, []byte(path)) || !bytes.HasPrefix(data, []byte("qemu-system")) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(d))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

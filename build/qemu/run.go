@@ -62,6 +62,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // lets QEMU restore the tty
 	cmd.WaitDelay = 5 * time.Second
+	stopWithParent(cmd)
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = con
 	if c.Stdout != nil {
