@@ -65,10 +65,12 @@ func (r *recorder) setMemory(m *timeline.Memory) {
 	r.mu.Unlock()
 }
 
-// setAfterRestarts records the memory sampled after n service restarts.
-func (r *recorder) setAfterRestarts(n int, m *timeline.Memory) {
+// addRestartSample records the memory sampled after n service restarts; the latest is also
+// the timeline's AfterRestarts.
+func (r *recorder) addRestartSample(n int, m *timeline.Memory) {
 	r.mu.Lock()
 	r.t.Restarts, r.t.AfterRestarts = n, m
+	r.t.RestartSamples = append(r.t.RestartSamples, timeline.RestartSample{Restarts: n, Memory: *m})
 	r.mu.Unlock()
 }
 

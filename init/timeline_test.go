@@ -14,7 +14,7 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}}
 	tl.t.Spans = []timeline.Span{{Name: "service/getty", Start: 2.5, End: 3.0}, {Name: "onboot/000-sysctl", Start: 1.0, End: 2.0}, {Name: "containerd", Start: 2.0, End: 2.5}}
 	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
-	tl.setAfterRestarts(100, &timeline.Memory{PID1VmHWM: 9100, PID1RssAnon: 6100, PID1Goroutines: 30, PID1FDs: 14})
+	tl.addRestartSample(100, &timeline.Memory{PID1VmHWM: 9100, PID1RssAnon: 6100, PID1Goroutines: 30, PID1FDs: 14})
 	var back map[string]any
 	if err := json.Unmarshal(tl.json(), &back); err != nil {
 		t.Fatal(err)

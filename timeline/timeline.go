@@ -31,6 +31,15 @@ type Timeline struct {
 	// (keel.bench_restarts=N on the kernel command line); 0 when it made none.
 	Restarts      int     `json:"restarts,omitempty"`
 	AfterRestarts *Memory `json:"memory_after_restarts,omitempty"`
+	// RestartSamples is memory sampled along the way, after each quarter of the restarts
+	// (the last is AfterRestarts): a leak grows from one to the next, a warm-up does not.
+	RestartSamples []RestartSample `json:"restart_samples,omitempty"`
+}
+
+// RestartSample is the memory after so many restarts.
+type RestartSample struct {
+	Restarts int    `json:"restarts"`
+	Memory   Memory `json:"memory"`
 }
 
 // Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",

@@ -24,6 +24,8 @@ type (
 	Timeline = timeline.Timeline
 	Span     = timeline.Span
 	Memory   = timeline.Memory
+	// RestartSample is memory after so many restarts (package timeline).
+	RestartSample = timeline.RestartSample
 )
 
 // ErrNoTimeline is returned when a console shows no timeline line.

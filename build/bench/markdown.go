@@ -40,20 +40,32 @@ func Markdown(r *Result) string {
 	if rs := r.Restarts; rs != nil {
 		fmt.Fprintf(&b, "\n%d of %d service restarts (`keel-ctl restart`: stop, new task) took %.1f s in one more boot.\n\n",
 			rs.Done, rs.Requested, rs.Seconds)
-		fmt.Fprintf(&b, "| PID 1, containerd, shims | when all services started | after %d restarts |\n|---|--:|--:|\n", rs.Done)
+		samples := rs.Samples
+		if len(samples) == 0 {
+			samples = []RestartSample{{Restarts: rs.Done, Memory: rs.After}}
+		}
+		b.WriteString("| PID 1, containerd, shims | when all services started |")
+		for _, s := range samples {
+			fmt.Fprintf(&b, " after %d restarts |", s.Restarts)
+		}
+		b.WriteString("\n|---|--:|" + strings.Repeat("--:|", len(samples)) + "\n")
 		kb := func(v float64) string { return thousands(int64(v+0.5)) + " kB" }
 		for _, row := range []struct {
-			label         string
-			before, after string
+			label string
+			value func(Memory) string
 		}{
-			{"PID 1 peak RSS (VmHWM)", kb(rs.Before.PID1VmHWM), kb(rs.After.PID1VmHWM)},
-			{"PID 1 anonymous RSS (RssAnon)", kb(rs.Before.PID1RssAnon), kb(rs.After.PID1RssAnon)},
-			{"PID 1 goroutines", strconv.Itoa(rs.Before.PID1Goroutines), strconv.Itoa(rs.After.PID1Goroutines)},
-			{"PID 1 open file descriptors", strconv.Itoa(rs.Before.PID1FDs), strconv.Itoa(rs.After.PID1FDs)},
-			{"containerd RSS", kb(rs.Before.ContainerdRss), kb(rs.After.ContainerdRss)},
-			{"containerd shims RSS (all)", kb(rs.Before.ShimsRss), kb(rs.After.ShimsRss)},
+			{"PID 1 peak RSS (VmHWM)", func(m Memory) string { return kb(m.PID1VmHWM) }},
+			{"PID 1 anonymous RSS (RssAnon)", func(m Memory) string { return kb(m.PID1RssAnon) }},
+			{"PID 1 goroutines", func(m Memory) string { return strconv.Itoa(m.PID1Goroutines) }},
+			{"PID 1 open file descriptors", func(m Memory) string { return strconv.Itoa(m.PID1FDs) }},
+			{"containerd RSS", func(m Memory) string { return kb(m.ContainerdRss) }},
+			{"containerd shims RSS (all)", func(m Memory) string { return kb(m.ShimsRss) }},
 		} {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", row.label, row.before, row.after)
+			fmt.Fprintf(&b, "| %s | %s |", row.label, row.value(rs.Before))
+			for _, s := range samples {
+				fmt.Fprintf(&b, " %s |", row.value(s.Memory))
+			}
+			b.WriteString("\n")
 		}
 	}
 

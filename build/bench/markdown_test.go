@@ -64,7 +64,10 @@ func TestRestartsBootIsReportedBesideTheBootStatisticsNotInThem(t *testing.T) {
 	restarted := tl
 	restarted.ServicesReady, restarted.ShutdownStart, restarted.ShutdownEnd = 3.4, 103.4, 104.5
 	restarted.Memory = &Memory{PID1VmHWM: 9000, PID1RssAnon: 5500, PID1Goroutines: 30, PID1FDs: 12, ContainerdRss: 30000, ShimsRss: 20000}
+	half := after
+	half.PID1RssAnon = 5580
 	restarted.Restarts, restarted.AfterRestarts = 100, &after
+	restarted.RestartSamples = []RestartSample{{Restarts: 50, Memory: half}, {Restarts: 100, Memory: after}}
 	r := &Result{
 		Config: Settings{Runs: 1, Restarts: 100},
 		Runs: []BootRun{
@@ -84,9 +87,10 @@ func TestRestartsBootIsReportedBesideTheBootStatisticsNotInThem(t *testing.T) {
 	for _, s := range []string{
 		"100 of 100 service restarts",
 		"took 100.0 s",
-		"| PID 1 anonymous RSS (RssAnon) | 5,500 kB | 5,600 kB |",
-		"| PID 1 goroutines | 30 | 31 |",
-		"| PID 1 open file descriptors | 12 | 12 |",
+		"| when all services started | after 50 restarts | after 100 restarts |",
+		"| PID 1 anonymous RSS (RssAnon) | 5,500 kB | 5,580 kB | 5,600 kB |",
+		"| PID 1 goroutines | 30 | 31 | 31 |",
+		"| PID 1 open file descriptors | 12 | 12 | 12 |",
 	} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)

@@ -63,6 +63,8 @@ type Restarts struct {
 	Seconds   float64 `json:"seconds"` // from services_ready to the end of the restarts
 	Before    Memory  `json:"before"`  // at services_ready
 	After     Memory  `json:"after"`   // after the restarts
+	// Samples are the memory after each quarter of the restarts; the last is After.
+	Samples []RestartSample `json:"samples"`
 }
 
 // Metric is one summarized measurement.
@@ -174,7 +176,7 @@ func (r *Result) summarize() {
 		r.Restarts = &Restarts{
 			Requested: r.Config.Restarts,
 			Done:      t.Restarts, Seconds: t.ShutdownStart - t.ServicesReady,
-			Before: memOf(t), After: *t.AfterRestarts,
+			Before: memOf(t), After: *t.AfterRestarts, Samples: t.RestartSamples,
 		}
 	}
 	r.ChartRun = chartRun(r.Runs, ready.Median)
