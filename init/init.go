@@ -36,7 +36,6 @@ type initProc struct {
 	onbootLogs *logs.Manager // onboot containers: /var/log/onboot
 	offLogs    *logs.Manager // onshutdown containers: /var/log/onshutdown
 	bench      bool          // keel.bench=1: print the timeline and power off once services are up
-	devices    chan struct{} // closed once coldplug has loaded the drivers of the devices present
 	restarts   int           // keel.bench_restarts=N: with bench, restart services N times first
 	defaults   restartPolicy // restart policy of services that set none
 
@@ -56,7 +55,6 @@ func newInit() *initProc {
 		grace:      defaultShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,
-		devices:    make(chan struct{}),
 	}
 }
 
@@ -100,13 +98,6 @@ func (in *initProc) serveSignals(sigc <-chan os.Signal) {
 }
 
 func (in *initProc) boot() error {
-	// If boot ends before coldplug starts, nothing is left to wait for.
-	coldplugging := false
-	defer func() {
-		if !coldplugging {
-			close(in.devices)
-		}
-	}()
 	if err := mountProc(); err != nil {
 		return err
 	}
@@ -121,16 +112,7 @@ func (in *initProc) boot() error {
 		return err
 	}
 	enableControllers()
-	// Drivers load while boot goes on: the kernel's module loader waits for the probes they
-	// start (a SATA link reset takes a third of a second), and the first onboot container
-	// can be created meanwhile. Containers start only once every driver is in.
-	coldStart := uptime()
-	coldplugging = true
-	goSafe("coldplug", func() {
-		defer close(in.devices)
-		coldplug()
-		in.tl.addSpan("coldplug", coldStart)
-	})
+	coldplug()
 	if err := remountRootReadOnly(); err != nil {
 		logf("%v", err)
 	}
@@ -182,11 +164,6 @@ func (in *initProc) boot() error {
 	setRlimits()
 
 	failed := in.runContainers(bundle.OnbootDir)
-	// containerd and the services need the devices too (/var/lib/containerd on a disk, a
-	// service's NIC), also when there was no onboot container to wait for them.
-	if err := waitDevices(in.bootCtx, in.devices); err != nil {
-		logf("%v", err)
-	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
 	in.startKernelLog()
 	if err := in.serveControl(); err != nil {
@@ -253,24 +230,18 @@ func (in *initProc) runContainers(dir string) (failedEssential string) {
 			logf("%v", err)
 			continue
 		}
-		// Shutdown has ended boot's context: onshutdown containers are bounded by their
-		// timeouts and the shutdown deadline instead.
-		base := in.bootCtx
-		if dir == bundle.OnshutdownDir {
-			base = context.Background()
-		}
-		ctx, cancel := base, context.CancelFunc(func() {})
+		ctx, cancel := in.bootCtx, context.CancelFunc(func() {})
 		k := b.Runtime.Keel
 		if k != nil && k.Timeout != "" {
 			if d, err := time.ParseDuration(k.Timeout); err == nil && d > 0 {
-				ctx, cancel = context.WithTimeout(base, d)
+				ctx, cancel = context.WithTimeout(in.bootCtx, d)
 			} else {
 				logf("%s %s: timeout %q: not a positive duration", filepath.Base(dir), b.Name, k.Timeout)
 			}
 		}
 		start, up := time.Now(), uptime()
 		w := in.containerLog(dir, b.Name)
-		code, err := in.runc.runContainer(ctx, b, w, in.devices)
+		code, err := in.runc.runContainer(ctx, b, w)
 		w.Close()
 		timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 		cancel()

@@ -39,15 +39,8 @@ func (r *runc) exec(w *os.File, args ...string) (int, error) {
 
 // runContainer runs the bundle to completion and returns the container's exit code. Its
 // output goes to out (a log writer that also echoes to the console). ctx cancellation kills
-// the container. devices is closed once coldplug has loaded the drivers of the devices
-// present: until then the container may be created, if creating it needs no device, but it
-// does not start.
-func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, out io.Writer, devices <-chan struct{}) (int, error) {
-	if !createsWithoutDevices(b) {
-		if err := waitDevices(ctx, devices); err != nil {
-			return 0, err
-		}
-	}
+// the container.
+func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, out io.Writer) (int, error) {
 	if err := apply(preStartPlan(b.Runtime, b.Rootfs()), 0); err != nil {
 		return 0, fmt.Errorf("runtime.json: %w", err)
 	}
@@ -61,59 +54,16 @@ func (r *runc) runContainer(ctx context.Context, b *bundle.Bundle, out io.Writer
 		defer pr.Close()
 		_, _ = io.Copy(out, pr)
 	})
-	code, err := r.runWithPipe(ctx, b, pw, devices)
+	code, err := r.runWithPipe(ctx, b, pw)
 	pw.Close()
 	<-copied
 	return code, err
 }
 
-// waitDevices waits until devices is closed or ctx ends.
-func waitDevices(ctx context.Context, devices <-chan struct{}) error {
-	if isClosed(devices) {
-		return nil
-	}
-	select {
-	case <-devices:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for coldplug: %w", ctx.Err())
-	}
-}
-
-// createsWithoutDevices reports whether the bundle's container can be created before
-// coldplug is done: nothing before its start may need a device whose driver is still
-// loading, so runtime.json has no mounts and config.json mounts no device node.
-func createsWithoutDevices(b *bundle.Bundle) bool {
-	if len(b.Runtime.Mounts) > 0 {
-		return false
-	}
-	if b.Spec != nil {
-		for _, m := range b.Spec.Mounts {
-			if strings.HasPrefix(m.Source, "/dev/") && m.Type != "bind" && m.Type != "rbind" && !hasOption(m.Options, "bind", "rbind") {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func hasOption(opts []string, names ...string) bool {
-	for _, o := range opts {
-		for _, n := range names {
-			if o == n {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File, devices <-chan struct{}) (int, error) {
+func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File) (int, error) {
 	id := b.Name
-	ready := isClosed(devices)
-	// Without post-create steps, and with the devices ready, one `runc run` is all; it
-	// deletes the container itself. Otherwise: create now, start once the devices are.
-	if !needsPid(b.Runtime) && ready {
+	// Without post-create steps one `runc run` is all; it deletes the container itself.
+	if !needsPid(b.Runtime) {
 		done := make(chan struct{})
 		defer close(done)
 		goSafe("cancel "+id, func() {
@@ -126,8 +76,7 @@ func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File, de
 		code, err := r.exec(w, "run", "--bundle", b.Dir, id)
 		return code, err
 	}
-	// Otherwise: create, wait for the devices (a NIC runtime.json moves must exist), apply
-	// interfaces and namespaces to its process, start, wait.
+	// Otherwise: create, apply interfaces and namespaces to its process, start, wait.
 	pidFile := filepath.Join(r.root, id+".pid")
 	defer os.Remove(pidFile)
 	defer func() { _, _ = r.exec(w, "delete", "--force", id) }()
@@ -149,11 +98,6 @@ func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File, de
 	// The container's process was reparented to PID 1 when runc create exited, and it
 	// cannot exit before runc start.
 	exited := r.reaper.watch(pid)
-	if err := waitDevices(ctx, devices); err != nil {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		<-exited
-		return 0, err
-	}
 	if err := apply(postCreatePlan(b.Runtime), pid); err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-exited

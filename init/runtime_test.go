@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"reflect"
 	"testing"
 
@@ -63,39 +62,5 @@ func TestMountOptionsSplitIntoFlagsPropagationAndData(t *testing.T) {
 	}
 	if data != "size=10m,mode=755" {
 		t.Errorf("data = %q", data)
-	}
-}
-
-func TestContainersWithoutDeviceMountsAreCreatedBeforeColdplugEnds(t *testing.T) {
-	for name, c := range map[string]struct {
-		b    bundle.Bundle
-		want bool
-	}{
-		"nothing":                  {bundle.Bundle{}, true},
-		"binds of /dev":            {bundle.Bundle{Spec: &specs.Spec{Mounts: []specs.Mount{{Destination: "/dev", Source: "/dev", Type: "bind", Options: []string{"rbind"}}}}}, true},
-		"a bind without a type":    {bundle.Bundle{Spec: &specs.Spec{Mounts: []specs.Mount{{Destination: "/dev/sda", Source: "/dev/sda", Options: []string{"bind"}}}}}, true},
-		"a disk in config.json":    {bundle.Bundle{Spec: &specs.Spec{Mounts: []specs.Mount{{Destination: "/data", Source: "/dev/sda1", Type: "ext4"}}}}, false},
-		"a mount in runtime.json":  {bundle.Bundle{Runtime: bundle.Runtime{Mounts: []specs.Mount{{Destination: "/var", Source: "/dev/vda", Type: "ext4"}}}}, false},
-		"a tmpfs in runtime.json":  {bundle.Bundle{Runtime: bundle.Runtime{Mounts: []specs.Mount{{Destination: "/tmp", Source: "tmpfs", Type: "tmpfs"}}}}, false},
-		"proc and tmpfs in config": {bundle.Bundle{Spec: &specs.Spec{Mounts: []specs.Mount{{Destination: "/proc", Source: "proc", Type: "proc"}, {Destination: "/tmp", Source: "tmpfs", Type: "tmpfs"}}}}, true},
-	} {
-		if got := createsWithoutDevices(&c.b); got != c.want {
-			t.Errorf("%s: createsWithoutDevices = %v, want %v", name, got, c.want)
-		}
-	}
-}
-
-func TestWaitDevicesReturnsOnceClosedEvenWhenTheContextHasEnded(t *testing.T) {
-	devices := make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := waitDevices(ctx, devices); err == nil {
-		t.Fatal("waitDevices on open devices and an ended context returned nil")
-	}
-	close(devices)
-	for range 100 { // a select between two ready cases would pick either
-		if err := waitDevices(ctx, devices); err != nil {
-			t.Fatalf("waitDevices after close = %v", err)
-		}
 	}
 }

@@ -69,7 +69,7 @@ func (r *supervision) end() {
 func (r *supervision) ended() bool   { return isClosed(r.finished) }
 func (r *supervision) stopped() bool { return isClosed(r.stopReq) }
 
-func isClosed(c <-chan struct{}) bool {
+func isClosed(c chan struct{}) bool {
 	select {
 	case <-c:
 		return true

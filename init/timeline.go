@@ -162,7 +162,7 @@ func analyze(data []byte, w io.Writer) error {
 		}
 	}
 	row("kernel → PID 1", t.PID1Start, t.PID1Start)
-	row("mounts", t.MountsDone, t.MountsDone-t.PID1Start)
+	row("mounts and modules", t.MountsDone, t.MountsDone-t.PID1Start)
 	for _, s := range t.Spans {
 		row(s.Name, s.Start, s.End-s.Start)
 	}

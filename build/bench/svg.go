@@ -56,7 +56,7 @@ func ChartBars(t Timeline) []Bar {
 		bars = append(bars, Bar{"kernel", BarKernel, 0, t.PID1Start})
 	}
 	if t.PID1Start > 0 && t.MountsDone > 0 {
-		bars = append(bars, Bar{"PID 1: mounts", BarPID1, t.PID1Start, t.MountsDone})
+		bars = append(bars, Bar{"PID 1: mounts, modules", BarPID1, t.PID1Start, t.MountsDone})
 	}
 	spans := append([]Span(nil), t.Spans...)
 	// Stable order by start, as PID 1 prints them; stable keeps its order for ties.
@@ -89,8 +89,6 @@ func spanKind(name string) string {
 		return BarService
 	case name == "containerd" || strings.HasPrefix(name, "containerd/"):
 		return BarContainerd
-	case name == "coldplug":
-		return BarPID1
 	}
 	return BarOther
 }
