@@ -230,15 +230,8 @@ func (in *initProc) runContainers(dir string) (failedEssential string) {
 			logf("%v", err)
 			continue
 		}
-		ctx, cancel := in.bootCtx, context.CancelFunc(func() {})
 		k := b.Runtime.Keel
-		if k != nil && k.Timeout != "" {
-			if d, err := time.ParseDuration(k.Timeout); err == nil && d > 0 {
-				ctx, cancel = context.WithTimeout(in.bootCtx, d)
-			} else {
-				logf("%s %s: timeout %q: not a positive duration", filepath.Base(dir), b.Name, k.Timeout)
-			}
-		}
+		ctx, cancel := containerContext(in.bootCtx, dir, b)
 		start, up := time.Now(), uptime()
 		w := in.containerLog(dir, b.Name)
 		code, err := in.runc.runContainer(ctx, b, w)
@@ -262,6 +255,24 @@ func (in *initProc) runContainers(dir string) (failedEssential string) {
 		}
 	}
 	return ""
+}
+
+// containerContext is the context an onboot or onshutdown container runs on: boot's, or for
+// onshutdown containers a fresh one (shutdown has already ended boot's, which would kill
+// them), limited by the container's timeout if it has one.
+func containerContext(boot context.Context, dir string, b *bundle.Bundle) (context.Context, context.CancelFunc) {
+	base := boot
+	if dir == bundle.OnshutdownDir {
+		base = context.Background()
+	}
+	k := b.Runtime.Keel
+	if k != nil && k.Timeout != "" {
+		if d, err := time.ParseDuration(k.Timeout); err == nil && d > 0 {
+			return context.WithTimeout(base, d)
+		}
+		logf("%s %s: timeout %q: not a positive duration", filepath.Base(dir), b.Name, k.Timeout)
+	}
+	return base, func() {}
 }
 
 // containerLog is where an onboot or onshutdown container's output goes: its log (rotated,

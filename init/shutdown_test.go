@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"testing"
 
+	"github.com/keel-os/keel/bundle"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,5 +40,27 @@ func TestPoweroffRebootAndHaltCommandsSendTheSignalInitMapsBack(t *testing.T) {
 	}
 	if powerOff.rebootCmd() != unix.LINUX_REBOOT_CMD_POWER_OFF || reboot.rebootCmd() != unix.LINUX_REBOOT_CMD_RESTART || halt.rebootCmd() != unix.LINUX_REBOOT_CMD_HALT {
 		t.Error("wrong reboot(2) commands")
+	}
+}
+
+func TestOnshutdownContainersDoNotRunOnBootsEndedContext(t *testing.T) {
+	boot, end := context.WithCancel(context.Background())
+	end() // as shutdownMachine does before it runs the onshutdown containers
+	b := &bundle.Bundle{Name: "farewell"}
+	ctx, cancel := containerContext(boot, bundle.OnshutdownDir, b)
+	defer cancel()
+	if ctx.Err() != nil {
+		t.Fatalf("an onshutdown container's context is done before it runs: %v", ctx.Err())
+	}
+	ctx, cancel = containerContext(boot, bundle.OnbootDir, b)
+	defer cancel()
+	if ctx.Err() == nil {
+		t.Error("an onboot container's context outlives boot's")
+	}
+	b.Runtime.Keel = &bundle.Keel{Timeout: "1ms"}
+	ctx, cancel = containerContext(context.Background(), bundle.OnshutdownDir, b)
+	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		t.Error("a container's timeout sets no deadline")
 	}
 }
