@@ -12,7 +12,7 @@ package main
 //     devmapper,
 //   - the restart monitor (PID 1 supervises services itself),
 //   - the debug and Prometheus metrics endpoints and the cgroup task monitor,
-//   - the healthcheck, opt and streaming-only helpers nothing here uses.
+//   - the healthcheck and opt services, which nothing here uses.
 //
 // The list is pinned by TestContainerdPluginsAreTheOnesKeelNeeds.
 import (

@@ -65,11 +65,9 @@ func (r *recorder) setMemory(m *timeline.Memory) {
 	r.mu.Unlock()
 }
 
-// addRestartSample records the memory sampled after n service restarts; the latest is also
-// the timeline's AfterRestarts.
+// addRestartSample records the memory sampled after n service restarts.
 func (r *recorder) addRestartSample(n int, m *timeline.Memory) {
 	r.mu.Lock()
-	r.t.Restarts, r.t.AfterRestarts = n, m
 	r.t.RestartSamples = append(r.t.RestartSamples, timeline.RestartSample{Restarts: n, Memory: *m})
 	r.mu.Unlock()
 }
@@ -177,6 +175,9 @@ func analyze(data []byte, w io.Writer) error {
 		}
 	}
 	printMemory("at services ready", t.Memory)
-	printMemory(fmt.Sprintf("after %d restarts", t.Restarts), t.AfterRestarts)
+	if n := len(t.RestartSamples); n > 0 {
+		last := t.RestartSamples[n-1]
+		printMemory(fmt.Sprintf("after %d restarts", last.Restarts), &last.Memory)
+	}
 	return nil
 }

@@ -27,12 +27,9 @@ type Timeline struct {
 	ShutdownEnd     float64 `json:"shutdown_end"`
 	Spans           []Span  `json:"spans"`
 	Memory          *Memory `json:"memory,omitempty"`
-	// Restarts is how many service restarts PID 1 made before AfterRestarts was sampled
-	// (keel.bench_restarts=N on the kernel command line); 0 when it made none.
-	Restarts      int     `json:"restarts,omitempty"`
-	AfterRestarts *Memory `json:"memory_after_restarts,omitempty"`
-	// RestartSamples is memory sampled along the way, after each quarter of the restarts
-	// (the last is AfterRestarts): a leak grows from one to the next, a warm-up does not.
+	// RestartSamples is memory sampled as service restarts go on (keel.bench_restarts=N on
+	// the kernel command line): after each quarter of them, the last after all. A leak grows
+	// from one to the next, a warm-up does not.
 	RestartSamples []RestartSample `json:"restart_samples,omitempty"`
 }
 

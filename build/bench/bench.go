@@ -188,10 +188,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		if run.Timeline.AfterRestarts == nil {
+		samples := run.Timeline.RestartSamples
+		if len(samples) == 0 {
 			return nil, fmt.Errorf("bench: the restarts boot printed no memory after restarts (console in %s)", run.Console)
 		}
-		logf("restarts: %d of %d done in %.1f s", run.Timeline.Restarts, opts.Restarts,
+		logf("restarts: %d of %d done in %.1f s", samples[len(samples)-1].Restarts, opts.Restarts,
 			run.Timeline.ShutdownStart-run.Timeline.ServicesReady)
 		r.Runs = append(r.Runs, run)
 	}

@@ -41,9 +41,6 @@ func Markdown(r *Result) string {
 		fmt.Fprintf(&b, "\n%d of %d service restarts (`keel-ctl restart`: stop, new task) took %.1f s in one more boot.\n\n",
 			rs.Done, rs.Requested, rs.Seconds)
 		samples := rs.Samples
-		if len(samples) == 0 {
-			samples = []RestartSample{{Restarts: rs.Done, Memory: rs.After}}
-		}
 		b.WriteString("| PID 1, containerd, shims | when all services started |")
 		for _, s := range samples {
 			fmt.Fprintf(&b, " after %d restarts |", s.Restarts)

@@ -66,7 +66,6 @@ func TestRestartsBootIsReportedBesideTheBootStatisticsNotInThem(t *testing.T) {
 	restarted.Memory = &Memory{PID1VmHWM: 9000, PID1RssAnon: 5500, PID1Goroutines: 30, PID1FDs: 12, ContainerdRss: 30000, ShimsRss: 20000}
 	half := after
 	half.PID1RssAnon = 5580
-	restarted.Restarts, restarted.AfterRestarts = 100, &after
 	restarted.RestartSamples = []RestartSample{{Restarts: 50, Memory: half}, {Restarts: 100, Memory: after}}
 	r := &Result{
 		Config: Settings{Runs: 1, Restarts: 100},

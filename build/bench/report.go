@@ -62,8 +62,7 @@ type Restarts struct {
 	Done      int     `json:"done"`
 	Seconds   float64 `json:"seconds"` // from services_ready to the end of the restarts
 	Before    Memory  `json:"before"`  // at services_ready
-	After     Memory  `json:"after"`   // after the restarts
-	// Samples are the memory after each quarter of the restarts; the last is After.
+	// Samples are the memory after each quarter of the restarts, the last after all.
 	Samples []RestartSample `json:"samples"`
 }
 
@@ -169,14 +168,15 @@ func (r *Result) summarize() {
 	}
 	r.Restarts = nil
 	for _, run := range r.Runs {
-		if run.Kind != KindRestarts || run.Timeline == nil || run.Timeline.AfterRestarts == nil {
+		if run.Kind != KindRestarts || run.Timeline == nil || len(run.Timeline.RestartSamples) == 0 {
 			continue
 		}
 		t := run.Timeline
 		r.Restarts = &Restarts{
 			Requested: r.Config.Restarts,
-			Done:      t.Restarts, Seconds: t.ShutdownStart - t.ServicesReady,
-			Before: memOf(t), After: *t.AfterRestarts, Samples: t.RestartSamples,
+			Done:      t.RestartSamples[len(t.RestartSamples)-1].Restarts,
+			Seconds:   t.ShutdownStart - t.ServicesReady,
+			Before:    memOf(t), Samples: t.RestartSamples,
 		}
 	}
 	r.ChartRun = chartRun(r.Runs, ready.Median)

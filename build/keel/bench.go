@@ -36,8 +36,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	r, err := bench.Run(ctx, bench.Options{
 		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, Accel: *accel,
-		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: buildRunsOption(*buildRuns),
-		Restarts: buildRunsOption(*restarts), Log: stderr,
+		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
+		Restarts: countOption(*restarts), Log: stderr,
 	})
 	if err != nil {
 		return err
@@ -47,9 +47,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// buildRunsOption maps a count flag where 0 skips (--build-runs, --restarts) to its
+// countOption maps a count flag where 0 skips (--build-runs, --restarts) to its
 // bench.Options field, where 0 is the default and negative skips.
-func buildRunsOption(n int) int {
+func countOption(n int) int {
 	if n <= 0 {
 		return -1
 	}
