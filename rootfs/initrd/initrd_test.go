@@ -131,9 +131,10 @@ func TestWriteCPIOEncodesEveryFileTypeInNewcFormat(t *testing.T) {
 	for _, e := range es {
 		names = append(names, e.name)
 	}
+	// Parents first in sorted order; the files with contents last, smallest first.
 	want := []string{".", "bin", "bin/busybox", "bin/sh", "dev", "dev/console", "dev/initctl", "dev/sda",
-		"empty", "etc", "etc/shadow", "home", "home/user", "home/user/.profile", "init", "lib",
-		"tmp", "usr", "usr/bin", "usr/bin/env"}
+		"empty", "etc", "home", "home/user", "lib", "tmp", "usr", "usr/bin",
+		"home/user/.profile", "etc/shadow", "usr/bin/env", "init"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("names = %q\nwant    %q", names, want)
 	}
@@ -179,6 +180,27 @@ func TestWriteCPIOEncodesEveryFileTypeInNewcFormat(t *testing.T) {
 			t.Errorf("%s and %s share inode %d", prev, e.name, e.ino)
 		}
 		inos[e.ino] = e.name
+	}
+}
+
+func TestWriteCPIOWritesFileContentsAfterEverythingElseSmallestFirst(t *testing.T) {
+	tr := tree.New()
+	for _, f := range []struct {
+		path string
+		size int
+	}{{"a/big", 300}, {"a/small", 10}, {"b/mid", 100}, {"b/c/empty", 0}, {"z", 100}} {
+		if err := tr.AddFile(f.path, 0o644, 0, 0, bytes.Repeat([]byte{'x'}, f.size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	for _, e := range parseNewc(t, write(t, tr, Options{Compression: None})) {
+		names = append(names, e.name)
+	}
+	// Equal sizes keep their path order.
+	want := []string{".", "a", "b", "b/c", "b/c/empty", "a/small", "b/mid", "z", "a/big"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("names = %q\nwant    %q", names, want)
 	}
 }
 
