@@ -2,11 +2,11 @@
 // optionally compressed with gzip or zstd.
 //
 // The output is a function of the tree alone: entries are written parents first in sorted
-// order, except that the contents of regular files come last, smallest first (so that the
-// files that share code lie within the compressor's window); inode numbers are assigned in
-// the order written, and modification times are clamped to
-// $SOURCE_DATE_EPOCH (or Options.SourceDateEpoch) when set, so writing the same tree twice
-// gives byte-identical archives. Hard links are written the newc way: every name of a file
+// order, except that the contents of regular files come last, smallest first (so that files
+// which share code lie within the compressor's window); inode numbers are assigned in the
+// order written, and modification times are clamped to $SOURCE_DATE_EPOCH (or
+// Options.SourceDateEpoch) when set, so writing the same tree twice gives byte-identical
+// archives. Hard links are written the newc way: every name of a file
 // carries the same inode number and link count, and the contents go with the last name, as
 // GNU cpio writes them and as both GNU cpio and the kernel read them.
 package initrd
