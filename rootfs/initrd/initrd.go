@@ -116,8 +116,9 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 }
 
 type record struct {
-	path string
-	node *tree.Node
+	path     string
+	node     *tree.Node
+	contents bool // the name that carries a regular file's contents
 }
 
 // WriteCPIO writes t to w as an uncompressed newc cpio archive: the root as ".", then every
@@ -126,12 +127,12 @@ type record struct {
 func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	// The root comes first, as ".": the kernel applies its mode, owner and time to the
 	// initramfs root (which is otherwise tmpfs's 1777).
-	recs := []record{{".", t.Root()}}
+	recs := []record{{path: ".", node: t.Root()}}
 	links := map[*tree.Node]int{t.Root(): 1}
 	subdirs := map[*tree.Node]int{}
 	parent := map[string]*tree.Node{"": t.Root()}
 	if err := t.Walk(func(p string, n *tree.Node) error {
-		recs = append(recs, record{p, n})
+		recs = append(recs, record{path: p, node: n})
 		links[n]++
 		if n.IsDir() {
 			parent[p] = n
@@ -152,7 +153,6 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	cw := &countWriter{w: bw}
 	ino := map[*tree.Node]uint32{}
-	seen := map[*tree.Node]int{}
 	for _, r := range recs {
 		n := r.node
 		num, ok := ino[n]
@@ -160,7 +160,6 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 			num = uint32(len(ino) + 1)
 			ino[n] = num
 		}
-		seen[n]++
 		h := header{
 			ino:       num,
 			mode:      n.UnixMode(),
@@ -179,8 +178,8 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 			h.nlink = uint32(2 + subdirs[n])
 		case n.IsSymlink():
 			data = []byte(n.Target)
-		case n.IsRegular() && seen[n] == links[n]:
-			data = n.Data // the last of the hard links carries the contents
+		case r.contents:
+			data = n.Data
 		}
 		if int64(len(data)) > 1<<32-1 {
 			return fmt.Errorf("cpio: %s: file too large for newc (%d bytes)", r.path, len(data))
@@ -202,13 +201,13 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	return bw.Flush()
 }
 
-// contentsLast moves the entries that carry file contents (a regular file's last name) to
-// the end, smallest first, and keeps every other entry in walk order. A compressor refers
-// back only within its window: with the largest file last, every other file lies within one
-// window of it and of each other, so the Go binaries an image holds (init, runc, each
-// package's programs), which share the runtime and much else, compress against each other
-// (about 2% smaller than in path order). The kernel and cpio(1) both create a file at its
-// first name and fill it when the contents come.
+// contentsLast marks the entry that carries each regular file's contents (the last of its
+// hard links, the newc way) and moves those entries to the end, smallest first, keeping every
+// other entry in walk order. A compressor refers back only within its window: with the
+// largest file last, every other file lies within one window of it and of each other, so the
+// Go binaries an image holds (init, runc, each package's programs), which share the runtime
+// and much else, compress against each other (about 2% smaller than in path order). The
+// kernel and cpio(1) both create a file at its first name and fill it when the contents come.
 func contentsLast(recs []record, links map[*tree.Node]int) []record {
 	seen := map[*tree.Node]int{}
 	var rest, contents []record
@@ -216,6 +215,7 @@ func contentsLast(recs []record, links map[*tree.Node]int) []record {
 		n := r.node
 		seen[n]++
 		if n.IsRegular() && len(n.Data) > 0 && seen[n] == links[n] {
+			r.contents = true
 			contents = append(contents, r)
 			continue
 		}
