@@ -7,11 +7,14 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
@@ -100,6 +103,19 @@ type serviceState struct {
 	NextRestart time.Time `json:"next_restart,omitzero"`
 }
 
+// leaseID names the lease that holds a service's container while PID 1 creates it: unique
+// per service and moment, and a valid containerd identifier (at most 76 characters).
+func leaseID(name string, now time.Time) string {
+	id := "keel-" + strconv.FormatInt(now.UnixNano(), 36) + "-" + name
+	if len(id) > identifierMax {
+		id = id[:identifierMax]
+	}
+	return strings.TrimRight(id, "-._")
+}
+
+// identifierMax is the longest identifier containerd accepts.
+const identifierMax = 76
+
 func (s *service) ctx(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, s.namespace)
 }
@@ -159,6 +175,14 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 		root.Path = filepath.Join(s.b.Dir, root.Path)
 	}
 	spec.Root = &root
+	// The client would name the container's temporary lease with crypto/rand, which blocks
+	// until the kernel's random pool is ready: a second or more into a boot under emulation
+	// without an RNG device. A name from the clock does as well and never waits.
+	ctx, done, err := cl.WithLease(ctx, leases.WithID(leaseID(s.name, time.Now())), leases.WithExpiration(time.Hour))
+	if err != nil {
+		return fmt.Errorf("create lease: %w", err)
+	}
+	defer func() { _ = done(ctx) }()
 	ctr, err := cl.NewContainer(ctx, s.name, client.WithSpec(&spec), client.WithRuntime("io.containerd.runc.v2", nil))
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)

@@ -13,7 +13,7 @@ import (
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "qemu" {
-		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--disk file=PATH,size=SIZE] [--data DATA] [--nic none|user] NAME")
+		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--uefi] [--rng=false] [--disk file=PATH,size=SIZE] [--data DATA] [--nic none|user] NAME")
 		return errUsage
 	}
 	fs := newFlagSet("run qemu", stderr)
@@ -22,6 +22,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	cpus := fs.Int("cpus", 1, "virtual CPUs")
 	accel := fs.String("accel", "auto", "accelerator: auto, kvm or tcg")
 	uefi := fs.Bool("uefi", false, "boot through UEFI firmware (OVMF on amd64, AAVMF on arm64) and the kernel's EFI stub")
+	rng := fs.Bool("rng", true, "give the guest a virtio-rng device for its random pool (--rng=false: none)")
 	var disks, hostfwd listFlag
 	fs.Func("disk", "virtio disk: file=PATH[,size=SIZE][,format=raw|qcow2] (repeatable)", func(s string) error {
 		disks = append(disks, s)
@@ -42,7 +43,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	cfg := qemu.Config{
-		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, UEFI: *uefi, NIC: *nic, HostFwd: hostfwd,
+		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, UEFI: *uefi, NoRNG: !*rng, NIC: *nic, HostFwd: hostfwd,
 		ExtraArgs: extra, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Timeout: *timeout,
 	}
 	if err := cfg.LoadImage(names[0]); err != nil {

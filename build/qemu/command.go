@@ -70,7 +70,9 @@ func Command(cfg Config) ([]string, error) {
 	if line := kernelCmdline(c.Cmdline, m.console); line != "" {
 		args = append(args, "-append", line)
 	}
-	args = append(args, "-device", "virtio-rng-"+m.bus)
+	if !c.NoRNG {
+		args = append(args, "-device", "virtio-rng-"+m.bus)
+	}
 	for i, d := range c.Disks {
 		id := fmt.Sprintf("disk%d", i)
 		args = append(args,

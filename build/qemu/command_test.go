@@ -58,6 +58,19 @@ func TestCommandBootsThroughUEFIFirmwareWhenAsked(t *testing.T) {
 	}
 }
 
+func TestCommandLeavesOutTheRNGDeviceWhenAsked(t *testing.T) {
+	for _, arch := range []string{"amd64", "s390x"} {
+		cfg := base(arch, "tcg")
+		if argv := strings.Join(mustCommand(t, cfg), " "); !strings.Contains(argv, "-device virtio-rng-") {
+			t.Errorf("%s: no virtio-rng device by default: %s", arch, argv)
+		}
+		cfg.NoRNG = true
+		if argv := strings.Join(mustCommand(t, cfg), " "); strings.Contains(argv, "rng") {
+			t.Errorf("%s: NoRNG still has an RNG device: %s", arch, argv)
+		}
+	}
+}
+
 func TestCommandSetsMemCPUsQEMUAndExtraArgs(t *testing.T) {
 	cfg := base("amd64", "tcg")
 	cfg.Mem, cfg.CPUs, cfg.QEMU, cfg.ExtraArgs = "2048", 2, "/opt/qemu", []string{"-s"}

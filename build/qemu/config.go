@@ -18,6 +18,9 @@ type Config struct {
 	// UEFI boots through the machine's UEFI firmware (OVMF, AAVMF), which starts the kernel
 	// through its EFI stub, as on EFI hardware; otherwise QEMU loads the kernel directly.
 	UEFI bool
+	// NoRNG leaves out the virtio-rng device, which otherwise feeds the guest's random pool
+	// from the host, as on a hypervisor or board with no entropy source.
+	NoRNG bool
 
 	Disks []Disk // virtio block devices, in order
 

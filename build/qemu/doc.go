@@ -1,6 +1,6 @@
 // Package qemu boots a Keel image (NAME-kernel, NAME-initrd.img, NAME-cmdline as written by
 // keel build) in QEMU and reports how the guest ended. It is the library behind
-// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--disk] [--data] [--nic] [--hostfwd] NAME`.
+// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data] [--nic] [--hostfwd] NAME`.
 //
 // Machines: amd64 runs qemu-system-x86_64 -machine q35; arm64 qemu-system-aarch64 -machine
 // virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. The serial console is on

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|disk|suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|disk|random-pool|suite ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -47,6 +47,9 @@ func main() {
 		ctlSuite(size, files)
 	case "ifaces":
 		ifaces()
+	case "random-pool":
+		randomPool()
+		poweroff()
 	case "disk":
 		disk(arg(args, 0, "/data"))
 	case "suite":
