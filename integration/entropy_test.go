@@ -3,8 +3,8 @@ package integration
 import "testing"
 
 // TestServicesStartWithoutWaitingForTheRandomPool boots with no entropy source: no virtio-rng,
-// and the emulated CPU has no RDRAND, so the kernel's random pool stays uninitialised for
-// minutes unless a getrandom(2) blocks on it. The first service finds it still uninitialised,
+// and the kernel trusts neither the CPU's RNG nor the boot loader's seed, so its random pool
+// stays uninitialised for minutes unless a getrandom(2) blocks on it. The first service finds it still uninitialised,
 // so neither PID 1 nor containerd nor the shim waited for it on the way.
 func TestServicesStartWithoutWaitingForTheRandomPool(t *testing.T) {
 	needGuest(t)
