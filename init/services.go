@@ -113,7 +113,8 @@ func leaseID(name string, now time.Time) string {
 	return strings.TrimRight(id, "-._")
 }
 
-// identifierMax is the longest identifier containerd accepts.
+// identifierMax is the longest identifier containerd accepts (pkg/identifiers does not
+// export it; TestLeaseIDIsAValidContainerdIdentifierUniquePerServiceAndMoment checks it).
 const identifierMax = 76
 
 func (s *service) ctx(ctx context.Context) context.Context {
