@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/keel-os/keel/bundle"
 	"github.com/keel-os/keel/init/logs"
+	"golang.org/x/sys/unix"
 )
 
 // service is a system daemon supervised by PID 1: one containerd container whose task is
@@ -44,6 +47,7 @@ type service struct {
 	cur      *supervision // the current (or last) supervision run
 	task     client.Task
 	taskDone chan struct{} // closed when the current task has exited
+	pidfd    *os.File      // the running task's process, to signal it directly; nil if none
 	starts   int
 	started  time.Time // when the current task started
 	lastCode uint32
@@ -59,6 +63,8 @@ type supervision struct {
 	finished  chan struct{} // closed when the run has ended
 	stopOnce  sync.Once
 	triedOnce sync.Once
+	// leave is set when the machine goes down: the last task is not deleted (see stop).
+	leave atomic.Bool
 }
 
 func (r *supervision) stop()      { r.stopOnce.Do(func() { close(r.stopReq) }) }
@@ -215,8 +221,15 @@ func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, erro
 	if err := task.Start(ctx); err != nil {
 		return fail(fmt.Errorf("start task: %w", err))
 	}
+	// A pidfd lets halt signal the process itself, race-free, instead of a Kill through
+	// containerd, the shim and a runc kill process. Without one (pidfd_open is Linux 5.3+),
+	// halt goes through containerd.
+	var pidfd *os.File
+	if fd, err := unix.PidfdOpen(int(task.Pid()), 0); err == nil {
+		pidfd = os.NewFile(uintptr(fd), "pidfd")
+	}
 	s.mu.Lock()
-	s.task, s.taskDone = task, make(chan struct{})
+	s.task, s.taskDone, s.pidfd = task, make(chan struct{}), pidfd
 	s.starts++
 	s.started = time.Now()
 	s.next = time.Time{}
@@ -251,12 +264,20 @@ func (s *service) supervise(ctx context.Context, run *supervision) {
 			code = st.ExitCode()
 			s.mu.Lock()
 			s.lastCode, s.lastExit = code, time.Now()
-			s.mu.Unlock()
-			dctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
-			if _, err := task.Delete(dctx); err != nil && !errdefs.IsNotFound(err) {
-				logf("service %s: delete task: %v", s.name, err)
+			if s.pidfd != nil {
+				s.pidfd.Close()
+				s.pidfd = nil
 			}
-			cancel()
+			s.mu.Unlock()
+			if run.leave.Load() {
+				drainOutput(task, time.Second)
+			} else {
+				dctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
+				if _, err := task.Delete(dctx); err != nil && !errdefs.IsNotFound(err) {
+					logf("service %s: delete task: %v", s.name, err)
+				}
+				cancel()
+			}
 			close(done)
 		}
 		if run.stopped() {
@@ -313,13 +334,16 @@ func (s *service) state() serviceState {
 
 // halt ends the current supervision run: SIGTERM to the task, SIGKILL after grace. The
 // container stays, so the service can be started again. containerd may be wedged, so every
-// call has a deadline.
-func (s *service) halt(grace time.Duration) {
+// call has a deadline. With leave (the machine is going down) the exited task is not deleted.
+func (s *service) halt(grace time.Duration, leave bool) {
 	s.mu.Lock()
 	run, task, done := s.cur, s.task, s.taskDone
 	s.mu.Unlock()
 	if run == nil {
 		return
+	}
+	if leave {
+		run.leave.Store(true)
 	}
 	run.stop()
 	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), grace+10*time.Second)
@@ -328,8 +352,10 @@ func (s *service) halt(grace time.Duration) {
 		select {
 		case <-done:
 		default:
-			if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
-				logf("stop %s: %v", s.name, err)
+			if !s.signal(unix.SIGTERM) {
+				if err := task.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+					logf("stop %s: %v", s.name, err)
+				}
 			}
 			select {
 			case <-done:
@@ -348,21 +374,45 @@ func (s *service) halt(grace time.Duration) {
 	}
 }
 
-// stop halts the service for good at shutdown and deletes its container.
+// stop halts the service for good as the machine goes down. Its last task and its container
+// are left in containerd: their state under /run goes with the reboot, and removeStale
+// deletes the records a persistent containerd root keeps at the next boot. Deleting them
+// here would cost, per service, a runc delete and the shim's shutdown on the way down.
 func (s *service) stop(grace time.Duration) {
-	s.halt(grace)
-	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
-	defer cancel()
-	if s.container != nil {
-		if err := s.container.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			logf("delete container %s: %v", s.name, err)
-		}
-	}
+	s.halt(grace, true)
 	for _, w := range []io.WriteCloser{s.stdout, s.stderr} {
 		if w != nil {
 			w.Close()
 		}
 	}
+}
+
+// signal sends sig to the running task's process through its pidfd, and reports whether it
+// could. The lock keeps the pidfd open until the signal is sent.
+func (s *service) signal(sig unix.Signal) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pidfd != nil && unix.PidfdSendSignal(int(s.pidfd.Fd()), sig, nil, 0) == nil
+}
+
+// drainOutput waits, at most limit, until the exited task's output has reached PID 1's log
+// writers, as deleting the task would, and closes its FIFOs.
+func drainOutput(task client.Task, limit time.Duration) {
+	tio := task.IO()
+	if tio == nil {
+		return
+	}
+	tio.Cancel()
+	drained := make(chan struct{})
+	goSafe("drain "+task.ID(), func() {
+		tio.Wait()
+		close(drained)
+	})
+	select {
+	case <-drained:
+	case <-time.After(limit):
+	}
+	tio.Close()
 }
 
 // services is the set of supervised services.

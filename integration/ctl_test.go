@@ -3,23 +3,29 @@ package integration
 import (
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// TestKeelCtlAndLogs boots twice with /var/log on a virtio disk. keel-ctl restarts, stops and
-// starts a service; 5 MiB of a service's logs stay within the rotation limits; keel-ctl logs
-// shows the newest lines; a kernel message lands in kmsg.log; boot 2 reads boot 1's logs.
+// TestKeelCtlAndLogs boots twice with /var/log and containerd's root on virtio disks. keel-ctl
+// restarts, stops and starts a service; 5 MiB of a service's logs stay within the rotation
+// limits; keel-ctl logs shows the newest lines; a kernel message lands in kmsg.log; boot 2
+// reads boot 1's logs, down to what a service said as the poweroff stopped it, and starts its
+// services over the containers boot 1 left.
 func TestKeelCtlAndLogs(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
 	image := buildImage(t, "integration/testdata/ctl.yml", dir)
-	disk := filepath.Join(dir, "log.img")
-	for _, c := range [][]string{{"truncate", "-s", "64M", disk}, {"mkfs.ext4", "-q", "-F", disk}} {
-		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v %s", c, err, out)
+	disk, ctrd := filepath.Join(dir, "log.img"), filepath.Join(dir, "containerd.img")
+	for _, d := range []string{disk, ctrd} {
+		for _, c := range [][]string{{"truncate", "-s", "64M", d}, {"mkfs.ext4", "-q", "-F", d}} {
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %v %s", c, err, out)
+			}
 		}
 	}
-	console, err := boot(t, image, "--disk", "file="+disk)
+	disks := []string{"--disk", "file=" + disk, "--disk", "file=" + ctrd}
+	console, err := boot(t, image, disks...)
 	if err != nil {
 		t.Fatalf("keel run qemu: %v", err)
 	}
@@ -36,10 +42,22 @@ func TestKeelCtlAndLogs(t *testing.T) {
 	})
 	t.Run("LogsOnAPersistentDiskSurviveTheNextBoot", func(t *testing.T) {
 		mustContain(t, console, `CHECK boots 0`)
-		console2, err := boot(t, image, "--disk", "file="+disk)
+		console2, err := boot(t, image, disks...)
 		if err != nil {
 			t.Fatalf("second boot: %v", err)
 		}
 		mustContain(t, console2, `CHECK boots 1`)
+		t.Run("AServicesLastWordsAtPoweroffReachItsLog", func(t *testing.T) {
+			mustContain(t, console, `CHECK farewells 0`)
+			mustContain(t, console2, `CHECK farewells 1`)
+		})
+		t.Run("ServicesStartOverTheContainersThePoweroffLeft", func(t *testing.T) {
+			// The poweroff leaves its containers in containerd's root on the disk; this
+			// boot removes them before it creates its own.
+			mustContain(t, console2, `keel: service web started`, `keel: service farewell started`)
+			if strings.Contains(console2, "remove stale container") || strings.Contains(console2, "create container") {
+				t.Errorf("second boot could not replace the containers the first left")
+			}
+		})
 	})
 }

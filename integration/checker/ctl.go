@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,6 +37,9 @@ func ctlSuite(maxSize int64, maxFiles int) {
 	prev, _ := os.ReadFile("/var/log/driver.out.log")
 	fmt.Println("driver started")
 	say("CHECK boots %d", strings.Count(string(prev), "driver started"))
+	// What the farewell service said when the previous boot's poweroff stopped it.
+	last, _ := os.ReadFile("/var/log/farewell.out.log")
+	say("CHECK farewells %d", strings.Count(string(last), farewellWords))
 
 	ok := true
 	for i := 1; i <= 3; i++ {
@@ -127,4 +131,18 @@ func hasField(table, name string, col int, value string) bool {
 		}
 	}
 	return false
+}
+
+// farewellWords is what the farewell service prints when SIGTERM stops it.
+const farewellWords = "farewell: stopped by SIGTERM"
+
+// farewell waits for SIGTERM, says so on its output and exits 0: the last words a service
+// has when the machine goes down.
+func farewell() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	fmt.Println("farewell: waiting")
+	<-ch
+	fmt.Println(farewellWords)
+	os.Exit(0)
 }

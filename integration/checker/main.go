@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|disk|random-pool|suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -34,6 +34,8 @@ func main() {
 	case "sleep":
 		d, _ := time.ParseDuration(arg(args, 0, "1s"))
 		time.Sleep(d)
+	case "farewell":
+		farewell()
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ignoring SIGTERM")
