@@ -31,7 +31,7 @@ func (in *initProc) benchRestarts(n int) {
 			sample()
 		}
 		s := list[i%len(list)]
-		s.halt(grace, false)
+		s.halt(grace)
 		ctx, cancel := context.WithTimeout(in.bootCtx, grace+60*time.Second)
 		err := s.start(ctx)
 		cancel()

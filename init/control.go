@@ -77,9 +77,9 @@ func (in *initProc) controlHandler() http.Handler {
 		case "start":
 			err = s.start(ctx)
 		case "stop":
-			s.halt(grace, false)
+			s.halt(grace)
 		case "restart":
-			s.halt(grace, false)
+			s.halt(grace)
 			err = s.start(ctx)
 		default:
 			writeError(w, http.StatusNotFound, fmt.Errorf("unknown action %q", r.PathValue("action")))

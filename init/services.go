@@ -334,16 +334,13 @@ func (s *service) state() serviceState {
 
 // halt ends the current supervision run: SIGTERM to the task, SIGKILL after grace. The
 // container stays, so the service can be started again. containerd may be wedged, so every
-// call has a deadline. With leave (the machine is going down) the exited task is not deleted.
-func (s *service) halt(grace time.Duration, leave bool) {
+// call has a deadline.
+func (s *service) halt(grace time.Duration) {
 	s.mu.Lock()
 	run, task, done := s.cur, s.task, s.taskDone
 	s.mu.Unlock()
 	if run == nil {
 		return
-	}
-	if leave {
-		run.leave.Store(true)
 	}
 	run.stop()
 	ctx, cancel := context.WithTimeout(s.ctx(context.Background()), grace+10*time.Second)
@@ -379,7 +376,12 @@ func (s *service) halt(grace time.Duration, leave bool) {
 // deletes the records a persistent containerd root keeps at the next boot. Deleting them
 // here would cost, per service, a runc delete and the shim's shutdown on the way down.
 func (s *service) stop(grace time.Duration) {
-	s.halt(grace, true)
+	s.mu.Lock()
+	if s.cur != nil {
+		s.cur.leave.Store(true)
+	}
+	s.mu.Unlock()
+	s.halt(grace)
 	for _, w := range []io.WriteCloser{s.stdout, s.stderr} {
 		if w != nil {
 			w.Close()
