@@ -26,12 +26,12 @@ func TestCommandPerArchAndAccel(t *testing.T) {
 		arch, accel string
 		want        string
 	}{
-		{"amd64", "tcg", "qemu-system-x86_64 -machine q35 -accel tcg -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
-		{"amd64", "kvm", "qemu-system-x86_64 -machine q35 -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
-		{"arm64", "tcg", "qemu-system-aarch64 -machine virt -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
-		{"arm64", "kvm", "qemu-system-aarch64 -machine virt,gic-version=host -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
-		{"s390x", "tcg", "qemu-system-s390x -machine s390-ccw-virtio -accel tcg -cpu max -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
-		{"s390x", "kvm", "qemu-system-s390x -machine s390-ccw-virtio -accel kvm -cpu host -smp 1 -m 1G -nographic -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
+		{"amd64", "tcg", "qemu-system-x86_64 -machine q35 -accel tcg -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
+		{"amd64", "kvm", "qemu-system-x86_64 -machine q35 -accel kvm -cpu host -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttyS0 -device virtio-rng-pci -nic none"},
+		{"arm64", "tcg", "qemu-system-aarch64 -machine virt -accel tcg -cpu max -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
+		{"arm64", "kvm", "qemu-system-aarch64 -machine virt,gic-version=host -accel kvm -cpu host -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttyAMA0 -device virtio-rng-pci -nic none"},
+		{"s390x", "tcg", "qemu-system-s390x -machine s390-ccw-virtio -accel tcg -cpu max -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
+		{"s390x", "kvm", "qemu-system-s390x -machine s390-ccw-virtio -accel kvm -cpu host -smp 1 -m 1G -nographic -nodefaults -serial mon:stdio -no-reboot -kernel k -initrd i -append quiet console=ttysclp0 -device virtio-rng-ccw -nic none"},
 	} {
 		t.Run(tc.arch+"/"+tc.accel, func(t *testing.T) {
 			argv := mustCommand(t, base(tc.arch, tc.accel))

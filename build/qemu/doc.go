@@ -3,9 +3,11 @@
 // `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data] [--nic] [--hostfwd] NAME`.
 //
 // Machines: amd64 runs qemu-system-x86_64 -machine q35; arm64 qemu-system-aarch64 -machine
-// virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. The serial console is on
-// stdio (-nographic) and console=ttyS0 (amd64) or console=ttyAMA0 (arm64) is appended to the
-// kernel command line; s390x needs none. -no-reboot turns any guest reboot into a QEMU exit.
+// virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. With -nodefaults the guest
+// gets only the devices the Config asks for (no VGA, no default CD-ROM or NIC). The serial
+// console is on stdio, multiplexed with QEMU's monitor (-serial mon:stdio), and console=ttyS0
+// (amd64), console=ttyAMA0 (arm64) or console=ttysclp0 (s390x) is appended to the kernel
+// command line. -no-reboot turns any guest reboot into a QEMU exit.
 // Config.UEFI (keel run --uefi) adds -bios with Debian's OVMF (amd64) or AAVMF (arm64)
 // firmware, which loads the kernel from fw_cfg and starts it through its EFI stub.
 //
