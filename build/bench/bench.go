@@ -31,7 +31,11 @@ type Options struct {
 	Runs   int      // boots of each image; default 5
 	OutDir string   // default bench/out
 	Mem    string   // guest memory; default 1G
-	Accel  string   // default tcg: the numbers are TCG numbers
+	// CPUs is the guest's virtual CPUs; default 1, as the published numbers are. More shows
+	// what runs side by side on a machine with several cores (QEMU's TCG gives each vCPU a
+	// host thread).
+	CPUs  int
+	Accel string // default tcg: the numbers are TCG numbers
 	// ModuleDir is Keel's source tree, where the floor is built; default: found from the
 	// working directory (FindModule).
 	ModuleDir string
@@ -80,6 +84,12 @@ func (o *Options) defaults() error {
 	if o.Accel == "" {
 		o.Accel = "tcg"
 	}
+	if o.CPUs == 0 {
+		o.CPUs = 1
+	}
+	if o.CPUs < 0 {
+		return fmt.Errorf("bench: cpus %d: want at least 1", o.CPUs)
+	}
 	if o.BuildRuns == 0 {
 		o.BuildRuns = 3
 	}
@@ -126,7 +136,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: build: %w", err)
 	}
 	r.Config = Settings{
-		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: 1, Mem: opts.Mem,
+		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: opts.CPUs, Mem: opts.Mem,
 		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline,
 	}
 	if opts.Restarts > 0 {
@@ -155,7 +165,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 
-	settings := bootSettings{Arch: opts.Arch, Mem: opts.Mem, Accel: opts.Accel, Timeout: opts.BootTimeout}
+	settings := bootSettings{Arch: opts.Arch, Mem: opts.Mem, CPUs: opts.CPUs, Accel: opts.Accel, Timeout: opts.BootTimeout}
 	targets := []bootTarget{
 		{Kind: KindFloor, Kernel: img.Kernel, Initrd: floorInitrd, Cmdline: FloorCmdline},
 		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline},

@@ -51,3 +51,21 @@ func TestChartNeedsAKeelRunWithATimeline(t *testing.T) {
 		t.Error("Chart succeeded without a Keel run")
 	}
 }
+
+func TestOptionsBootOneVCPUUnlessToldAndRefuseANegativeCount(t *testing.T) {
+	o := Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir()}
+	if err := o.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if o.CPUs != 1 {
+		t.Errorf("default CPUs = %d, want 1", o.CPUs)
+	}
+	o = Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir(), CPUs: 2}
+	if err := o.defaults(); err != nil || o.CPUs != 2 {
+		t.Errorf("CPUs 2: got %d, %v", o.CPUs, err)
+	}
+	o = Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir(), CPUs: -1}
+	if err := o.defaults(); err == nil || !strings.Contains(err.Error(), "cpus -1") {
+		t.Errorf("CPUs -1: err = %v, want one naming cpus -1", err)
+	}
+}

@@ -45,6 +45,7 @@ type bootTarget struct {
 type bootSettings struct {
 	Arch    string
 	Mem     string
+	CPUs    int
 	Accel   string
 	Timeout time.Duration
 }
@@ -56,7 +57,7 @@ func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, con
 	r := BootRun{Kind: target.Kind, N: n, Console: consoleLog}
 	var console syncBuffer
 	cfg := qemu.Config{
-		Arch: s.Arch, Mem: s.Mem, CPUs: 1, Accel: s.Accel, NIC: "none",
+		Arch: s.Arch, Mem: s.Mem, CPUs: s.CPUs, Accel: s.Accel, NIC: "none",
 		Kernel: target.Kernel, Initrd: target.Initrd, Cmdline: target.Cmdline,
 		Stdout: &console, Stderr: &console, Timeout: s.Timeout,
 	}

@@ -19,6 +19,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
 	arch := fs.String("arch", "amd64", "target architecture: amd64, arm64 or s390x")
 	mem := fs.String("mem", "1G", "guest memory")
+	cpus := fs.Int("cpus", 1, "guest virtual CPUs (the published numbers are for 1)")
 	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
@@ -35,7 +36,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	r, err := bench.Run(ctx, bench.Options{
-		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, Accel: *accel,
+		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel,
 		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
 		Restarts: countOption(*restarts), Log: stderr,
 	})
