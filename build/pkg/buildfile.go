@@ -46,6 +46,7 @@ type Binary struct {
 	Tags    []string `yaml:"tags"`
 	CGO     bool     `yaml:"cgo"`
 	LDFlags *string  `yaml:"ldflags"` // nil: DefaultLDFlags
+	GCFlags string   `yaml:"gcflags"` // go build -gcflags; "" for none
 	Links   []string `yaml:"links"`
 	Line    int      `yaml:"-"` // line in build.yml
 }

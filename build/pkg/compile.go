@@ -60,6 +60,9 @@ func buildArgs(b Binary, out string, goflags []string) []string {
 	if ldflags != "" {
 		args = append(args, "-ldflags", ldflags)
 	}
+	if b.GCFlags != "" {
+		args = append(args, "-gcflags", b.GCFlags)
+	}
 	args = append(args, goflags...)
 	return append(args, b.Package)
 }

@@ -15,6 +15,16 @@ func TestBuildArgsDefaultToTrimpathAndStrippedLDFlags(t *testing.T) {
 	}
 }
 
+func TestBuildArgsPassGCFlagsOnlyWhenSet(t *testing.T) {
+	got := buildArgs(Binary{Package: "./x", GCFlags: "all=-l"}, "/o", nil)
+	if i := slices.Index(got, "-gcflags"); i < 0 || got[i+1] != "all=-l" || got[len(got)-1] != "./x" {
+		t.Errorf("args = %q, want -gcflags all=-l before the package", got)
+	}
+	if got := buildArgs(Binary{Package: "./x"}, "/o", nil); slices.Contains(got, "-gcflags") {
+		t.Errorf("args = %q, want no -gcflags", got)
+	}
+}
+
 func TestBuildArgsForCgoLinkStatically(t *testing.T) {
 	empty := ""
 	got := buildArgs(Binary{Package: "github.com/opencontainers/runc", CGO: true, LDFlags: &empty}, "/o", nil)

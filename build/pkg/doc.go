@@ -21,6 +21,8 @@
 //	    cgo: false               # true: CGO_ENABLED=1 with the target's C cross compiler,
 //	                             # PKG_CONFIG_LIBDIR for its multiarch dir, -extldflags -static
 //	    ldflags: "-s -w"         # go build -ldflags; default "-s -w"; "" for none
+//	    gcflags: "all=-l"        # go build -gcflags; default none (all=-l: no inlining, a
+//	                             # smaller binary that compresses better)
 //	    links: [/usr/bin/sh]     # extra hard links to the same binary
 //	files:                       # exactly one of source, contents, directory, symlink each
 //	  - path: /bin/busybox
