@@ -82,9 +82,10 @@ func startContainerd(ctx context.Context, r *reaper) (*containerd, error) {
 }
 
 // waitSocket polls until the unix socket accepts connections, the daemon exits, or timeout.
+// The poll is capped at 20 ms: a dial is cheap, and every service waits on it.
 func waitSocket(ctx context.Context, path string, exited <-chan unix.WaitStatus, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 100*time.Millisecond) {
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 20*time.Millisecond) {
 		conn, err := net.Dial("unix", path)
 		if err == nil {
 			conn.Close()
