@@ -17,7 +17,7 @@ commands:
   pkg       build a package image: keel pkg build DIR
   run       boot a build: keel run qemu NAME
   kernel    build a tuned kernel (keel kernel build --arch A) or check a .config
-  images    list the local image store
+  images    list the local image store; images prune removes replaced images' blobs
   bench     boot benchmark: keel bench [--runs N] [--out DIR] a.yml
 
 Run "keel <command> -h" for a command's flags.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/keel-os/keel/build/pkg"
 	"github.com/keel-os/keel/rootfs/image"
@@ -98,12 +99,27 @@ func moduleDir(dir string) (string, error) {
 func imagesCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("images", stderr)
 	cacheDir := fs.String("cache", "", "cache and local store directory")
-	if _, err := parse(fs, args); err != nil {
+	grace := fs.Duration("grace", time.Hour, "with prune: keep blobs written within this long")
+	pos, err := parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 1 || (len(pos) == 1 && pos[0] != "prune") {
+		fmt.Fprintln(stderr, "usage: keel images [--cache DIR]            list the local image store\n"+
+			"       keel images prune [--grace 1h] [--cache DIR]  remove what no stored image refers to")
+		return errUsage
 	}
 	store, err := openStore(*cacheDir)
 	if err != nil {
 		return err
+	}
+	if len(pos) == 1 {
+		res, err := store.Prune(*grace)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "removed %d blobs, %.1f MB, from %s\n", res.Blobs, float64(res.Bytes)/1e6, store.Dir())
+		return nil
 	}
 	entries, err := store.List()
 	if err != nil {
