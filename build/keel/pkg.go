@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/keel-os/keel/build/pkg"
 	"github.com/keel-os/keel/rootfs/image"
@@ -99,14 +98,13 @@ func moduleDir(dir string) (string, error) {
 func imagesCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("images", stderr)
 	cacheDir := fs.String("cache", "", "cache and local store directory")
-	grace := fs.Duration("grace", time.Hour, "with prune: keep blobs written within this long")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 1 || (len(pos) == 1 && pos[0] != "prune") {
 		fmt.Fprintln(stderr, "usage: keel images [--cache DIR]            list the local image store\n"+
-			"       keel images prune [--grace 1h] [--cache DIR]  remove what no stored image refers to")
+			"       keel images prune [--cache DIR]      remove what no stored image refers to")
 		return errUsage
 	}
 	store, err := openStore(*cacheDir)
@@ -114,7 +112,7 @@ func imagesCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) == 1 {
-		res, err := store.Prune(*grace)
+		res, err := store.Prune()
 		if err != nil {
 			return err
 		}

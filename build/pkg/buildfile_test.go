@@ -15,6 +15,7 @@ binaries:
     tags: [seccomp]
     cgo: true
     ldflags: ""
+    gcflags: all=-l
     links: [/usr/bin/runc-link]
 files:
   - path: /etc/motd
@@ -37,10 +38,10 @@ workdir: /root
 		t.Errorf("refs = %q, %q", p.Ref(""), p.Ref("x"))
 	}
 	b := p.Binaries[0]
-	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || b.Line != 5 {
+	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || b.GCFlags != "all=-l" || b.Line != 5 {
 		t.Errorf("binary = %+v", b)
 	}
-	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Line != 15 {
+	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Line != 16 {
 		t.Errorf("files = %+v %+v", p.Files[0], p.Files[1])
 	}
 	if p.WorkingDir != "/root" || p.Cmd[0] != "--help" || p.Env[0] != "A=b" {

@@ -1,13 +1,12 @@
 package image
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -20,9 +19,12 @@ type PruneResult struct {
 
 // Prune removes the store's blobs that no stored image refers to any more: the layers,
 // configs and manifests of images that a later `keel pkg build` replaced under their tag.
-// Blobs written within grace are kept, since Put writes an image's blobs before it records
-// the image in index.json. A blob whose name is not a digest (a temporary file) is kept too.
-func (s *Store) Prune(grace time.Duration) (PruneResult, error) {
+//
+// It holds the store's lock, and Put and PutPlatform write an image's blobs once more under
+// that lock before they record it, so a prune between a build's first write and its record
+// costs that build a rewrite, never a blob. Files whose names are not digests (a write in
+// progress) are left alone.
+func (s *Store) Prune() (PruneResult, error) {
 	var res PruneResult
 	unlock, err := s.lock(true)
 	if err != nil {
@@ -34,26 +36,23 @@ func (s *Store) Prune(grace time.Duration) (PruneResult, error) {
 		return res, err
 	}
 	keep := map[v1.Hash]bool{}
-	blobs := dirBlobs(s.dir)
 	for _, d := range im.Manifests {
-		if err := markReachable(blobs, d, keep); err != nil {
+		if err := markReachable(dirBlobs(s.dir), d, keep); err != nil {
 			return res, fmt.Errorf("prune %s: %w", s.dir, err)
 		}
 	}
 	root := filepath.Join(s.dir, "blobs")
-	if _, err := os.Stat(root); errors.Is(err, fs.ErrNotExist) {
-		return res, nil // an empty store has no blobs yet
-	}
-	cutoff := time.Now().Add(-grace)
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !d.Type().IsRegular() {
-			return err
-		}
-		rel, err := filepath.Rel(root, path)
 		if err != nil {
+			if path == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll // an empty store has no blobs yet
+			}
 			return err
 		}
-		alg, hex := filepath.Split(rel)
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		alg, hex := filepath.Split(path[len(root)+1:])
 		h, err := v1.NewHash(filepath.Clean(alg) + ":" + hex)
 		if err != nil || keep[h] {
 			return nil
@@ -61,9 +60,6 @@ func (s *Store) Prune(grace time.Duration) (PruneResult, error) {
 		info, err := d.Info()
 		if err != nil {
 			return err
-		}
-		if info.ModTime().After(cutoff) {
-			return nil
 		}
 		if err := os.Remove(path); err != nil {
 			return err
@@ -79,34 +75,35 @@ func (s *Store) Prune(grace time.Duration) (PruneResult, error) {
 }
 
 // markReachable adds d and every blob it refers to (an index's manifests, a manifest's
-// config and layers) to keep. A blob of another media type is kept but not read.
+// config and layers) to keep. A descriptor with a media type that is neither a manifest nor
+// an index is kept but not read.
 func markReachable(blobs dirBlobs, d v1.Descriptor, keep map[v1.Hash]bool) error {
 	if keep[d.Digest] {
 		return nil
 	}
 	keep[d.Digest] = true
-	if !d.MediaType.IsIndex() && !d.MediaType.IsImage() {
+	if mt := d.MediaType; mt != "" && !mt.IsIndex() && !mt.IsImage() {
 		return nil
 	}
-	data, err := readBlob(blobs, d.Digest)
+	raw, err := readBlob(blobs, d.Digest)
 	if err != nil {
-		return err
+		return fmt.Errorf("manifest %s: %w", d.Digest, err)
 	}
-	if d.MediaType.IsIndex() {
-		var idx v1.IndexManifest
-		if err := json.Unmarshal(data, &idx); err != nil {
-			return fmt.Errorf("index %s: %w", d.Digest, err)
+	if isIndex(d.MediaType, raw) {
+		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+		if err != nil {
+			return fmt.Errorf("parse index %s: %w", d.Digest, err)
 		}
-		for _, m := range idx.Manifests {
+		for _, m := range im.Manifests {
 			if err := markReachable(blobs, m, keep); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	var m v1.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("manifest %s: %w", d.Digest, err)
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("parse manifest %s: %w", d.Digest, err)
 	}
 	keep[m.Config.Digest] = true
 	for _, l := range m.Layers {

@@ -67,7 +67,8 @@ func (s *Store) Put(ref string, img mutate.Appendable) error {
 	p := layout.Path(s.dir)
 	opt := layout.WithAnnotations(map[string]string{RefNameAnnotation: n})
 	// Blobs are content-addressed and can be written without the lock; the Replace* calls
-	// below then find them present and only rewrite index.json, under the lock.
+	// below write them again under the lock (finding them present, or rewriting one that a
+	// Prune removed meanwhile) and then index.json.
 	var write, replace func() error
 	switch img := img.(type) {
 	case v1.Image:
