@@ -46,7 +46,7 @@ type Binary struct {
 	Tags    []string `yaml:"tags"`
 	CGO     bool     `yaml:"cgo"`
 	LDFlags *string  `yaml:"ldflags"` // nil: DefaultLDFlags
-	GCFlags string   `yaml:"gcflags"` // go build -gcflags; "" for none
+	GCFlags Flags    `yaml:"gcflags"` // go build -gcflags, once per item; none by default
 	Links   []string `yaml:"links"`
 	Line    int      `yaml:"-"` // line in build.yml
 }
@@ -62,6 +62,31 @@ type File struct {
 	Symlink   string  `yaml:"symlink"`
 	Mode      *Mode   `yaml:"mode"`
 	Line      int     `yaml:"-"` // line in build.yml
+}
+
+// Flags are the values of a go build flag that may be given more than once, each for its own
+// package pattern: one string, or a list.
+type Flags []string
+
+// UnmarshalYAML accepts a string or a list of strings.
+func (f *Flags) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			*f = nil
+		} else {
+			*f = Flags{n.Value}
+		}
+		return nil
+	case yaml.SequenceNode:
+		var out []string
+		if err := n.Decode(&out); err != nil {
+			return errAt(n, "want a string or a list of strings")
+		}
+		*f = out
+		return nil
+	}
+	return errAt(n, "want a string or a list of strings")
 }
 
 // Mode is an octal permission mode written as a string ("0755") or a number (0755, 755).

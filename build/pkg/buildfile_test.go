@@ -1,6 +1,7 @@
 package pkg
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,7 +39,7 @@ workdir: /root
 		t.Errorf("refs = %q, %q", p.Ref(""), p.Ref("x"))
 	}
 	b := p.Binaries[0]
-	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || b.GCFlags != "all=-l" || b.Line != 5 {
+	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || !slices.Equal(b.GCFlags, Flags{"all=-l"}) || b.Line != 5 {
 		t.Errorf("binary = %+v", b)
 	}
 	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Line != 16 {
@@ -46,6 +47,22 @@ workdir: /root
 	}
 	if p.WorkingDir != "/root" || p.Cmd[0] != "--help" || p.Env[0] != "A=b" {
 		t.Errorf("package = %+v", p)
+	}
+}
+
+func TestParseTakesGCFlagsAsOneStringOrAList(t *testing.T) {
+	for yml, want := range map[string]Flags{
+		`"all=-l"`:                 {"all=-l"},
+		`["a/...=-l", "b/...=-l"]`: {"a/...=-l", "b/...=-l"},
+		`""`:                       nil,
+	} {
+		p, err := Parse("build.yml", []byte("image: keel/x\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: "+yml+"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", yml, err)
+		}
+		if got := p.Binaries[0].GCFlags; !slices.Equal(got, want) {
+			t.Errorf("gcflags: %s = %q, want %q", yml, got, want)
+		}
 	}
 }
 
@@ -69,6 +86,8 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"config keys pass through", "image: a/b\nconfig:\n  anything: [1]\nfoo: 1\n", `b/build.yml:4: unknown key "foo"`},
 		{"wrong type", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    cgo: maybe\n", "b/build.yml:5: cannot unmarshal"},
 		{"bad mode", "image: a/b\nfiles:\n  - path: /x\n    contents: hi\n    mode: rwx\n", `b/build.yml:5: invalid mode "rwx"`},
+		{"gcflags map", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: {a: b}\n", "b/build.yml:5: want a string or a list of strings"},
+		{"gcflags nested list", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: [[a]]\n", "b/build.yml:5: want a string or a list of strings"},
 		{"duplicate key", "image: a/b\nimage: c/d\n", "b/build.yml:2:"},
 		{"syntax", "image: [a\n", "b/build.yml:"},
 		{"missing image", "tag: x\n", "b/build.yml: image: is required"},

@@ -60,8 +60,8 @@ func buildArgs(b Binary, out string, goflags []string) []string {
 	if ldflags != "" {
 		args = append(args, "-ldflags", ldflags)
 	}
-	if b.GCFlags != "" {
-		args = append(args, "-gcflags", b.GCFlags)
+	for _, f := range b.GCFlags {
+		args = append(args, "-gcflags", f)
 	}
 	args = append(args, goflags...)
 	return append(args, b.Package)

@@ -16,12 +16,21 @@ func TestBuildArgsDefaultToTrimpathAndStrippedLDFlags(t *testing.T) {
 }
 
 func TestBuildArgsPassGCFlagsOnlyWhenSet(t *testing.T) {
-	got := buildArgs(Binary{Package: "./x", GCFlags: "all=-l"}, "/o", nil)
+	got := buildArgs(Binary{Package: "./x", GCFlags: Flags{"all=-l"}}, "/o", nil)
 	if i := slices.Index(got, "-gcflags"); i < 0 || got[i+1] != "all=-l" || got[len(got)-1] != "./x" {
 		t.Errorf("args = %q, want -gcflags all=-l before the package", got)
 	}
 	if got := buildArgs(Binary{Package: "./x"}, "/o", nil); slices.Contains(got, "-gcflags") {
 		t.Errorf("args = %q, want no -gcflags", got)
+	}
+}
+
+func TestBuildArgsGiveGCFlagsOncePerPatternInOrder(t *testing.T) {
+	got := buildArgs(Binary{Package: "./x", GCFlags: Flags{"a/...=-l", "b/...=-l"}}, "/o", nil)
+	want := []string{"build", "-trimpath", "-buildvcs=false", "-o", "/o", "-ldflags", "-s -w",
+		"-gcflags", "a/...=-l", "-gcflags", "b/...=-l", "./x"}
+	if !slices.Equal(got, want) {
+		t.Errorf("args = %q\nwant   %q", got, want)
 	}
 }
 

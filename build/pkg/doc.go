@@ -22,7 +22,8 @@
 //	                             # PKG_CONFIG_LIBDIR for its multiarch dir, -extldflags -static
 //	    ldflags: "-s -w"         # go build -ldflags; default "-s -w"; "" for none
 //	    gcflags: "all=-l"        # go build -gcflags; default none (all=-l: no inlining, a
-//	                             # smaller binary that compresses better)
+//	                             # smaller binary that compresses better); a list gives the
+//	                             # flag once per item, each for its own package pattern
 //	    links: [/usr/bin/sh]     # extra hard links to the same binary
 //	files:                       # exactly one of source, contents, directory, symlink each
 //	  - path: /bin/busybox
