@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keel-os/keel/rootfs/image"
+	"github.com/keel-os/keel/rootfs/initrd"
 )
 
 // BenchCmdline is what the benchmarked image's kernel command line gets: the timeline on
@@ -36,6 +37,9 @@ type Options struct {
 	// host thread).
 	CPUs  int
 	Accel string // default tcg: the numbers are TCG numbers
+	// Compression is the initramfs's, for the booted image and the timed builds; default
+	// initrd.Zstd, as keel build writes it.
+	Compression initrd.Compression
 	// ModuleDir is Keel's source tree, where the floor is built; default: found from the
 	// working directory (FindModule).
 	ModuleDir string
@@ -87,6 +91,9 @@ func (o *Options) defaults() error {
 	if o.CPUs == 0 {
 		o.CPUs = 1
 	}
+	if o.Compression == "" {
+		o.Compression = initrd.Zstd
+	}
 	if o.CPUs < 0 {
 		return fmt.Errorf("bench: cpus %d: want at least 1", o.CPUs)
 	}
@@ -131,13 +138,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	logf("building %v with %v", opts.Files, BenchCmdline)
 	img, err := buildImage(ctx, buildOptions{
 		Files: opts.Files, Arch: opts.Arch, Dir: imagesDir, Name: "keel", CacheDir: opts.CacheDir, Cmdline: BenchCmdline,
+		Compression: opts.Compression,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: build: %w", err)
 	}
 	r.Config = Settings{
 		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: opts.CPUs, Mem: opts.Mem,
-		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline,
+		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline, Compression: string(opts.Compression),
 	}
 	if opts.Restarts > 0 {
 		r.Config.Restarts = opts.Restarts
@@ -155,7 +163,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.BuildRuns > 0 {
 		logf("timing keel build: from the store, cold and warm")
 		watch := watchContention(250 * time.Millisecond)
-		r.Build, err = measureBuilds(ctx, opts.Files, opts.Arch, opts.CacheDir, filepath.Join(opts.OutDir, "build"), opts.BuildRuns, logf)
+		base := buildOptions{Files: opts.Files, Arch: opts.Arch, CacheDir: opts.CacheDir, Compression: opts.Compression}
+		r.Build, err = measureBuilds(ctx, base, filepath.Join(opts.OutDir, "build"), opts.BuildRuns, logf)
 		r.Build.OtherQEMUs = watch.Stop()
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"github.com/keel-os/keel/rootfs/initrd"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,17 @@ func TestChartNeedsAKeelRunWithATimeline(t *testing.T) {
 	r.summarize()
 	if _, err := r.Chart(); err == nil {
 		t.Error("Chart succeeded without a Keel run")
+	}
+}
+
+func TestOptionsWriteTheInitrdAsKeelBuildDoesUnlessTold(t *testing.T) {
+	o := Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir()}
+	if err := o.defaults(); err != nil || o.Compression != initrd.Zstd {
+		t.Errorf("default compression %q, %v; want zstd", o.Compression, err)
+	}
+	o = Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir(), Compression: initrd.ZstdMax}
+	if err := o.defaults(); err != nil || o.Compression != initrd.ZstdMax {
+		t.Errorf("compression zstd-max became %q, %v", o.Compression, err)
 	}
 }
 

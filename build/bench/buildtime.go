@@ -27,12 +27,13 @@ type BuildTimes struct {
 	OtherQEMUs []int `json:"other_qemus,omitempty"`
 }
 
-// measureBuilds times rounds rounds of three builds of files: from the local store under
-// cacheDir; cold, from a fresh cache directory and a registry on 127.0.0.1 holding copies
+// measureBuilds times rounds rounds of three builds of base.Files, each written with
+// base.Compression for base.Arch: from the local store under base.CacheDir; cold, from a fresh cache directory and a registry on 127.0.0.1 holding copies
 // of the images (from the local store or the registry cache, never the network), through a
 // copy of the YAML whose references point there; and warm, the same again with the cache
 // the cold build filled. Builds write into work, which is removed.
-func measureBuilds(ctx context.Context, files []string, arch, cacheDir, work string, rounds int, logf func(string, ...any)) (BuildTimes, error) {
+func measureBuilds(ctx context.Context, base buildOptions, work string, rounds int, logf func(string, ...any)) (BuildTimes, error) {
+	files, arch, cacheDir := base.Files, base.Arch, base.CacheDir
 	bt := BuildTimes{Runs: rounds}
 	cfg, err := spec.ParseFile(files...)
 	if err != nil {
@@ -92,7 +93,9 @@ func measureBuilds(ctx context.Context, files []string, arch, cacheDir, work str
 			{"warm", []string{yml}, cache, &warm},
 		} {
 			out := filepath.Join(work, b.name)
-			img, err := buildImage(ctx, buildOptions{Files: b.files, Arch: arch, Dir: out, Name: "keel", CacheDir: b.cache})
+			img, err := buildImage(ctx, buildOptions{
+				Files: b.files, Arch: arch, Dir: out, Name: "keel", CacheDir: b.cache, Compression: base.Compression,
+			})
 			if err != nil {
 				return bt, fmt.Errorf("%s build: %w", b.name, err)
 			}

@@ -21,6 +21,8 @@ type buildOptions struct {
 	Dir      string
 	Name     string
 	CacheDir string // "" is image.DefaultCacheDir
+	// Compression of the initramfs; "" is initrd.Zstd, keel build's default.
+	Compression initrd.Compression
 	// Cmdline words appended to the kernel command line unless it has them already.
 	Cmdline []string
 	// Edit, if set, changes the parsed configuration before it is assembled.
@@ -37,7 +39,7 @@ type builtImage struct {
 }
 
 // buildImage does what `keel build` does, with the same library calls: parse the YAML,
-// resolve the images, assemble the tree and write a zstd kernel+initrd. Elapsed covers all
+// resolve the images, assemble the tree and write a kernel+initrd (zstd unless told). Elapsed covers all
 // of it.
 func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	start := time.Now()
@@ -67,8 +69,12 @@ func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	if err != nil {
 		return nil, err
 	}
+	comp := opts.Compression
+	if comp == "" {
+		comp = initrd.Zstd
+	}
 	if _, err := assemble.Write(img, assemble.WriteOptions{
-		Dir: opts.Dir, Name: opts.Name, Formats: []string{assemble.FormatKernelInitrd}, Compression: initrd.Zstd,
+		Dir: opts.Dir, Name: opts.Name, Formats: []string{assemble.FormatKernelInitrd}, Compression: comp,
 	}); err != nil {
 		return nil, err
 	}

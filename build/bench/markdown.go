@@ -72,7 +72,11 @@ func Markdown(r *Result) string {
 		fmt.Fprintf(&b, "| %s | %s | %.2f |\n", name, thousands(n), float64(n)/(1<<20))
 	}
 	row("kernel", s.Kernel)
-	row("initrd, zstd (as booted)", s.InitrdCompressed)
+	comp := r.Config.Compression
+	if comp == "" { // results from before the setting was recorded
+		comp = "zstd"
+	}
+	row("initrd, "+comp+" (as booted)", s.InitrdCompressed)
 	row("initrd, uncompressed cpio", s.InitrdUncompressed)
 	for _, p := range s.Parts {
 		name := "&nbsp;&nbsp;" + p.Name
@@ -84,7 +88,11 @@ func Markdown(r *Result) string {
 
 	bt := r.Build
 	if bt.Runs > 0 {
-		fmt.Fprintf(&b, "\n| `keel build` (%d rounds), seconds | median | min | max |\n|---|--:|--:|--:|\n", bt.Runs)
+		rounds := "rounds"
+		if bt.Runs == 1 {
+			rounds = "round"
+		}
+		fmt.Fprintf(&b, "\n| `keel build` (%d %s), seconds | median | min | max |\n|---|--:|--:|--:|\n", bt.Runs, rounds)
 		for _, row := range []struct {
 			label string
 			s     Stat

@@ -53,6 +53,7 @@ type Settings struct {
 	Mem          string   `json:"mem"`
 	Cmdline      string   `json:"cmdline"`
 	FloorCmdline string   `json:"floor_cmdline"`
+	Compression  string   `json:"compression"`        // the initramfs's: zstd, zstd-max...
 	Restarts     int      `json:"restarts,omitempty"` // service restarts in the restarts boot
 }
 

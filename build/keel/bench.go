@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/keel-os/keel/build/bench"
+	"github.com/keel-os/keel/rootfs/initrd"
 )
 
 // benchCmd is `keel bench`: boots a YAML's image and a bare-kernel floor alternately under
@@ -21,6 +22,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	mem := fs.String("mem", "1G", "guest memory")
 	cpus := fs.Int("cpus", 1, "guest virtual CPUs (the published numbers are for 1)")
 	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")
+	compress := fs.String("compress", "zstd", "initrd compression of the booted and timed builds, as keel build's --compress")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
 	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
@@ -33,10 +35,14 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: keel bench [--runs N] [--out DIR] [--arch ARCH] a.yml [b.yml...]")
 		return errUsage
 	}
+	comp, err := initrd.ParseCompression(*compress)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	r, err := bench.Run(ctx, bench.Options{
-		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel,
+		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel, Compression: comp,
 		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
 		Restarts: countOption(*restarts), Log: stderr,
 	})
