@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -171,7 +172,7 @@ func shellSession(t *testing.T, flags []string, image string, steps []step) stri
 	for range lines { // drain to EOF so the console is complete
 	}
 	err = cmd.Wait()
-	t.Logf("boot of %s took %s", strings.Join(flags, " "), time.Since(start).Round(time.Millisecond))
+	t.Logf("boot of %s took %s", strings.Join(append([]string{filepath.Base(image)}, flags...), " "), time.Since(start).Round(time.Millisecond))
 	mu.Lock()
 	defer mu.Unlock()
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 
 // zstdCommand is the reference zstd encoder's command line for ZstdMax: its highest level
 // (--ultra -22), whose optimal parser makes Keel's images about 12% smaller than the Go
-// encoder's best level does, with the same 32 MiB window as Zstd (wlog=25), so that the kernel needs no more
-// memory to unpack it. Multi-threaded mode (-T) gives the same bytes whatever the number of
-// threads, so the archive stays reproducible for a given zstd version.
+// encoder's best level does, with the same 32 MiB window as Zstd (wlog=25), so that the
+// kernel needs no more memory to unpack it. Multi-threaded mode (-T) gives the same bytes
+// whatever the number of threads, so the archive stays reproducible for a given zstd version.
 var zstdCommand = []string{"zstd", "-q", "-c", "--no-progress", "--ultra", "-22", "--zstd=wlog=25", "-T0"}
 
 // zstdLookPath finds the zstd command; tests replace it.
