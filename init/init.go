@@ -112,7 +112,11 @@ func (in *initProc) boot() error {
 		return err
 	}
 	enableControllers()
-	coldplug()
+	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
+	// how much of PID 1's start that is.
+	if start := uptime(); coldplug() > 0 {
+		in.tl.addSpan(timeline.ModulesSpan, start)
+	}
 	if err := remountRootReadOnly(); err != nil {
 		logf("%v", err)
 	}

@@ -180,15 +180,16 @@ func loadModule(p string) (loaded bool, err error) {
 }
 
 // coldplug loads the drivers of the devices present, again while loading drivers makes new
-// devices appear (a PCI transport driver reveals virtio devices, for example).
-func coldplug() {
+// devices appear (a PCI transport driver reveals virtio devices, for example). It returns how
+// many modules it loaded.
+func coldplug() int {
 	k, err := openKmod()
 	if err != nil {
 		logf("kernel modules: %v", err)
-		return
+		return 0
 	}
 	if k == nil {
-		return
+		return 0
 	}
 	tried := map[string]bool{}
 	total := 0
@@ -216,6 +217,7 @@ func coldplug() {
 	if total > 0 {
 		logf("loaded %d kernel modules for the devices present", total)
 	}
+	return total
 }
 
 // deviceAliases reads the modalias of every device on every bus, as udev's coldplug does.

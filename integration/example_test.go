@@ -37,6 +37,10 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 				{"keel-ctl analyze", "services ready"},
 				{"poweroff", "keel: power off"},
 			})
+			if arch == "amd64" {
+				// q35's AHCI controller needs its modules: PID 1 times loading them.
+				mustContain(t, console, `loaded \d+ kernel modules`, `(?m)^modules +[0-9.]+ +[0-9.]+`)
+			}
 			if m := regexp.MustCompile(`kernel → PID 1\s+([0-9.]+)`).FindStringSubmatch(console); m != nil {
 				t.Logf("%s: uptime at PID 1 %s s", arch, m[1])
 			}

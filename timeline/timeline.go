@@ -39,8 +39,12 @@ type RestartSample struct {
 	Memory   Memory `json:"memory"`
 }
 
+// ModulesSpan is the span of PID 1 loading the drivers of the devices present (coldplug),
+// within its mounts stage; absent when it loaded none.
+const ModulesSpan = "modules"
+
 // Span is one container's (or containerd's) stretch of the boot: "onboot/000-sysctl",
-// "containerd", "service/getty".
+// "containerd", "service/getty", or PID 1's ModulesSpan.
 type Span struct {
 	Name  string  `json:"name"`
 	Start float64 `json:"start"`

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/keel-os/keel/timeline"
 )
 
 // Bar kinds, which set a bar's colour.
@@ -47,7 +49,8 @@ type Bar struct {
 }
 
 // ChartBars returns the bars of t's chart, top to bottom: the kernel (0 to PID 1's start),
-// PID 1's mounts and module loading (to mounts_done), every span in start order, and the
+// PID 1's mounts and module loading (to mounts_done), every span in start order (PID 1's
+// module loading among them, as a PID 1 bar), and the
 // shutdown. Stages t did not reach are left out; a span that has not ended is drawn up to its
 // start.
 func ChartBars(t Timeline) []Bar {
@@ -70,7 +73,11 @@ func ChartBars(t Timeline) []Bar {
 		if end < s.Start {
 			end = s.Start
 		}
-		bars = append(bars, Bar{s.Name, spanKind(s.Name), s.Start, end})
+		label := s.Name
+		if label == timeline.ModulesSpan {
+			label = "PID 1: modules (coldplug)"
+		}
+		bars = append(bars, Bar{label, spanKind(s.Name), s.Start, end})
 	}
 	if t.ShutdownStart > 0 {
 		end := max(t.ShutdownEnd, t.ShutdownStart)
@@ -89,6 +96,8 @@ func spanKind(name string) string {
 		return BarService
 	case name == "containerd" || strings.HasPrefix(name, "containerd/"):
 		return BarContainerd
+	case name == timeline.ModulesSpan:
+		return BarPID1
 	}
 	return BarOther
 }

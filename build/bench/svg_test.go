@@ -110,6 +110,26 @@ func TestChartBarsSkipStagesNotReachedAndClampUnfinishedSpans(t *testing.T) {
 	}
 }
 
+func TestChartDrawsModuleLoadingAsAPID1BarInsideTheMountsStage(t *testing.T) {
+	bars := ChartBars(Timeline{PID1Start: 1, MountsDone: 2, Spans: []Span{
+		{Name: "onboot/000-a", Start: 2, End: 2.5}, {Name: "modules", Start: 1.2, End: 1.9},
+	}})
+	want := []Bar{
+		{"kernel", BarKernel, 0, 1},
+		{"PID 1: mounts, modules", BarPID1, 1, 2},
+		{"PID 1: modules (coldplug)", BarPID1, 1.2, 1.9},
+		{"onboot/000-a", BarOnboot, 2, 2.5},
+	}
+	if len(bars) != len(want) {
+		t.Fatalf("bars %+v, want %+v", bars, want)
+	}
+	for i := range want {
+		if bars[i] != want[i] {
+			t.Errorf("bar %d = %+v, want %+v", i, bars[i], want[i])
+		}
+	}
+}
+
 func TestNiceStepRoundsUpToOneTwoTwoAndAHalfOrFive(t *testing.T) {
 	for raw, want := range map[float64]float64{0.09: 0.1, 0.3: 0.5, 0.42: 0.5, 1.1: 2, 2.2: 2.5, 7: 10, 0.25: 0.25} {
 		if got := niceStep(raw); got < want-1e-12 || got > want+1e-12 {
