@@ -21,7 +21,7 @@ type buildOptions struct {
 	Dir      string
 	Name     string
 	CacheDir string // "" is image.DefaultCacheDir
-	// Compression of the initramfs; "" is initrd.Zstd, keel build's default.
+	// Compression of the initramfs, as Options.Compression (its defaults set it).
 	Compression initrd.Compression
 	// Cmdline words appended to the kernel command line unless it has them already.
 	Cmdline []string
@@ -39,7 +39,7 @@ type builtImage struct {
 }
 
 // buildImage does what `keel build` does, with the same library calls: parse the YAML,
-// resolve the images, assemble the tree and write a kernel+initrd (zstd unless told). Elapsed covers all
+// resolve the images, assemble the tree and write a kernel+initrd. Elapsed covers all
 // of it.
 func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	start := time.Now()
@@ -69,12 +69,8 @@ func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	comp := opts.Compression
-	if comp == "" {
-		comp = initrd.Zstd
-	}
 	if _, err := assemble.Write(img, assemble.WriteOptions{
-		Dir: opts.Dir, Name: opts.Name, Formats: []string{assemble.FormatKernelInitrd}, Compression: comp,
+		Dir: opts.Dir, Name: opts.Name, Formats: []string{assemble.FormatKernelInitrd}, Compression: opts.Compression,
 	}); err != nil {
 		return nil, err
 	}

@@ -72,11 +72,7 @@ func Markdown(r *Result) string {
 		fmt.Fprintf(&b, "| %s | %s | %.2f |\n", name, thousands(n), float64(n)/(1<<20))
 	}
 	row("kernel", s.Kernel)
-	comp := r.Config.Compression
-	if comp == "" { // results from before the setting was recorded
-		comp = "zstd"
-	}
-	row("initrd, "+comp+" (as booted)", s.InitrdCompressed)
+	row("initrd, "+r.Config.Compression+" (as booted)", s.InitrdCompressed)
 	row("initrd, uncompressed cpio", s.InitrdUncompressed)
 	for _, p := range s.Parts {
 		name := "&nbsp;&nbsp;" + p.Name

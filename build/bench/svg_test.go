@@ -100,14 +100,7 @@ func TestChartBarsSkipStagesNotReachedAndClampUnfinishedSpans(t *testing.T) {
 		{"onboot/000-a", BarOnboot, 2, 2.5},
 		{"service/b", BarService, 3, 3},
 	}
-	if len(bars) != len(want) {
-		t.Fatalf("bars %+v, want %+v", bars, want)
-	}
-	for i := range want {
-		if bars[i] != want[i] {
-			t.Errorf("bar %d = %+v, want %+v", i, bars[i], want[i])
-		}
-	}
+	equalBars(t, bars, want)
 }
 
 func TestChartDrawsModuleLoadingAsAPID1BarInsideTheMountsStage(t *testing.T) {
@@ -120,12 +113,17 @@ func TestChartDrawsModuleLoadingAsAPID1BarInsideTheMountsStage(t *testing.T) {
 		{"PID 1: modules (coldplug)", BarPID1, 1.2, 1.9},
 		{"onboot/000-a", BarOnboot, 2, 2.5},
 	}
-	if len(bars) != len(want) {
-		t.Fatalf("bars %+v, want %+v", bars, want)
+	equalBars(t, bars, want)
+}
+
+func equalBars(t *testing.T, got, want []Bar) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("bars %+v, want %+v", got, want)
 	}
 	for i := range want {
-		if bars[i] != want[i] {
-			t.Errorf("bar %d = %+v, want %+v", i, bars[i], want[i])
+		if got[i] != want[i] {
+			t.Errorf("bar %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
 }

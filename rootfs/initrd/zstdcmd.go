@@ -2,7 +2,7 @@ package initrd
 
 import (
 	"bytes"
-	"errors"
+	"cmp"
 	"fmt"
 	"io"
 	"os/exec"
@@ -19,12 +19,9 @@ import (
 // whatever the number of threads, so the archive stays reproducible for a given zstd version.
 var zstdCommand = []string{"zstd", "-q", "-c", "--no-progress", "--ultra", "-22", "--zstd=wlog=25", "-T0"}
 
-// zstdLookPath finds the zstd command; tests replace it.
-var zstdLookPath = exec.LookPath
-
 // writeZstdCommand writes t as a cpio archive through the reference zstd command to w.
 func writeZstdCommand(w io.Writer, t *tree.Tree, clamp *time.Time) error {
-	bin, err := zstdLookPath(zstdCommand[0])
+	bin, err := exec.LookPath(zstdCommand[0])
 	if err != nil {
 		return fmt.Errorf("initrd compression %s needs the zstd command (Debian package zstd): %w", ZstdMax, err)
 	}
@@ -47,21 +44,16 @@ func writeZstdCommand(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	if werr != nil {
 		// The archive is incomplete: zstd must not finish a frame that looks whole.
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if out.err != nil { // zstd stopped reading because its output failed
-			return out.err
-		}
-		return werr
 	}
-	if err := cmd.Wait(); err != nil {
-		if out.err != nil {
-			return out.err
-		}
-		msg := strings.TrimSpace(stderr.String())
-		var exit *exec.ExitError
-		if msg != "" && errors.As(err, &exit) {
-			return fmt.Errorf("zstd: %s: %w", msg, err)
-		}
+	err = cmd.Wait()
+	switch msg := strings.TrimSpace(stderr.String()); {
+	case out.err != nil: // zstd stopped because its output failed
+		return out.err
+	case msg != "" && (err != nil || werr != nil): // zstd failed, and the writes with it
+		return fmt.Errorf("zstd: %s: %w", msg, cmp.Or(err, werr))
+	case werr != nil:
+		return werr
+	case err != nil:
 		return fmt.Errorf("zstd: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,8 +80,7 @@ func TestZstdMaxIsByteIdenticalForTheSameTree(t *testing.T) {
 }
 
 func TestZstdMaxWithoutTheZstdCommandSaysWhatToInstall(t *testing.T) {
-	defer func(f func(string) (string, error)) { zstdLookPath = f }(zstdLookPath)
-	zstdLookPath = func(string) (string, error) { return "", exec.ErrNotFound }
+	t.Setenv("PATH", t.TempDir())
 	var buf bytes.Buffer
 	err := Write(&buf, sample(t, false), Options{Compression: ZstdMax})
 	if err == nil || !errors.Is(err, exec.ErrNotFound) || !strings.Contains(err.Error(), "zstd-max") ||
@@ -89,6 +89,22 @@ func TestZstdMaxWithoutTheZstdCommandSaysWhatToInstall(t *testing.T) {
 	}
 	if buf.Len() != 0 {
 		t.Errorf("%d bytes written", buf.Len())
+	}
+}
+
+func TestZstdMaxPassesOnWhatAFailingZstdSaid(t *testing.T) {
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho 'zstd: option --ultra unknown' >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(dir, "zstd"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	// A small archive fits in the pipe before zstd exits; a large one meets the closed pipe.
+	for name, tr := range map[string]*tree.Tree{"small": sample(t, false), "large": binaryTree(t, 4<<20)} {
+		err := Write(io.Discard, tr, Options{Compression: ZstdMax})
+		if err == nil || !strings.Contains(err.Error(), "option --ultra unknown") {
+			t.Errorf("%s archive: err = %v, want zstd's message", name, err)
+		}
 	}
 }
 
