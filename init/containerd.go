@@ -18,11 +18,12 @@ const (
 	containerdSocket = "/run/containerd/containerd.sock"
 	containerdUser   = "/etc/containerd/config.toml"
 	containerdOwn    = "/run/containerd/config.toml"
+	containerdRoot   = "/var/lib/containerd" // the built-in configuration's root
 )
 
 // containerdConfig is the built-in configuration: state on the tmpfs trees, no CRI.
 const containerdConfig = `version = 4
-root = "/var/lib/containerd"
+root = "` + containerdRoot + `"
 state = "/run/containerd"
 disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 

@@ -39,6 +39,8 @@ type initProc struct {
 	restarts   int           // keel.bench_restarts=N: with bench, restart services N times first
 	defaults   restartPolicy // restart policy of services that set none
 
+	early *earlyStart // containerd started before the onboot containers, or nil
+
 	mu         sync.Mutex
 	containerd *containerd
 	shutdown   sync.Once
@@ -112,6 +114,7 @@ func (in *initProc) boot() error {
 		return err
 	}
 	enableControllers()
+	in.startContainerdEarly()
 	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
 	// how much of PID 1's start that is.
 	if start := uptime(); coldplug() > 0 {
@@ -316,6 +319,72 @@ func (in *initProc) startServices(emergency bool) error {
 		bundles = append(bundles, b)
 		nss[namespaceOf(b)] = true
 	}
+	var c *containerd
+	if in.early != nil {
+		<-in.early.done
+		c, err = in.early.c, in.early.err
+	} else {
+		c, err = in.launchContainerd()
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: %w", err)
+	}
+	var names []string
+	for ns := range nss {
+		names = append(names, ns)
+	}
+	removeStale(in.bootCtx, c.client, names)
+	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.logs, in.tl)
+	return nil
+}
+
+// earlyStart is containerd starting while the onboot containers run.
+type earlyStart struct {
+	done chan struct{} // closed when the start ended
+	c    *containerd
+	err  error
+}
+
+// startContainerdEarly starts containerd before the devices' drivers load and the onboot
+// containers run, when the image has services and no onboot container could change what
+// containerd finds at start (containerdWaitsFor); otherwise startServices starts it after
+// them. On one vCPU containerd's start fills the time the drivers' probes sleep.
+func (in *initProc) startContainerdEarly() {
+	if dirs, err := bundle.List("/", bundle.ServicesDir); err != nil || len(dirs) == 0 {
+		return
+	}
+	if _, err := os.Stat(containerdUser); err == nil {
+		logf("containerd starts after the onboot containers: %s may put its root anywhere", containerdUser)
+		return
+	}
+	dirs, err := bundle.List("/", bundle.OnbootDir)
+	if err != nil {
+		logf("%v", err)
+		return
+	}
+	var onboot []*bundle.Bundle
+	for _, d := range dirs {
+		b, err := bundle.Load(d)
+		if err != nil {
+			logf("containerd starts after the onboot containers: %v", err)
+			return
+		}
+		onboot = append(onboot, b)
+	}
+	if why := containerdWaitsFor(onboot); why != "" {
+		logf("containerd starts after the onboot containers: %s", why)
+		return
+	}
+	e := &earlyStart{done: make(chan struct{}), err: errors.New("containerd's start did not finish")}
+	in.early = e
+	goSafe("containerd start", func() {
+		defer close(e.done)
+		e.c, e.err = in.launchContainerd()
+	})
+}
+
+// launchContainerd starts containerd, records it on the timeline and makes it the machine's.
+func (in *initProc) launchContainerd() (*containerd, error) {
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart })
 	c, err := startContainerd(in.bootCtx, in.reaper)
 	if c != nil {
@@ -324,18 +393,12 @@ func (in *initProc) startServices(emergency bool) error {
 		in.mu.Unlock()
 	}
 	if err != nil {
-		return fmt.Errorf("containerd: %w", err)
+		return c, err
 	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdReady })
 	in.tl.addSpan("containerd", in.tl.get(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart }))
 	logf("containerd ready")
-	var names []string
-	for ns := range nss {
-		names = append(names, ns)
-	}
-	removeStale(in.bootCtx, c.client, names)
-	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.logs, in.tl)
-	return nil
+	return c, nil
 }
 
 // shutdownMachine runs the onshutdown containers, stops services and containerd, kills what

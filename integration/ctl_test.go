@@ -29,6 +29,10 @@ func TestKeelCtlAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keel run qemu: %v", err)
 	}
+	t.Run("ContainerdWaitsForTheOnbootContainerThatMountsItsDisks", func(t *testing.T) {
+		mustContain(t, console, `keel: containerd starts after the onboot containers: onboot 000-varlog mounts /var/log`)
+		inOrder(t, console, "keel: onboot 000-varlog done", "keel: containerd ready")
+	})
 	t.Run("RestartThreeTimesInARowWorks", func(t *testing.T) { mustContain(t, console, `CHECK restart-thrice ok`) })
 	t.Run("StopThenStartWorks", func(t *testing.T) { mustContain(t, console, `CHECK stop-start ok`) })
 	t.Run("AServiceStartedByKeelCtlIsStillSupervised", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +41,11 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 			if arch == "amd64" {
 				// q35's AHCI controller needs its modules: PID 1 times loading them.
 				mustContain(t, console, `loaded \d+ kernel modules`, `(?m)^modules +[0-9.]+ +[0-9.]+`)
+			}
+			// sysctl touches none of containerd's paths: containerd starts before it, while
+			// the drivers load.
+			if at := spanStarts(console); at["containerd"] == 0 || at["containerd"] >= at["onboot/000-sysctl"] {
+				t.Errorf("containerd started at %v s, the onboot container at %v s: want containerd first", at["containerd"], at["onboot/000-sysctl"])
 			}
 			if m := regexp.MustCompile(`kernel → PID 1\s+([0-9.]+)`).FindStringSubmatch(console); m != nil {
 				t.Logf("%s: uptime at PID 1 %s s", arch, m[1])
@@ -89,6 +95,17 @@ func TestZstdMaxImageUnpacksAndBoots(t *testing.T) {
 		{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
 		{"poweroff", "keel: power off"},
 	})
+}
+
+// spanStarts reads the start of each span from keel-ctl analyze's table on the console.
+func spanStarts(console string) map[string]float64 {
+	at := map[string]float64{}
+	for _, m := range regexp.MustCompile(`(?m)^(containerd|onboot/\S+|service/\S+|modules) +([0-9.]+) +[0-9.]+\r?$`).FindAllStringSubmatch(console, -1) {
+		if v, err := strconv.ParseFloat(m[2], 64); err == nil {
+			at[m[1]] = v
+		}
+	}
+	return at
 }
 
 // archBuilds remembers, per arch other than amd64 (built by TestMain), the outcome of
