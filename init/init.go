@@ -114,6 +114,8 @@ func (in *initProc) boot() error {
 		return err
 	}
 	enableControllers()
+	// containerd, its shims and the services without rlimits of their own inherit PID 1's.
+	setRlimits()
 	in.startContainerdEarly()
 	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
 	// how much of PID 1's start that is.
@@ -168,7 +170,6 @@ func (in *initProc) boot() error {
 	if err := loopbackUp(); err != nil {
 		logf("%v", err)
 	}
-	setRlimits()
 
 	failed := in.runContainers(bundle.OnbootDir)
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })

@@ -51,6 +51,9 @@ func TestPID1(t *testing.T) {
 		// then runc start: the container sees the interface, the host keeps the peer.
 		mustContain(t, console, `ifaces: keel0 lo`, `keel: onboot 003-netns done`, `CHECK runtime-json ok`)
 	})
+	t.Run("ServicesGetTheOpenFileLimitPID1Sets", func(t *testing.T) {
+		mustContain(t, console, `CHECK nofile ok soft=1048576 hard=1048576`)
+	})
 	t.Run("ServicesRunAsContainerdTasksInTheirCgroups", func(t *testing.T) {
 		mustContain(t, console, `CHECK tasks ok`, `suite +\d+ +RUNNING`, `stubborn +\d+ +RUNNING`, `CHECK cgroup ok stubborn /../stubborn`)
 	})

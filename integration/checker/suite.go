@@ -34,6 +34,12 @@ func suite(services []string) {
 	mi, _ := os.ReadFile("/proc/1/mountinfo")
 	check("runtime-json", err == nil && strings.Contains(string(mi), " /run/netns/onboot "), "peer: %v", err)
 
+	// A service without rlimits of its own has the open-file limit PID 1 sets before it
+	// starts containerd, whose shim and runc hand it on.
+	var lim syscall.Rlimit
+	err = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	check("nofile", err == nil && lim.Cur == 1<<20 && lim.Max == 1<<20, "soft=%d hard=%d", lim.Cur, lim.Max)
+
 	// Every listed service is a running containerd task.
 	deadline := time.Now().Add(60 * time.Second)
 	var out []byte
