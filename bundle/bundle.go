@@ -160,3 +160,17 @@ func List(root, sub string) ([]string, error) {
 	sort.Strings(dirs)
 	return dirs, nil
 }
+
+// IsBind reports whether a config.json mount is a bind mount, which makes its source a path
+// outside the container.
+func IsBind(m specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestListReturnsBundlesInNameOrderSkippingFiles(t *testing.T) {
@@ -50,5 +52,22 @@ func TestLoadReadsSpecAndRuntimeAndNamesTheBadFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, RuntimeFile), []byte(`{"mkdir": 3}`), 0o644)
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), RuntimeFile) {
 		t.Fatalf("bad runtime.json: %v", err)
+	}
+}
+
+func TestIsBindTakesTheTypeOrABindOption(t *testing.T) {
+	for _, tc := range []struct {
+		m    specs.Mount
+		want bool
+	}{
+		{specs.Mount{Type: "bind", Source: "/a"}, true},
+		{specs.Mount{Source: "/a", Options: []string{"ro", "rbind"}}, true},
+		{specs.Mount{Type: "none", Source: "/a", Options: []string{"bind"}}, true},
+		{specs.Mount{Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}}, false},
+		{specs.Mount{Type: "proc", Source: "proc"}, false},
+	} {
+		if got := IsBind(tc.m); got != tc.want {
+			t.Errorf("IsBind(%+v) = %v, want %v", tc.m, got, tc.want)
+		}
 	}
 }

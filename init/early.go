@@ -30,29 +30,20 @@ func containerdWaitsFor(onboot []*bundle.Bundle) string {
 	return ""
 }
 
-// touchesContainerd says how bundle b could touch containerd's paths, or "".
+// touchesContainerd says how bundle b could touch containerd's paths, or "". The host paths
+// its runtime.json acts on are the ones the runtime.json plans apply.
 func touchesContainerd(b *bundle.Bundle) string {
-	r := b.Runtime
-	for _, m := range r.Mounts {
-		if overlapping(m.Destination) != "" {
-			return "mounts " + m.Destination
-		}
-	}
-	for _, d := range r.Mkdir {
-		if overlapping(d) != "" {
-			return "creates " + d
-		}
-	}
-	for _, p := range []string{r.BindNS.Cgroup, r.BindNS.Ipc, r.BindNS.Mnt, r.BindNS.Net, r.BindNS.Pid, r.BindNS.User, r.BindNS.Uts} {
-		if p != "" && overlapping(p) != "" {
-			return "binds a namespace at " + p
+	verbs := map[string]string{"mount": "mounts", "mkdir": "creates", "bindns": "binds a namespace at"}
+	for _, a := range append(preStartPlan(b.Runtime, b.Rootfs()), postCreatePlan(b.Runtime)...) {
+		if verb, ok := verbs[a.op]; ok && overlapping(a.path) != "" {
+			return verb + " " + a.path
 		}
 	}
 	if b.Spec == nil {
 		return ""
 	}
 	for _, m := range b.Spec.Mounts {
-		if isBind(m) && overlapping(m.Source) != "" {
+		if bundle.IsBind(m) && overlapping(m.Source) != "" {
 			return "binds " + m.Source
 		}
 	}
@@ -62,11 +53,6 @@ func touchesContainerd(b *bundle.Bundle) string {
 		return "shares the host's mount namespace"
 	}
 	return ""
-}
-
-// isBind reports whether m is a bind mount, which makes its source a host path.
-func isBind(m specs.Mount) bool {
-	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 }
 
 // overlapping returns the first of containerdPaths that path equals, lies under or holds, or "".

@@ -10,7 +10,7 @@ import (
 
 // onbootBundle is an onboot bundle with its own mount namespace and the given mounts.
 func onbootBundle(name string, mounts []specs.Mount, rt bundle.Runtime) *bundle.Bundle {
-	return &bundle.Bundle{Name: name, Runtime: rt, Spec: &specs.Spec{
+	return &bundle.Bundle{Name: name, Dir: "/containers/onboot/" + name, Runtime: rt, Spec: &specs.Spec{
 		Mounts: mounts,
 		Linux:  &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}},
 	}}
@@ -31,6 +31,9 @@ func TestContainerdWaitsOnlyForOnbootContainersThatCouldChangeWhatItFinds(t *tes
 			bundle.Runtime{Mounts: []specs.Mount{{Type: "ext4", Source: "/dev/vda", Destination: "/var/lib/data"}}}), ""},
 		{"a network namespace bound under /run", onbootBundle("002-net", nil, bundle.Runtime{BindNS: bundle.Namespaces{Net: "/run/netns/onboot"}}), ""},
 		{"the devices bound in", onbootBundle("003-dev", []specs.Mount{bind("/dev")}, bundle.Runtime{}), ""},
+		{"a disk mounted in the container's own rootfs (a relative destination)", onbootBundle("003-rel", nil,
+			bundle.Runtime{Mounts: []specs.Mount{{Type: "tmpfs", Source: "tmpfs", Destination: "var/log"}}, Mkdir: []string{"var/lib/containerd"}}), ""},
+		{"a cgroup named like containerd's log directory", onbootBundle("003-cg", nil, bundle.Runtime{Cgroups: []string{"var/log"}}), ""},
 		{"a disk mounted on containerd's root", onbootBundle("004-root", nil,
 			bundle.Runtime{Mounts: []specs.Mount{{Type: "ext4", Source: "/dev/vdb", Destination: "/var/lib/containerd"}}}), "004-root mounts /var/lib/containerd"},
 		{"a disk mounted on /var/log", onbootBundle("005-log", nil,

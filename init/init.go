@@ -116,7 +116,8 @@ func (in *initProc) boot() error {
 	enableControllers()
 	// containerd, its shims and the services without rlimits of their own inherit PID 1's.
 	setRlimits()
-	in.startContainerdEarly()
+	onboot, complete := loadBundles(bundle.OnbootDir)
+	in.startContainerdEarly(onboot, complete)
 	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
 	// how much of PID 1's start that is.
 	if start := uptime(); coldplug() > 0 {
@@ -171,7 +172,7 @@ func (in *initProc) boot() error {
 		logf("%v", err)
 	}
 
-	failed := in.runContainers(bundle.OnbootDir)
+	failed := in.runContainers(bundle.OnbootDir, onboot)
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
 	in.startKernelLog()
 	if err := in.serveControl(); err != nil {
@@ -223,20 +224,10 @@ func enableControllers() {
 // container is reported and the next one runs, unless it is essential: then the name of the
 // failed container is returned and no further container runs. A container with a timeout is
 // killed when it runs longer.
-func (in *initProc) runContainers(dir string) (failedEssential string) {
-	dirs, err := bundle.List("/", dir)
-	if err != nil {
-		logf("%v", err)
-		return ""
-	}
-	for _, d := range dirs {
+func (in *initProc) runContainers(dir string, bundles []*bundle.Bundle) (failedEssential string) {
+	for _, b := range bundles {
 		if in.bootCtx.Err() != nil && dir == bundle.OnbootDir {
 			return ""
-		}
-		b, err := bundle.Load(d)
-		if err != nil {
-			logf("%v", err)
-			continue
 		}
 		k := b.Runtime.Keel
 		ctx, cancel := containerContext(in.bootCtx, dir, b)
@@ -263,6 +254,27 @@ func (in *initProc) runContainers(dir string) (failedEssential string) {
 		}
 	}
 	return ""
+}
+
+// loadBundles loads the bundles in dir in order. One that does not load is logged and left
+// out, and complete is false.
+func loadBundles(dir string) (bundles []*bundle.Bundle, complete bool) {
+	dirs, err := bundle.List("/", dir)
+	if err != nil {
+		logf("%v", err)
+		return nil, false
+	}
+	complete = true
+	for _, d := range dirs {
+		b, err := bundle.Load(d)
+		if err != nil {
+			logf("%v", err)
+			complete = false
+			continue
+		}
+		bundles = append(bundles, b)
+	}
+	return bundles, complete
 }
 
 // containerContext is the context an onboot or onshutdown container runs on: boot's, or for
@@ -349,8 +361,10 @@ type earlyStart struct {
 // startContainerdEarly starts containerd before the devices' drivers load and the onboot
 // containers run, when the image has services and no onboot container could change what
 // containerd finds at start (containerdWaitsFor); otherwise startServices starts it after
-// them. On one vCPU containerd's start fills the time the drivers' probes sleep.
-func (in *initProc) startContainerdEarly() {
+// them. onboot are the onboot bundles, complete false when one did not load (it cannot be
+// checked, so containerd waits). On one vCPU containerd's start fills the time the drivers'
+// probes sleep.
+func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool) {
 	if dirs, err := bundle.List("/", bundle.ServicesDir); err != nil || len(dirs) == 0 {
 		return
 	}
@@ -358,19 +372,9 @@ func (in *initProc) startContainerdEarly() {
 		logf("containerd starts after the onboot containers: %s may put its root anywhere", containerdUser)
 		return
 	}
-	dirs, err := bundle.List("/", bundle.OnbootDir)
-	if err != nil {
-		logf("%v", err)
+	if !complete {
+		logf("containerd starts after the onboot containers: not every onboot bundle loaded")
 		return
-	}
-	var onboot []*bundle.Bundle
-	for _, d := range dirs {
-		b, err := bundle.Load(d)
-		if err != nil {
-			logf("containerd starts after the onboot containers: %v", err)
-			return
-		}
-		onboot = append(onboot, b)
 	}
 	if why := containerdWaitsFor(onboot); why != "" {
 		logf("containerd starts after the onboot containers: %s", why)
@@ -420,7 +424,8 @@ func (in *initProc) shutdownMachine(a powerAction) {
 		})
 		defer deadline.Stop()
 
-		in.runContainers(bundle.OnshutdownDir)
+		onshutdown, _ := loadBundles(bundle.OnshutdownDir)
+		in.runContainers(bundle.OnshutdownDir, onshutdown)
 		in.services.stopAll(grace)
 		if ctrd != nil {
 			if err := ctrd.stop(5 * time.Second); err != nil {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/keel-os/keel/bundle"
 	"github.com/keel-os/keel/rootfs/tree"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -20,7 +21,7 @@ func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error 
 			continue
 		}
 		isFile := false
-		if isBind(m) {
+		if bundle.IsBind(m) {
 			if n, err := root.Lookup(strings.TrimPrefix(m.Source, "/")); err == nil && !n.IsDir() && !n.IsSymlink() {
 				isFile = true
 			}
@@ -38,16 +39,4 @@ func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error 
 		}
 	}
 	return nil
-}
-
-func isBind(m specs.Mount) bool {
-	if m.Type == "bind" {
-		return true
-	}
-	for _, o := range m.Options {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
