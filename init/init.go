@@ -103,6 +103,7 @@ func (in *initProc) boot() error {
 	if err := mountProc(); err != nil {
 		return err
 	}
+	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtPID1 })
 	if err := makeRootPivotable(); err != nil {
 		return err
 	}
@@ -186,6 +187,7 @@ func (in *initProc) boot() error {
 		return err
 	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
+	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtServicesReady })
 	// Boot allocated most of what PID 1 will ever allocate; hand the free pages back.
 	debug.FreeOSMemory()
 	in.tl.setMemory(sampleMemory())

@@ -59,6 +59,23 @@ func (r *recorder) addSpan(name string, start float64) {
 	r.mu.Unlock()
 }
 
+// sampleCPU records the machine's CPU time so far (/proc/stat) in the field pick selects.
+func (r *recorder) sampleCPU(pick func(*timeline.Timeline) **timeline.CPU) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		logf("cpu time: %v", err)
+		return
+	}
+	c, err := timeline.ParseCPU(data)
+	if err != nil {
+		logf("cpu time: %v", err)
+		return
+	}
+	r.mu.Lock()
+	*pick(&r.t) = &c
+	r.mu.Unlock()
+}
+
 func (r *recorder) setMemory(m *timeline.Memory) {
 	r.mu.Lock()
 	r.t.Memory = m
@@ -174,6 +191,14 @@ func analyze(data []byte, w io.Writer) error {
 				when, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss)
 		}
 	}
+	printCPU := func(when string, c *timeline.CPU) {
+		if c != nil {
+			fmt.Fprintf(w, "cpu %s: busy %.2f s (user %.2f, system %.2f), idle %.2f s\n",
+				when, c.Busy(), c.User, c.System, c.Idle)
+		}
+	}
+	printCPU("at PID 1 start", t.CPUAtPID1)
+	printCPU("at services ready", t.CPUAtServicesReady)
 	printMemory("at services ready", t.Memory)
 	if n := len(t.RestartSamples); n > 0 {
 		last := t.RestartSamples[n-1]

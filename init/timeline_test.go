@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keel-os/keel/timeline"
 )
@@ -15,6 +16,7 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 	tl.t.Spans = []timeline.Span{{Name: "service/getty", Start: 2.5, End: 3.0}, {Name: "onboot/000-sysctl", Start: 1.0, End: 2.0}, {Name: "containerd", Start: 2.0, End: 2.5}}
 	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
 	tl.addRestartSample(100, &timeline.Memory{PID1VmHWM: 9100, PID1RssAnon: 6100, PID1Goroutines: 30, PID1FDs: 14})
+	tl.t.CPUAtServicesReady = &timeline.CPU{User: 1.25, System: 1.5, Idle: 0.25}
 	var back map[string]any
 	if err := json.Unmarshal(tl.json(), &back); err != nil {
 		t.Fatal(err)
@@ -33,10 +35,23 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 		t.Fatal(err)
 	}
 	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown", "RssAnon 6000 kB",
-		"memory after 100 restarts: PID 1 VmHWM 9100 kB, RssAnon 6100 kB, 30 goroutines, 14 fds"} {
+		"memory after 100 restarts: PID 1 VmHWM 9100 kB, RssAnon 6100 kB, 30 goroutines, 14 fds",
+		"cpu at services ready: busy 2.75 s (user 1.25, system 1.50), idle 0.25 s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("analyze output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestSampleCPUReadsThisMachinesCPUTime(t *testing.T) {
+	var r recorder
+	r.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtPID1 })
+	c := r.t.CPUAtPID1
+	if c == nil {
+		t.Fatal("no CPU time recorded")
+	}
+	if c.Busy() <= 0 || c.Idle < 0 {
+		t.Errorf("cpu %+v: a running machine has spent some time busy", *c)
 	}
 }
 
@@ -48,25 +63,35 @@ func TestUptimeIsMonotonic(t *testing.T) {
 }
 
 func TestSampleMemoryCountsThisProcesssGoroutinesAndOpenFiles(t *testing.T) {
-	before := sampleMemory()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	start := sampleMemory()
 	stop := make(chan struct{})
 	defer close(stop)
 	for range 100 {
 		go func() { <-stop }()
 	}
-	after := sampleMemory()
+	// Earlier tests' goroutines may still be closing descriptors of their own: count again
+	// until the one file opened between two samples is the only change.
+	var before, after *timeline.Memory
+	for try := 0; try < 20; try++ {
+		before = sampleMemory()
+		f, err := os.Open("/proc/self/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = sampleMemory()
+		f.Close()
+		if after.PID1FDs == before.PID1FDs+1 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if after.PID1RssAnon <= 0 || after.PID1VmHWM <= 0 {
 		t.Errorf("memory not read: %+v", after)
 	}
 	if after.PID1FDs != before.PID1FDs+1 {
 		t.Errorf("fds %d after opening one file, %d before", after.PID1FDs, before.PID1FDs)
 	}
-	if after.PID1Goroutines < 100 || after.PID1Goroutines < before.PID1Goroutines+90 {
-		t.Errorf("goroutines %d after starting 100, %d before", after.PID1Goroutines, before.PID1Goroutines)
+	if after.PID1Goroutines < 100 || after.PID1Goroutines < start.PID1Goroutines+90 {
+		t.Errorf("goroutines %d after starting 100, %d before", after.PID1Goroutines, start.PID1Goroutines)
 	}
 }

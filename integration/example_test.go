@@ -47,6 +47,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 			if at := spanStarts(console); at["containerd"] == 0 || at["containerd"] >= at["onboot/000-sysctl"] {
 				t.Errorf("containerd started at %v s, the onboot container at %v s: want containerd first", at["containerd"], at["onboot/000-sysctl"])
 			}
+			checkCPUTime(t, console)
 			if m := regexp.MustCompile(`kernel → PID 1\s+([0-9.]+)`).FindStringSubmatch(console); m != nil {
 				t.Logf("%s: uptime at PID 1 %s s", arch, m[1])
 			}
@@ -95,6 +96,37 @@ func TestZstdMaxImageUnpacksAndBoots(t *testing.T) {
 		{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
 		{"poweroff", "keel: power off"},
 	})
+}
+
+// checkCPUTime checks the CPU time keel-ctl analyze printed: PID 1 read it from /proc/stat
+// when it started and when every service had, so the machine was busy for some time before
+// each, and more before the second; busy and idle together cannot exceed the uptime of one
+// vCPU.
+func checkCPUTime(t *testing.T, console string) {
+	t.Helper()
+	re := regexp.MustCompile(`cpu at (PID 1 start|services ready): busy ([0-9.]+) s \(user ([0-9.]+), system ([0-9.]+)\), idle ([0-9.]+) s`)
+	busy := map[string]float64{}
+	for _, m := range re.FindAllStringSubmatch(console, -1) {
+		var v [4]float64
+		for i := range v {
+			v[i], _ = strconv.ParseFloat(m[2+i], 64)
+		}
+		if v[0] <= 0 || v[1] <= 0 || v[2] <= 0 {
+			t.Errorf("cpu at %s: %q: want busy, user and system time", m[1], m[0])
+		}
+		busy[m[1]] = v[0]
+		if m[1] == "services ready" {
+			if r := regexp.MustCompile(`services ready\s+([0-9.]+)`).FindStringSubmatch(console); r != nil {
+				if up, _ := strconv.ParseFloat(r[1], 64); v[0]+v[3] > up+0.05 {
+					t.Errorf("cpu at services ready: busy %.2f s and idle %.2f s, more than the uptime %.2f s of one vCPU", v[0], v[3], up)
+				}
+			}
+			t.Logf("cpu at services ready: busy %.2f s, idle %.2f s", v[0], v[3])
+		}
+	}
+	if len(busy) != 2 || busy["services ready"] <= busy["PID 1 start"] {
+		t.Errorf("cpu time at PID 1 start and services ready: %v; want both, more at the second", busy)
+	}
 }
 
 // spanStarts reads the start of each span from keel-ctl analyze's table on the console.

@@ -5,6 +5,12 @@
 // ConsolePrefix; keel-ctl analyze and keel bench read it.
 package timeline
 
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+)
+
 // Path is where PID 1 keeps the timeline in the guest.
 const Path = "/run/keel/boot-timeline.json"
 
@@ -27,6 +33,11 @@ type Timeline struct {
 	ShutdownEnd     float64 `json:"shutdown_end"`
 	Spans           []Span  `json:"spans"`
 	Memory          *Memory `json:"memory,omitempty"`
+	// CPUAtPID1 is the CPU time the machine had spent when PID 1 started (read as soon as
+	// it has mounted /proc): the kernel's boot, the initramfs's unpacking and PID 1's
+	// package initialisation. CPUAtServicesReady is the same when every service had started.
+	CPUAtPID1          *CPU `json:"cpu_at_pid1_start,omitempty"`
+	CPUAtServicesReady *CPU `json:"cpu_at_services_ready,omitempty"`
 	// RestartSamples is memory sampled as service restarts go on (keel.bench_restarts=N on
 	// the kernel command line): after each quarter of them, the last after all. A leak grows
 	// from one to the next, a warm-up does not.
@@ -60,4 +71,47 @@ type Memory struct {
 	PID1FDs        int     `json:"pid1_fds,omitempty"`
 	ContainerdRss  float64 `json:"containerd_rss_kb"`
 	ShimsRss       float64 `json:"shims_rss_kb"`
+}
+
+// CPU is how the machine's CPUs spent their time since the kernel started, in seconds summed
+// over all CPUs (the first line of /proc/stat). On one vCPU, Busy plus Idle is the uptime: a
+// boot with little Idle is bound by the CPU, and doing two things at once cannot shorten it.
+type CPU struct {
+	User   float64 `json:"user_s"`   // user and nice
+	System float64 `json:"system_s"` // system, irq and softirq
+	Idle   float64 `json:"idle_s"`   // idle and iowait
+	Steal  float64 `json:"steal_s,omitempty"`
+}
+
+// Busy is the time the CPUs ran code: user and system.
+func (c CPU) Busy() float64 { return c.User + c.System }
+
+// userHZ is the unit of /proc/stat's times, fixed at 100 ticks per second on every Linux
+// architecture's user ABI.
+const userHZ = 100
+
+// ParseCPU reads the aggregate "cpu" line of /proc/stat (its first line).
+func ParseCPU(procStat []byte) (CPU, error) {
+	line, _, _ := bytes.Cut(procStat, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 5 || string(f[0]) != "cpu" {
+		return CPU{}, fmt.Errorf("/proc/stat: first line %q is not the cpu line", line)
+	}
+	var ticks [8]float64 // user nice system idle iowait irq softirq steal
+	for i := range ticks {
+		if 1+i >= len(f) {
+			break // older kernels have fewer columns
+		}
+		n, err := strconv.ParseUint(string(f[1+i]), 10, 64)
+		if err != nil {
+			return CPU{}, fmt.Errorf("/proc/stat: cpu column %d: %w", 1+i, err)
+		}
+		ticks[i] = float64(n) / userHZ
+	}
+	return CPU{
+		User:   ticks[0] + ticks[1],
+		System: ticks[2] + ticks[5] + ticks[6],
+		Idle:   ticks[3] + ticks[4],
+		Steal:  ticks[7],
+	}, nil
 }

@@ -26,6 +26,7 @@ type BootRun struct {
 	N           int       `json:"n"`    // 1.. within its kind
 	WallSeconds float64   `json:"wall_s"`
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
+	FloorCPU    *CPU      `json:"floor_cpu,omitempty"`      // floor: CPU time when /init ran
 	Timeline    *Timeline `json:"timeline,omitempty"`       // keel: the last timeline printed
 	Console     string    `json:"console_log"`              // file holding the console output
 	// OtherQEMUs are the pids of QEMU processes (not the benchmark's) seen running during
@@ -76,6 +77,9 @@ func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, con
 	switch target.Kind {
 	case KindFloor:
 		r.FloorUptime, err = ParseFloor(string(out))
+		if err == nil {
+			r.FloorCPU, err = ParseFloorCPU(string(out))
+		}
 	default:
 		var t Timeline
 		t, err = LastTimeline(string(out))

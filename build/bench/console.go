@@ -17,6 +17,9 @@ const (
 	TimelinePrefix = timeline.ConsolePrefix
 	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
 	FloorPrefix = "keel-floor: uptime "
+	// FloorStatPrefix starts the line the floor's /init prints next: the first line of
+	// /proc/stat, the CPU time the kernel's boot took.
+	FloorStatPrefix = "keel-floor: stat "
 )
 
 // Timeline, Span and Memory are the timeline PID 1 prints (package timeline).
@@ -24,6 +27,7 @@ type (
 	Timeline = timeline.Timeline
 	Span     = timeline.Span
 	Memory   = timeline.Memory
+	CPU      = timeline.CPU
 	// RestartSample is memory after so many restarts (package timeline).
 	RestartSample = timeline.RestartSample
 )
@@ -81,6 +85,23 @@ func LastTimeline(console string) (Timeline, error) {
 		return Timeline{}, err
 	}
 	return all[len(all)-1], nil
+}
+
+// ParseFloorCPU returns the CPU time the floor's /init printed on console, or nil if it
+// printed none (it could not mount /proc; the line it printed instead says why).
+func ParseFloorCPU(console string) (*CPU, error) {
+	for i, line := range consoleLines(console) {
+		_, rest, ok := strings.Cut(line, FloorStatPrefix)
+		if !ok {
+			continue
+		}
+		c, err := timeline.ParseCPU([]byte(rest))
+		if err != nil {
+			return nil, fmt.Errorf("console line %d: %w", i+1, err)
+		}
+		return &c, nil
+	}
+	return nil, nil
 }
 
 // ParseFloor returns the uptime the floor's /init printed on console.

@@ -14,7 +14,7 @@ const fakeKeelConsole = "[    0.000000] Linux version 6.1.0\r\n" +
 	`keel: timeline {"clock":"boottime","pid1_start":0.91,"mounts_done":0.95,"onboot_done":2.1,"containerd_start":2.1,"containerd_ready":2.6,"services_ready":3.4,"spans":[{"name":"onboot/000-sysctl","start":0.99,"end":2.1},{"name":"containerd","start":2.1,"end":2.6},{"name":"service/getty","start":2.6,"end":3.4}],"memory":{"pid1_vmhwm_kb":9000,"pid1_rss_anon_kb":6000,"containerd_rss_kb":30000,"shims_rss_kb":12000}}` + "\r\n" +
 	"keel: shutting down\r\n" +
 	// A kernel message may start the line the marker is on.
-	`[    4.1] reboot: Power down keel: timeline {"clock":"boottime","pid1_start":0.91,"mounts_done":0.95,"onboot_done":2.1,"containerd_start":2.1,"containerd_ready":2.6,"services_ready":3.4,"shutdown_start":3.5,"shutdown_end":4.2,"spans":[{"name":"onboot/000-sysctl","start":0.99,"end":2.1},{"name":"containerd","start":2.1,"end":2.6},{"name":"service/getty","start":2.6,"end":3.4}],"memory":{"pid1_vmhwm_kb":9000,"pid1_rss_anon_kb":6000,"containerd_rss_kb":30000,"shims_rss_kb":12000}}` + "\r\n" +
+	`[    4.1] reboot: Power down keel: timeline {"clock":"boottime","pid1_start":0.91,"mounts_done":0.95,"onboot_done":2.1,"containerd_start":2.1,"containerd_ready":2.6,"services_ready":3.4,"shutdown_start":3.5,"shutdown_end":4.2,"spans":[{"name":"onboot/000-sysctl","start":0.99,"end":2.1},{"name":"containerd","start":2.1,"end":2.6},{"name":"service/getty","start":2.6,"end":3.4}],"memory":{"pid1_vmhwm_kb":9000,"pid1_rss_anon_kb":6000,"containerd_rss_kb":30000,"shims_rss_kb":12000},"cpu_at_pid1_start":{"user_s":0.3,"system_s":0.55,"idle_s":0.02},"cpu_at_services_ready":{"user_s":1.5,"system_s":1.7,"idle_s":0}}` + "\r\n" +
 	"keel: power off\r\n"
 
 func TestParseTimelinesReturnsBothLinesInOrderDespiteCRsAndPrefixes(t *testing.T) {
@@ -30,7 +30,7 @@ func TestParseTimelinesReturnsBothLinesInOrderDespiteCRsAndPrefixes(t *testing.T
 	}
 }
 
-func TestLastTimelineHasEveryStageSpanAndMemory(t *testing.T) {
+func TestLastTimelineHasEveryStageSpanMemoryAndCPUTime(t *testing.T) {
 	tl, err := LastTimeline(fakeKeelConsole)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestLastTimelineHasEveryStageSpanAndMemory(t *testing.T) {
 	want := Timeline{Clock: "boottime", PID1Start: 0.91, MountsDone: 0.95, OnbootDone: 2.1, ContainerdStart: 2.1,
 		ContainerdReady: 2.6, ServicesReady: 3.4, ShutdownStart: 3.5, ShutdownEnd: 4.2}
 	got := tl
-	got.Spans, got.Memory = nil, nil
+	got.Spans, got.Memory, got.CPUAtPID1, got.CPUAtServicesReady = nil, nil, nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stages = %+v\nwant %+v", got, want)
 	}
@@ -47,6 +47,12 @@ func TestLastTimelineHasEveryStageSpanAndMemory(t *testing.T) {
 	}
 	if tl.Memory == nil || *tl.Memory != (Memory{PID1VmHWM: 9000, PID1RssAnon: 6000, ContainerdRss: 30000, ShimsRss: 12000}) {
 		t.Errorf("memory = %+v", tl.Memory)
+	}
+	if c := tl.CPUAtPID1; c == nil || *c != (CPU{User: 0.3, System: 0.55, Idle: 0.02}) {
+		t.Errorf("cpu at PID 1 start = %+v", c)
+	}
+	if c := tl.CPUAtServicesReady; c == nil || *c != (CPU{User: 1.5, System: 1.7}) {
+		t.Errorf("cpu at services ready = %+v", c)
 	}
 }
 
@@ -92,6 +98,23 @@ func TestParseFloorReadsTheUptimeLine(t *testing.T) {
 	got, err := ParseFloor(console)
 	if err != nil || got != 0.912345 {
 		t.Fatalf("ParseFloor = %v, %v; want 0.912345", got, err)
+	}
+}
+
+func TestParseFloorCPUReadsTheStatLineAndIsNilWithoutOne(t *testing.T) {
+	console := "keel-floor: uptime 0.912345\r\nkeel-floor: stat cpu  30 0 52 4 1 0 2 0 0 0\r\nkeel: power off\r\n"
+	got, err := ParseFloorCPU(console)
+	if err != nil || got == nil {
+		t.Fatalf("ParseFloorCPU = %v, %v", got, err)
+	}
+	if got.User != 0.30 || got.Idle != 0.05 || got.System != 0.54 {
+		t.Errorf("got %+v, want user 0.30, system 0.54, idle 0.05", *got)
+	}
+	if got, err := ParseFloorCPU("keel-floor: uptime 0.9\nkeel-floor: stat: mount /proc: no such device\n"); got != nil || err != nil {
+		t.Errorf("without a stat line: %v, %v; want nil, nil", got, err)
+	}
+	if _, err := ParseFloorCPU("keel-floor: stat cpu 1 x 3 4\n"); err == nil || !strings.Contains(err.Error(), "console line 1") {
+		t.Errorf("garbled stat line: err = %v, want one naming the console line", err)
 	}
 }
 

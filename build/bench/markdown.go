@@ -28,6 +28,13 @@ func Markdown(r *Result) string {
 			r.Contended, len(r.Runs))
 	}
 
+	if len(r.CPU) > 0 {
+		b.WriteString("\n| CPU time (seconds, summed over the vCPUs) | median | min | max |\n|---|--:|--:|--:|\n")
+		for _, m := range r.CPU {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.Label, cpuSecs(m.N, m.Median), cpuSecs(m.N, m.Min), cpuSecs(m.N, m.Max))
+		}
+	}
+
 	b.WriteString("\n| memory when all services started | median kB |\n|---|--:|\n")
 	for _, m := range r.Memory {
 		v := "—"
@@ -108,6 +115,15 @@ func Markdown(r *Result) string {
 
 func secs(n int, v float64) string {
 	if n == 0 || v <= 0 {
+		return "—"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// cpuSecs is secs for a CPU time, where zero (no idle time at all) is a value, not a stage
+// never reached.
+func cpuSecs(n int, v float64) string {
+	if n == 0 {
 		return "—"
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)

@@ -12,9 +12,10 @@ func TestMarkdownShowsStagesRatioMemorySizesAndBuildTimes(t *testing.T) {
 	}
 	r := &Result{
 		Config: Settings{Files: []string{"examples/keel.yml"}, Runs: 1, Accel: "tcg", CPUs: 1, Mem: "1G", Cmdline: "console=ttyS0 keel.bench=1 quiet", Compression: "zstd-max"},
-		Runs:   []BootRun{{Kind: KindFloor, N: 1, FloorUptime: 1.7, WallSeconds: 3}, {Kind: KindKeel, N: 1, Timeline: &tl, WallSeconds: 6}},
-		Size:   Size{Kernel: 8 << 20, InitrdCompressed: 1234567, Parts: []Part{{Name: "/init", Bytes: 2 << 20, Files: 1, Links: []string{"/usr/bin/containerd"}}}},
-		Build:  BuildTimes{Runs: 1, Store: Stat{1, 1.5, 1.5, 1.5}, Cold: Stat{1, 4.25, 4.25, 4.25}, Warm: Stat{1, 2, 2, 2}},
+		Runs: []BootRun{{Kind: KindFloor, N: 1, FloorUptime: 1.7, FloorCPU: &CPU{User: 0.1, System: 1.5, Idle: 0.1}, WallSeconds: 3},
+			{Kind: KindKeel, N: 1, Timeline: &tl, WallSeconds: 6}},
+		Size:  Size{Kernel: 8 << 20, InitrdCompressed: 1234567, Parts: []Part{{Name: "/init", Bytes: 2 << 20, Files: 1, Links: []string{"/usr/bin/containerd"}}}},
+		Build: BuildTimes{Runs: 1, Store: Stat{1, 1.5, 1.5, 1.5}, Cold: Stat{1, 4.25, 4.25, 4.25}, Warm: Stat{1, 2, 2, 2}},
 	}
 	r.summarize()
 	md := Markdown(r)
@@ -27,6 +28,10 @@ func TestMarkdownShowsStagesRatioMemorySizesAndBuildTimes(t *testing.T) {
 		"| **all services started / floor** (medians) | **2.00×** | | |",
 		"| qemu wall time, keel | 6.00 |",
 		"| PID 1 peak RSS (VmHWM) | 9,000 |",
+		"| floor: busy when /init runs | 1.60 | 1.60 | 1.60 |",
+		"| keel: busy when PID 1 starts | 0.85 | 0.85 | 0.85 |",
+		"| keel: idle when all services started | 0.00 | 0.00 | 0.00 |",
+		"| keel: busy from PID 1 start to all services started | 2.35 | 2.35 | 2.35 |",
 		"| kernel | 8,388,608 | 8.00 |",
 		"| initrd, zstd-max (as booted) | 1,234,567 | 1.18 |",
 		"&nbsp;&nbsp;/init (one binary, also /usr/bin/containerd) | 2,097,152 | 2.00 |",

@@ -18,6 +18,10 @@ type Result struct {
 	Ratio float64 `json:"services_ready_over_floor"`
 	// Memory holds PID 1's and containerd's memory at services_ready, in kB.
 	Memory []Metric `json:"memory"`
+	// CPU holds how the vCPUs spent the boot, in seconds: busy (user and system) and idle
+	// when the floor's /init ran, when PID 1 started and when every service had started.
+	// Little idle time means the boot is bound by the CPU, not by waiting.
+	CPU []Metric `json:"cpu"`
 
 	// Restarts compares memory at services_ready with memory after service restarts, from
 	// the restarts boot; nil without one.
@@ -114,6 +118,35 @@ var memoryFields = []field{
 	{"shims_rss_kb", "containerd shims RSS (all)", func(t *Timeline) float64 { return memOf(t).ShimsRss }},
 }
 
+// cpuFields are the CPU figures reported for Keel runs, in report order; floor_busy and
+// floor_idle come before them. A run without the sample gives NaN, which the summary leaves
+// out; zero idle time is a value.
+var cpuFields = []field{
+	{"pid1_busy", "keel: busy when PID 1 starts", func(t *Timeline) float64 { return cpuBusy(t.CPUAtPID1) }},
+	{"pid1_idle", "keel: idle when PID 1 starts", func(t *Timeline) float64 { return cpuIdle(t.CPUAtPID1) }},
+	{"ready_user", "keel: user when all services started", func(t *Timeline) float64 {
+		return cpuPart(t.CPUAtServicesReady, func(c CPU) float64 { return c.User })
+	}},
+	{"ready_system", "keel: system when all services started", func(t *Timeline) float64 {
+		return cpuPart(t.CPUAtServicesReady, func(c CPU) float64 { return c.System })
+	}},
+	{"ready_idle", "keel: idle when all services started", func(t *Timeline) float64 { return cpuIdle(t.CPUAtServicesReady) }},
+	{"boot_busy", "keel: busy from PID 1 start to all services started", func(t *Timeline) float64 {
+		return cpuBusy(t.CPUAtServicesReady) - cpuBusy(t.CPUAtPID1)
+	}},
+}
+
+// cpuPart is part of c, or NaN without a sample.
+func cpuPart(c *CPU, part func(CPU) float64) float64 {
+	if c == nil {
+		return math.NaN()
+	}
+	return part(*c)
+}
+
+func cpuBusy(c *CPU) float64 { return cpuPart(c, CPU.Busy) }
+func cpuIdle(c *CPU) float64 { return cpuPart(c, func(c CPU) float64 { return c.Idle }) }
+
 func memOf(t *Timeline) Memory {
 	if t.Memory == nil {
 		return Memory{}
@@ -123,7 +156,7 @@ func memOf(t *Timeline) Memory {
 
 // summarize fills r's Boot, Ratio, Memory and ChartRun from r.Runs.
 func (r *Result) summarize() {
-	var floor, floorWall, keelWall []float64
+	var floor, floorWall, keelWall, floorBusy, floorIdle []float64
 	var keel []*Timeline
 	for i := range r.Runs {
 		run := &r.Runs[i]
@@ -131,6 +164,7 @@ func (r *Result) summarize() {
 		case KindFloor:
 			floor = append(floor, run.FloorUptime)
 			floorWall = append(floorWall, run.WallSeconds)
+			floorBusy, floorIdle = append(floorBusy, cpuBusy(run.FloorCPU)), append(floorIdle, cpuIdle(run.FloorCPU))
 		case KindKeel:
 			keelWall = append(keelWall, run.WallSeconds)
 			if run.Timeline != nil {
@@ -166,6 +200,13 @@ func (r *Result) summarize() {
 	r.Memory = nil
 	for _, f := range memoryFields {
 		r.Memory = append(r.Memory, Metric{Key: f.key, Label: f.label, Unit: "kB", Stat: Summarize(collect(f))})
+	}
+	r.CPU = []Metric{
+		{Key: "floor_busy", Label: "floor: busy when /init runs", Unit: "s", Stat: SummarizeAmounts(floorBusy)},
+		{Key: "floor_idle", Label: "floor: idle when /init runs", Unit: "s", Stat: SummarizeAmounts(floorIdle)},
+	}
+	for _, f := range cpuFields {
+		r.CPU = append(r.CPU, Metric{Key: f.key, Label: f.label, Unit: "s", Stat: SummarizeAmounts(collect(f))})
 	}
 	r.Restarts = nil
 	for _, run := range r.Runs {

@@ -17,9 +17,19 @@ type Stat struct {
 // a stage a run did not reach and is left out (N counts the rest). The median of an even
 // number of values is the mean of the two middle ones.
 func Summarize(xs []float64) Stat {
+	return summarize(xs, func(x float64) bool { return x > 0 })
+}
+
+// SummarizeAmounts is Summarize for amounts, such as idle time, that may be zero: only NaN
+// (not measured) is left out.
+func SummarizeAmounts(xs []float64) Stat {
+	return summarize(xs, func(x float64) bool { return x >= 0 })
+}
+
+func summarize(xs []float64, keep func(float64) bool) Stat {
 	var v []float64
 	for _, x := range xs {
-		if x > 0 && !math.IsNaN(x) && !math.IsInf(x, 0) {
+		if keep(x) && !math.IsNaN(x) && !math.IsInf(x, 0) {
 			v = append(v, x)
 		}
 	}

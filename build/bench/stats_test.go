@@ -30,6 +30,13 @@ func TestSummarizeLeavesOutStagesNotReached(t *testing.T) {
 	}
 }
 
+func TestSummarizeAmountsKeepsZerosAndLeavesOutWhatWasNotMeasured(t *testing.T) {
+	got := SummarizeAmounts([]float64{0, 0.2, math.NaN(), 0.1})
+	if got != (Stat{N: 3, Median: 0.1, Min: 0, Max: 0.2}) {
+		t.Errorf("got %+v", got)
+	}
+}
+
 func TestSummarizeResultComputesRatioOfMediansAndPicksTheMedianRunForTheChart(t *testing.T) {
 	keel := func(n int, ready float64) BootRun {
 		return BootRun{Kind: KindKeel, N: n, WallSeconds: 10, Timeline: &Timeline{PID1Start: 1, ServicesReady: ready,
