@@ -107,7 +107,12 @@ func (in *initProc) boot() error {
 	if err := makeRootPivotable(); err != nil {
 		return err
 	}
-	if err := mountAll(bootMounts()); err != nil {
+	// The kernel's modules, read once for the mounts and coldplug.
+	k, err := openKmod()
+	if err != nil {
+		logf("kernel modules: %v", err)
+	}
+	if err := mountAll(bootMounts(), k.canLoad); err != nil {
 		return err
 	}
 	populateDev()
@@ -121,7 +126,7 @@ func (in *initProc) boot() error {
 	in.startContainerdEarly(onboot, complete)
 	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
 	// how much of PID 1's start that is.
-	if start := uptime(); coldplug() > 0 {
+	if start := uptime(); coldplug(k) > 0 {
 		in.tl.addSpan(timeline.ModulesSpan, start)
 	}
 	if err := remountRootReadOnly(); err != nil {
@@ -313,44 +318,57 @@ func (in *initProc) containerLog(dir, name string) io.WriteCloser {
 // startServices starts containerd and every service bundle; in an emergency only the
 // services marked emergency.
 func (in *initProc) startServices(emergency bool) error {
-	dirs, err := bundle.List("/", bundle.ServicesDir)
-	if err != nil {
-		return err
-	}
-	if len(dirs) == 0 {
-		return nil
+	var all []*bundle.Bundle
+	var c *containerd
+	var cleaned map[string]bool
+	if e := in.early; e != nil {
+		<-e.done
+		if e.err != nil {
+			return fmt.Errorf("containerd: %w", e.err)
+		}
+		c, all, cleaned = e.c, e.services, e.cleaned
+	} else {
+		dirs, err := bundle.List("/", bundle.ServicesDir)
+		if err != nil {
+			return err
+		}
+		if len(dirs) == 0 {
+			return nil
+		}
+		all, _ = loadBundles(bundle.ServicesDir)
+		if c, err = in.launchContainerd(); err != nil {
+			return fmt.Errorf("containerd: %w", err)
+		}
 	}
 	var bundles []*bundle.Bundle
-	nss := map[string]bool{}
-	for _, d := range dirs {
-		b, err := bundle.Load(d)
-		if err != nil {
-			logf("%v", err)
-			continue
-		}
+	for _, b := range all {
 		if emergency && (b.Runtime.Keel == nil || !b.Runtime.Keel.Emergency) {
 			continue
 		}
 		bundles = append(bundles, b)
-		nss[namespaceOf(b)] = true
 	}
-	var c *containerd
-	if in.early != nil {
-		<-in.early.done
-		c, err = in.early.c, in.early.err
-	} else {
-		c, err = in.launchContainerd()
+	var stale []string
+	for _, ns := range serviceNamespaces(bundles) {
+		if !cleaned[ns] {
+			stale = append(stale, ns)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("containerd: %w", err)
-	}
-	var names []string
-	for ns := range nss {
-		names = append(names, ns)
-	}
-	removeStale(in.bootCtx, c.client, names)
+	removeStale(in.bootCtx, c.client, stale)
 	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.logs, in.tl)
 	return nil
+}
+
+// serviceNamespaces are the containerd namespaces bundles run in, each once, in order.
+func serviceNamespaces(bundles []*bundle.Bundle) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, b := range bundles {
+		if ns := namespaceOf(b); !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	return out
 }
 
 // earlyStart is containerd starting while the onboot containers run.
@@ -358,6 +376,10 @@ type earlyStart struct {
 	done chan struct{} // closed when the start ended
 	c    *containerd
 	err  error
+	// services are the service bundles, loaded once containerd was ready; cleaned the
+	// namespaces of all of them, cleared then of an earlier boot's containers.
+	services []*bundle.Bundle
+	cleaned  map[string]bool
 }
 
 // startContainerdEarly starts containerd before the devices' drivers load and the onboot
@@ -386,7 +408,18 @@ func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool)
 	in.early = e
 	goSafe("containerd start", func() {
 		defer close(e.done)
-		e.c, e.err = in.launchContainerd()
+		if e.c, e.err = in.launchContainerd(); e.err != nil {
+			return
+		}
+		// The first calls to containerd run cold code on both sides. Made now, they fill
+		// the time the drivers' probes sleep instead of delaying the first service.
+		e.services, _ = loadBundles(bundle.ServicesDir)
+		e.cleaned = map[string]bool{}
+		nss := serviceNamespaces(e.services)
+		removeStale(in.bootCtx, e.c.client, nss)
+		for _, ns := range nss {
+			e.cleaned[ns] = true
+		}
 	})
 }
 

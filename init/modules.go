@@ -97,6 +97,39 @@ func openKmod() (*kmod, error) {
 	return k, nil
 }
 
+// canLoad reports whether a request_module for name could succeed: the module is loaded or
+// built in (it has a /sys/module directory), or k ships it. k may be nil: no modules ship.
+func (k *kmod) canLoad(name string) bool {
+	if _, err := os.Stat(filepath.Join("/sys/module", strings.ReplaceAll(name, "-", "_"))); err == nil {
+		return true
+	}
+	return k != nil && len(k.resolve(name)) > 0
+}
+
+// modprobePath holds the program the kernel runs for request_module.
+const modprobePath = "/proc/sys/kernel/modprobe"
+
+// withoutModprobe runs fn while the kernel's module requests fail at once instead of running
+// /sbin/modprobe: with an empty modprobe path, request_module returns ENOENT. It is for a
+// request that is bound to fail, made by a boot step before any other process runs: each
+// run of the modprobe program (this binary) costs a Go process's start. The path is put
+// back afterwards; if it cannot be changed, fn runs with it as it is.
+func withoutModprobe(fn func() error) error {
+	old, err := os.ReadFile(modprobePath)
+	if err != nil {
+		return fn()
+	}
+	if err := os.WriteFile(modprobePath, []byte("\n"), 0o644); err != nil {
+		return fn()
+	}
+	defer func() {
+		if err := os.WriteFile(modprobePath, old, 0o644); err != nil {
+			logf("restore %s: %v", modprobePath, err)
+		}
+	}()
+	return fn()
+}
+
 // resolve returns the module paths a name or alias stands for.
 func (k *kmod) resolve(name string) []string {
 	if p, ok := k.byName[strings.ReplaceAll(name, "-", "_")]; ok {
@@ -182,12 +215,7 @@ func loadModule(p string) (loaded bool, err error) {
 // coldplug loads the drivers of the devices present, again while loading drivers makes new
 // devices appear (a PCI transport driver reveals virtio devices, for example). It returns how
 // many modules it loaded.
-func coldplug() int {
-	k, err := openKmod()
-	if err != nil {
-		logf("kernel modules: %v", err)
-		return 0
-	}
+func coldplug(k *kmod) int {
 	if k == nil {
 		return 0
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -61,6 +62,32 @@ func TestModulesResolveByNameAliasAndDeviceModalias(t *testing.T) {
 	}
 	if got := k.resolve("virtio:d00000001v00001AF4"); len(got) != 0 {
 		t.Errorf("a device without a shipped driver resolved to %v", got)
+	}
+}
+
+func TestAModuleCanLoadWhenShippedOrAlreadyInTheKernel(t *testing.T) {
+	k := testKmod(t)
+	for _, c := range []struct {
+		k    *kmod
+		name string
+		want bool
+	}{
+		{k, "fs-ext4", true},          // shipped, by alias
+		{k, "crc32c-intel", true},     // shipped, by name with '-'
+		{k, "bpf_preload", false},     // not shipped
+		{nil, "fs-ext4", false},       // a kernel that ships no modules
+		{nil, "sysfs-no-such", false}, // nor has it built in
+	} {
+		if got := c.k.canLoad(c.name); got != c.want {
+			t.Errorf("canLoad(%s) with modules %v = %v, want %v", c.name, c.k != nil, got, c.want)
+		}
+	}
+	// Every Linux has some module built in, with a directory in /sys/module: that counts
+	// as loadable whatever ships.
+	if ents, err := os.ReadDir("/sys/module"); err == nil && len(ents) > 0 {
+		if name := ents[0].Name(); !(*kmod)(nil).canLoad(name) {
+			t.Errorf("canLoad(%s), which /sys/module lists, = false", name)
+		}
 	}
 }
 

@@ -19,6 +19,10 @@ type pseudoMount struct {
 	// optional mounts are skipped when the kernel lacks the filesystem or the target's
 	// parent does not exist (efivarfs without EFI, for example).
 	optional bool
+	// requests is the module the kernel asks modprobe for on every mount of this
+	// filesystem: bpf's asks for bpf_preload. When no such module can load, the mount is
+	// made without running modprobe (withoutModprobe).
+	requests string
 }
 
 const (
@@ -39,7 +43,7 @@ func bootMounts() []pseudoMount {
 		{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuidNodevNoexec},
 		{source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: nosuidNodevNoexec, data: "nsdelegate"},
 		{source: "securityfs", target: "/sys/kernel/security", fstype: "securityfs", flags: nosuidNodevNoexec, optional: true},
-		{source: "bpf", target: "/sys/fs/bpf", fstype: "bpf", flags: nosuidNodevNoexec, data: "mode=700", optional: true},
+		{source: "bpf", target: "/sys/fs/bpf", fstype: "bpf", flags: nosuidNodevNoexec, data: "mode=700", optional: true, requests: "bpf_preload"},
 		{source: "configfs", target: "/sys/kernel/config", fstype: "configfs", flags: nosuidNodevNoexec, optional: true},
 		{source: "efivarfs", target: "/sys/firmware/efi/efivars", fstype: "efivarfs", flags: nosuidNodevNoexec, optional: true},
 		{source: "debugfs", target: "/sys/kernel/debug", fstype: "debugfs", flags: nosuidNodevNoexec, optional: true},
@@ -80,9 +84,15 @@ func mountProc() error {
 	return nil
 }
 
+// needsNoModprobe reports whether m is mounted without running modprobe: the kernel will
+// ask for a module that cannot load.
+func (m pseudoMount) needsNoModprobe(canLoad func(module string) bool) bool {
+	return m.requests != "" && !canLoad(m.requests)
+}
+
 // mountAll performs the boot mounts. A required mount that fails is an error; an optional
-// one is logged and skipped.
-func mountAll(mounts []pseudoMount) error {
+// one is logged and skipped. canLoad tells whether the module a mount requests could load.
+func mountAll(mounts []pseudoMount, canLoad func(module string) bool) error {
 	supported := filesystems()
 	var errs []error
 	for _, m := range mounts {
@@ -100,7 +110,14 @@ func mountAll(mounts []pseudoMount) error {
 			errs = append(errs, fmt.Errorf("mkdir %s: %w", m.target, err))
 			continue
 		}
-		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
+		mount := func() error { return unix.Mount(m.source, m.target, m.fstype, m.flags, m.data) }
+		var err error
+		if m.needsNoModprobe(canLoad) {
+			err = withoutModprobe(mount)
+		} else {
+			err = mount()
+		}
+		if err != nil {
 			if m.optional {
 				logf("mount %s (%s): %v (skipped)", m.target, m.fstype, err)
 				continue

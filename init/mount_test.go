@@ -33,3 +33,20 @@ func TestBootMountsComeInDependencyOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyTheBPFMountSkipsModprobeAndOnlyWhenItsModuleCannotLoad(t *testing.T) {
+	for _, loadable := range []bool{false, true} {
+		canLoad := func(module string) bool {
+			if module != "bpf_preload" {
+				t.Errorf("asked whether %q can load", module)
+			}
+			return loadable
+		}
+		for _, m := range bootMounts() {
+			want := m.fstype == "bpf" && !loadable
+			if got := m.needsNoModprobe(canLoad); got != want {
+				t.Errorf("%s (bpf_preload loadable: %v): needsNoModprobe = %v, want %v", m.target, loadable, got, want)
+			}
+		}
+	}
+}

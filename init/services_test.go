@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/pkg/identifiers"
+	"github.com/keel-os/keel/bundle"
 )
 
 func TestLeaseIDIsAValidContainerdIdentifierUniquePerServiceAndMoment(t *testing.T) {
@@ -31,5 +32,14 @@ func TestLeaseIDIsAValidContainerdIdentifierUniquePerServiceAndMoment(t *testing
 			t.Errorf("leaseID gave %q for both %s and %s", id, prev, key)
 		}
 		seen[id] = key
+	}
+}
+
+func TestServiceNamespacesNameEachOnceInOrderWithTheDefaultForUnnamed(t *testing.T) {
+	in := func(ns string) *bundle.Bundle { return &bundle.Bundle{Runtime: bundle.Runtime{Namespace: ns}} }
+	got := serviceNamespaces([]*bundle.Bundle{in(""), in("mine"), in(""), in("mine"), in("other")})
+	want := []string{bundle.DefaultNamespace, "mine", "other"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

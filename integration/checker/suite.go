@@ -40,6 +40,12 @@ func suite(services []string) {
 	err = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	check("nofile", err == nil && lim.Cur == 1<<20 && lim.Max == 1<<20, "soft=%d hard=%d", lim.Cur, lim.Max)
 
+	// PID 1 mounts bpffs without running modprobe for the bpf_preload module this kernel
+	// lacks, and puts the kernel's modprobe path back for the requests after it.
+	mp, err := os.ReadFile("/proc/sys/kernel/modprobe")
+	check("modprobe", err == nil && strings.TrimSpace(string(mp)) == "/sbin/modprobe" && strings.Contains(string(mi), " /sys/fs/bpf rw,") &&
+		strings.Contains(string(mi), " - bpf "), "path=%q", strings.TrimSpace(string(mp)))
+
 	// Every listed service is a running containerd task.
 	deadline := time.Now().Add(60 * time.Second)
 	var out []byte
