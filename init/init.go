@@ -327,6 +327,9 @@ func (in *initProc) startServices(emergency bool) error {
 			return fmt.Errorf("containerd: %w", e.err)
 		}
 		c, all, cleaned = e.c, e.services, e.cleaned
+		if all == nil { // none loaded, or the early start stopped before it loaded them
+			all, _ = loadBundles(bundle.ServicesDir)
+		}
 	} else {
 		dirs, err := bundle.List("/", bundle.ServicesDir)
 		if err != nil {
