@@ -112,13 +112,14 @@ func (in *initProc) boot() error {
 	if err != nil {
 		logf("kernel modules: %v", err)
 	}
-	if err := mountAll(bootMounts(), k.canLoad); err != nil {
+	if err := mountAll(bootMounts(), k.canLoad, installModprobe); err != nil {
 		return err
 	}
 	populateDev()
 	if err := populateVar(); err != nil {
 		return err
 	}
+	installModprobe()
 	enableControllers()
 	// containerd, its shims and the services without rlimits of their own inherit PID 1's.
 	setRlimits()

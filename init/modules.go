@@ -18,7 +18,7 @@ import (
 // loads them: at boot, the drivers for the devices present (their sysfs modalias matched
 // against modules.alias, repeated while new devices appear); later, whatever the kernel asks
 // for (fs-ext4, rtnl-link-veth, ...) through the usermode helper /sbin/modprobe, which is this
-// binary. A kernel with its drivers built in ships no modules and none of this happens.
+// binary, linked there by PID 1 once it has mounted /dev (installModprobe). A kernel with its drivers built in ships no modules and none of this happens.
 
 // kmod knows the modules of one kernel release.
 type kmod struct {
@@ -108,6 +108,45 @@ func (k *kmod) canLoad(name string) bool {
 
 // modprobePath holds the program the kernel runs for request_module.
 const modprobePath = "/proc/sys/kernel/modprobe"
+
+// modprobeLink is the kernel's default modprobe path, where PID 1 links this binary.
+const modprobeLink = "/sbin/modprobe"
+
+// modprobeRunLink is the link PID 1 makes, and names in modprobePath, when the root is
+// read-only and modprobeLink cannot be made.
+const modprobeRunLink = "/run/keel/modprobe"
+
+// installModprobe makes this binary the kernel's modprobe, once PID 1 has mounted /dev. The
+// image has no /sbin/modprobe: the kernel asks for modules before that (its crypto API asks
+// for built-in templates, "crypto-hmac(sha256)", as PID 1 starts), and a Go program it
+// started then would die at once, since the kernel gives it no standard descriptors and the
+// Go runtime opens /dev/null for them. Without the link those requests fail at once instead
+// of each starting a process. An image whose init brings its own /sbin/modprobe keeps it.
+// Calling it again does nothing.
+func installModprobe() {
+	if _, err := os.Lstat(modprobeLink); err == nil {
+		return
+	}
+	if _, err := os.Lstat(modprobeRunLink); err == nil {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		logf("modprobe: %v", err)
+		return
+	}
+	lerr := os.Link(exe, modprobeLink)
+	if lerr == nil {
+		return
+	}
+	if err := os.Symlink(exe, modprobeRunLink); err != nil {
+		logf("modprobe: link %s: %v; symlink %s: %v", modprobeLink, lerr, modprobeRunLink, err)
+		return
+	}
+	if err := os.WriteFile(modprobePath, []byte(modprobeRunLink+"\n"), 0o644); err != nil {
+		logf("modprobe: %s: %v", modprobePath, err)
+	}
+}
 
 // withoutModprobe runs fn while the kernel's module requests fail at once instead of running
 // /sbin/modprobe: with an empty modprobe path, request_module returns ENOENT. It is for a

@@ -91,8 +91,9 @@ func (m pseudoMount) needsNoModprobe(canLoad func(module string) bool) bool {
 }
 
 // mountAll performs the boot mounts. A required mount that fails is an error; an optional
-// one is logged and skipped. canLoad tells whether the module a mount requests could load.
-func mountAll(mounts []pseudoMount, canLoad func(module string) bool) error {
+// one is logged and skipped. canLoad tells whether the module a mount requests could load;
+// when it could, installModprobe runs before the mount, so that the kernel finds modprobe.
+func mountAll(mounts []pseudoMount, canLoad func(module string) bool, installModprobe func()) error {
 	supported := filesystems()
 	var errs []error
 	for _, m := range mounts {
@@ -112,9 +113,13 @@ func mountAll(mounts []pseudoMount, canLoad func(module string) bool) error {
 		}
 		mount := func() error { return unix.Mount(m.source, m.target, m.fstype, m.flags, m.data) }
 		var err error
-		if m.needsNoModprobe(canLoad) {
+		switch {
+		case m.needsNoModprobe(canLoad):
 			err = withoutModprobe(mount)
-		} else {
+		case m.requests != "":
+			installModprobe()
+			err = mount()
+		default:
 			err = mount()
 		}
 		if err != nil {

@@ -54,8 +54,8 @@ func TestPID1(t *testing.T) {
 	t.Run("ServicesGetTheOpenFileLimitPID1Sets", func(t *testing.T) {
 		mustContain(t, console, `CHECK nofile ok soft=1048576 hard=1048576`)
 	})
-	t.Run("BPFFilesystemIsMountedAndTheKernelsModprobePathKept", func(t *testing.T) {
-		mustContain(t, console, `CHECK modprobe ok path="/sbin/modprobe"`)
+	t.Run("PID1LinksItselfAsTheKernelsModprobeAndMountsBPFFilesystemWithoutIt", func(t *testing.T) {
+		mustContain(t, console, `CHECK modprobe ok path="/sbin/modprobe" linked=true`)
 	})
 	t.Run("ServicesRunAsContainerdTasksInTheirCgroups", func(t *testing.T) {
 		mustContain(t, console, `CHECK tasks ok`, `suite +\d+ +RUNNING`, `stubborn +\d+ +RUNNING`, `CHECK cgroup ok stubborn /../stubborn`)
