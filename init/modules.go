@@ -148,27 +148,6 @@ func installModprobe() {
 	}
 }
 
-// withoutModprobe runs fn while the kernel's module requests fail at once instead of running
-// /sbin/modprobe: with an empty modprobe path, request_module returns ENOENT. It is for a
-// request that is bound to fail, made by a boot step before any other process runs: each
-// run of the modprobe program (this binary) costs a Go process's start. The path is put
-// back afterwards; if it cannot be changed, fn runs with it as it is.
-func withoutModprobe(fn func() error) error {
-	old, err := os.ReadFile(modprobePath)
-	if err != nil {
-		return fn()
-	}
-	if err := os.WriteFile(modprobePath, []byte("\n"), 0o644); err != nil {
-		return fn()
-	}
-	defer func() {
-		if err := os.WriteFile(modprobePath, old, 0o644); err != nil {
-			logf("restore %s: %v", modprobePath, err)
-		}
-	}()
-	return fn()
-}
-
 // resolve returns the module paths a name or alias stands for.
 func (k *kmod) resolve(name string) []string {
 	if p, ok := k.byName[strings.ReplaceAll(name, "-", "_")]; ok {

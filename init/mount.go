@@ -20,8 +20,9 @@ type pseudoMount struct {
 	// parent does not exist (efivarfs without EFI, for example).
 	optional bool
 	// requests is the module the kernel asks modprobe for on every mount of this
-	// filesystem: bpf's asks for bpf_preload. When no such module can load, the mount is
-	// made without running modprobe (withoutModprobe).
+	// filesystem: bpf's asks for bpf_preload. When the module can load, modprobe is linked
+	// before the mount; otherwise the request fails at once, since the image has no
+	// modprobe until PID 1 links it after the mounts (installModprobe).
 	requests string
 }
 
@@ -84,10 +85,10 @@ func mountProc() error {
 	return nil
 }
 
-// needsNoModprobe reports whether m is mounted without running modprobe: the kernel will
-// ask for a module that cannot load.
-func (m pseudoMount) needsNoModprobe(canLoad func(module string) bool) bool {
-	return m.requests != "" && !canLoad(m.requests)
+// needsModprobe reports whether the kernel needs modprobe when m is mounted: it will ask
+// for a module that can load.
+func (m pseudoMount) needsModprobe(canLoad func(module string) bool) bool {
+	return m.requests != "" && canLoad(m.requests)
 }
 
 // mountAll performs the boot mounts. A required mount that fails is an error; an optional
@@ -111,18 +112,10 @@ func mountAll(mounts []pseudoMount, canLoad func(module string) bool, installMod
 			errs = append(errs, fmt.Errorf("mkdir %s: %w", m.target, err))
 			continue
 		}
-		mount := func() error { return unix.Mount(m.source, m.target, m.fstype, m.flags, m.data) }
-		var err error
-		switch {
-		case m.needsNoModprobe(canLoad):
-			err = withoutModprobe(mount)
-		case m.requests != "":
+		if m.needsModprobe(canLoad) {
 			installModprobe()
-			err = mount()
-		default:
-			err = mount()
 		}
-		if err != nil {
+		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
 			if m.optional {
 				logf("mount %s (%s): %v (skipped)", m.target, m.fstype, err)
 				continue

@@ -34,7 +34,7 @@ func TestBootMountsComeInDependencyOrder(t *testing.T) {
 	}
 }
 
-func TestOnlyTheBPFMountSkipsModprobeAndOnlyWhenItsModuleCannotLoad(t *testing.T) {
+func TestOnlyTheBPFMountNeedsModprobeAndOnlyWhenItsModuleCanLoad(t *testing.T) {
 	for _, loadable := range []bool{false, true} {
 		canLoad := func(module string) bool {
 			if module != "bpf_preload" {
@@ -43,9 +43,9 @@ func TestOnlyTheBPFMountSkipsModprobeAndOnlyWhenItsModuleCannotLoad(t *testing.T
 			return loadable
 		}
 		for _, m := range bootMounts() {
-			want := m.fstype == "bpf" && !loadable
-			if got := m.needsNoModprobe(canLoad); got != want {
-				t.Errorf("%s (bpf_preload loadable: %v): needsNoModprobe = %v, want %v", m.target, loadable, got, want)
+			want := m.fstype == "bpf" && loadable
+			if got := m.needsModprobe(canLoad); got != want {
+				t.Errorf("%s (bpf_preload loadable: %v): needsModprobe = %v, want %v", m.target, loadable, got, want)
 			}
 		}
 	}
