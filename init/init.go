@@ -107,12 +107,7 @@ func (in *initProc) boot() error {
 	if err := makeRootPivotable(); err != nil {
 		return err
 	}
-	// The kernel's modules, read once for the mounts and coldplug.
-	k, err := openKmod()
-	if err != nil {
-		logf("kernel modules: %v", err)
-	}
-	if err := mountAll(bootMounts(), k.canLoad, installModprobe); err != nil {
+	if err := mountAll(bootMounts()); err != nil {
 		return err
 	}
 	populateDev()
@@ -127,7 +122,7 @@ func (in *initProc) boot() error {
 	in.startContainerdEarly(onboot, complete)
 	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
 	// how much of PID 1's start that is.
-	if start := uptime(); coldplug(k) > 0 {
+	if start := uptime(); coldplug() > 0 {
 		in.tl.addSpan(timeline.ModulesSpan, start)
 	}
 	if err := remountRootReadOnly(); err != nil {
@@ -321,13 +316,12 @@ func (in *initProc) containerLog(dir, name string) io.WriteCloser {
 func (in *initProc) startServices(emergency bool) error {
 	var all []*bundle.Bundle
 	var c *containerd
-	var cleaned map[string]bool
 	if e := in.early; e != nil {
 		<-e.done
 		if e.err != nil {
 			return fmt.Errorf("containerd: %w", e.err)
 		}
-		c, all, cleaned = e.c, e.services, e.cleaned
+		c, all = e.c, e.services
 		if all == nil { // none loaded, or the early start stopped before it loaded them
 			all, _ = loadBundles(bundle.ServicesDir)
 		}
@@ -351,13 +345,11 @@ func (in *initProc) startServices(emergency bool) error {
 		}
 		bundles = append(bundles, b)
 	}
-	var stale []string
-	for _, ns := range serviceNamespaces(bundles) {
-		if !cleaned[ns] {
-			stale = append(stale, ns)
-		}
+	if in.early == nil {
+		// containerd's root may be on a disk an onboot container mounted: clear what an
+		// earlier boot left there.
+		removeStale(in.bootCtx, c.client, serviceNamespaces(bundles))
 	}
-	removeStale(in.bootCtx, c.client, stale)
 	in.services.startAll(in.bootCtx, c.client, bundles, in.defaults, in.logs, in.tl)
 	return nil
 }
@@ -380,10 +372,8 @@ type earlyStart struct {
 	done chan struct{} // closed when the start ended
 	c    *containerd
 	err  error
-	// services are the service bundles, loaded once containerd was ready; cleaned the
-	// namespaces of all of them, cleared then of an earlier boot's containers.
+	// services are the service bundles, loaded once containerd was ready.
 	services []*bundle.Bundle
-	cleaned  map[string]bool
 }
 
 // startContainerdEarly starts containerd before the devices' drivers load and the onboot
@@ -415,15 +405,13 @@ func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool)
 		if e.c, e.err = in.launchContainerd(); e.err != nil {
 			return
 		}
-		// The first calls to containerd run cold code on both sides. Made now, they fill
-		// the time the drivers' probes sleep instead of delaying the first service.
+		// Started early, containerd's root is the fresh /var tmpfs (an onboot container
+		// that could put a disk there makes it wait), so the services' namespaces hold no
+		// earlier boot's containers. Listing them anyway is the first gRPC call on both
+		// sides, mostly cold code: made now, it fills the time the drivers' probes sleep
+		// instead of delaying the first service, which would otherwise pay for it.
 		e.services, _ = loadBundles(bundle.ServicesDir)
-		e.cleaned = map[string]bool{}
-		nss := serviceNamespaces(e.services)
-		removeStale(in.bootCtx, e.c.client, nss)
-		for _, ns := range nss {
-			e.cleaned[ns] = true
-		}
+		removeStale(in.bootCtx, e.c.client, serviceNamespaces(e.services))
 	})
 }
 

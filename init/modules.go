@@ -18,7 +18,8 @@ import (
 // loads them: at boot, the drivers for the devices present (their sysfs modalias matched
 // against modules.alias, repeated while new devices appear); later, whatever the kernel asks
 // for (fs-ext4, rtnl-link-veth, ...) through the usermode helper /sbin/modprobe, which is this
-// binary, linked there by PID 1 once it has mounted /dev (installModprobe). A kernel with its drivers built in ships no modules and none of this happens.
+// binary, linked there by PID 1 after its boot mounts (installModprobe). A kernel with its
+// drivers built in ships no modules and none of this happens.
 
 // kmod knows the modules of one kernel release.
 type kmod struct {
@@ -97,15 +98,6 @@ func openKmod() (*kmod, error) {
 	return k, nil
 }
 
-// canLoad reports whether a request_module for name could succeed: the module is loaded or
-// built in (it has a /sys/module directory), or k ships it. k may be nil: no modules ship.
-func (k *kmod) canLoad(name string) bool {
-	if _, err := os.Stat(filepath.Join("/sys/module", strings.ReplaceAll(name, "-", "_"))); err == nil {
-		return true
-	}
-	return k != nil && len(k.resolve(name)) > 0
-}
-
 // modprobePath holds the program the kernel runs for request_module.
 const modprobePath = "/proc/sys/kernel/modprobe"
 
@@ -116,36 +108,43 @@ const modprobeLink = "/sbin/modprobe"
 // read-only and modprobeLink cannot be made.
 const modprobeRunLink = "/run/keel/modprobe"
 
-// installModprobe makes this binary the kernel's modprobe, once PID 1 has mounted /dev. The
-// image has no /sbin/modprobe: the kernel asks for modules before that (its crypto API asks
-// for built-in templates, "crypto-hmac(sha256)", as PID 1 starts), and a Go program it
-// started then would die at once, since the kernel gives it no standard descriptors and the
-// Go runtime opens /dev/null for them. Without the link those requests fail at once instead
-// of each starting a process. An image whose init brings its own /sbin/modprobe keeps it.
-// Calling it again does nothing.
+// installModprobe makes this binary the kernel's modprobe, once PID 1 has made its boot
+// mounts. The image has no /sbin/modprobe: the kernel asks for modules before that (its
+// crypto API asks for built-in templates, "crypto-hmac(sha256)", as PID 1 starts; mounting
+// bpffs asks for bpf_preload), and a Go program it started before /dev is mounted would die
+// at once, since the kernel gives it no standard descriptors and the Go runtime opens
+// /dev/null for them. Without the link those requests fail at once instead of each starting
+// a process. The boot mounts use only filesystems the kernel has registered, so none of them
+// needs a module. An image whose init brings its own /sbin/modprobe keeps it.
 func installModprobe() {
-	if _, err := os.Lstat(modprobeLink); err == nil {
-		return
-	}
-	if _, err := os.Lstat(modprobeRunLink); err == nil {
-		return
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		logf("modprobe: %v", err)
 		return
 	}
-	lerr := os.Link(exe, modprobeLink)
+	if err := linkModprobe(exe, modprobeLink, modprobeRunLink, modprobePath); err != nil {
+		logf("modprobe: %v", err)
+	}
+}
+
+// linkModprobe hard-links exe at link, unless something is there already; where it cannot
+// (a read-only root), it symlinks exe at runLink and writes that path to sysctl, the
+// kernel's modprobe path.
+func linkModprobe(exe, link, runLink, sysctl string) error {
+	if _, err := os.Lstat(link); err == nil {
+		return nil
+	}
+	lerr := os.Link(exe, link)
 	if lerr == nil {
-		return
+		return nil
 	}
-	if err := os.Symlink(exe, modprobeRunLink); err != nil {
-		logf("modprobe: link %s: %v; symlink %s: %v", modprobeLink, lerr, modprobeRunLink, err)
-		return
+	if err := os.Symlink(exe, runLink); err != nil {
+		return fmt.Errorf("%w; symlink %s: %w", lerr, runLink, err)
 	}
-	if err := os.WriteFile(modprobePath, []byte(modprobeRunLink+"\n"), 0o644); err != nil {
-		logf("modprobe: %s: %v", modprobePath, err)
+	if err := os.WriteFile(sysctl, []byte(runLink+"\n"), 0o644); err != nil {
+		return fmt.Errorf("%w; %s: %w", lerr, sysctl, err)
 	}
+	return nil
 }
 
 // resolve returns the module paths a name or alias stands for.
@@ -233,7 +232,12 @@ func loadModule(p string) (loaded bool, err error) {
 // coldplug loads the drivers of the devices present, again while loading drivers makes new
 // devices appear (a PCI transport driver reveals virtio devices, for example). It returns how
 // many modules it loaded.
-func coldplug(k *kmod) int {
+func coldplug() int {
+	k, err := openKmod()
+	if err != nil {
+		logf("kernel modules: %v", err)
+		return 0
+	}
 	if k == nil {
 		return 0
 	}

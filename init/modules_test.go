@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -65,29 +66,55 @@ func TestModulesResolveByNameAliasAndDeviceModalias(t *testing.T) {
 	}
 }
 
-func TestAModuleCanLoadWhenShippedOrAlreadyInTheKernel(t *testing.T) {
-	k := testKmod(t)
-	for _, c := range []struct {
-		k    *kmod
-		name string
-		want bool
-	}{
-		{k, "fs-ext4", true},          // shipped, by alias
-		{k, "crc32c-intel", true},     // shipped, by name with '-'
-		{k, "bpf_preload", false},     // not shipped
-		{nil, "fs-ext4", false},       // a kernel that ships no modules
-		{nil, "sysfs-no-such", false}, // nor has it built in
-	} {
-		if got := c.k.canLoad(c.name); got != c.want {
-			t.Errorf("canLoad(%s) with modules %v = %v, want %v", c.name, c.k != nil, got, c.want)
+func TestModprobeIsHardLinkedOrElseSymlinkedUnderRunAndNamedToTheKernel(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "init")
+	if err := os.WriteFile(exe, []byte("binary"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sysctl := filepath.Join(dir, "modprobe-path")
+	if err := os.WriteFile(sysctl, []byte("/sbin/modprobe\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sbin, run := filepath.Join(dir, "sbin"), filepath.Join(dir, "run")
+	for _, d := range []string{sbin, run} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// Every Linux has some module built in, with a directory in /sys/module: that counts
-	// as loadable whatever ships.
-	if ents, err := os.ReadDir("/sys/module"); err == nil && len(ents) > 0 {
-		if name := ents[0].Name(); !(*kmod)(nil).canLoad(name) {
-			t.Errorf("canLoad(%s), which /sys/module lists, = false", name)
-		}
+	same := func(a, b string) bool {
+		x, err1 := os.Stat(a)
+		y, err2 := os.Stat(b)
+		return err1 == nil && err2 == nil && os.SameFile(x, y)
+	}
+
+	// A writable root: a hard link, and the kernel's path left as it is.
+	if err := linkModprobe(exe, filepath.Join(sbin, "modprobe"), filepath.Join(run, "modprobe"), sysctl); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(filepath.Join(sbin, "modprobe")); err != nil || fi.Mode()&os.ModeSymlink != 0 || !same(exe, filepath.Join(sbin, "modprobe")) {
+		t.Errorf("sbin/modprobe is not a hard link of init: %v", err)
+	}
+	// Called again, or with a modprobe the image brought, it keeps what is there.
+	if err := linkModprobe(filepath.Join(dir, "other"), filepath.Join(sbin, "modprobe"), filepath.Join(run, "modprobe"), sysctl); err != nil || !same(exe, filepath.Join(sbin, "modprobe")) {
+		t.Errorf("an existing modprobe was replaced: %v", err)
+	}
+
+	// No /sbin to link in (as on a read-only root): a symlink under run, named to the kernel.
+	missing := filepath.Join(dir, "no-sbin", "modprobe")
+	if err := linkModprobe(exe, missing, filepath.Join(run, "modprobe2"), sysctl); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(filepath.Join(run, "modprobe2")); err != nil || target != exe {
+		t.Errorf("run/modprobe2 -> %q, %v; want %s", target, err, exe)
+	}
+	if got, _ := os.ReadFile(sysctl); string(got) != filepath.Join(run, "modprobe2")+"\n" {
+		t.Errorf("kernel's modprobe path = %q", got)
+	}
+	// Neither works: the error names both.
+	err := linkModprobe(exe, missing, filepath.Join(dir, "no-run", "modprobe"), sysctl)
+	if err == nil || !strings.Contains(err.Error(), "no-sbin") || !strings.Contains(err.Error(), "no-run") {
+		t.Errorf("err = %v, want one naming both paths", err)
 	}
 }
 

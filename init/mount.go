@@ -19,11 +19,6 @@ type pseudoMount struct {
 	// optional mounts are skipped when the kernel lacks the filesystem or the target's
 	// parent does not exist (efivarfs without EFI, for example).
 	optional bool
-	// requests is the module the kernel asks modprobe for on every mount of this
-	// filesystem: bpf's asks for bpf_preload. When the module can load, modprobe is linked
-	// before the mount; otherwise the request fails at once, since the image has no
-	// modprobe until PID 1 links it after the mounts (installModprobe).
-	requests string
 }
 
 const (
@@ -44,7 +39,7 @@ func bootMounts() []pseudoMount {
 		{source: "sysfs", target: "/sys", fstype: "sysfs", flags: nosuidNodevNoexec},
 		{source: "cgroup2", target: "/sys/fs/cgroup", fstype: "cgroup2", flags: nosuidNodevNoexec, data: "nsdelegate"},
 		{source: "securityfs", target: "/sys/kernel/security", fstype: "securityfs", flags: nosuidNodevNoexec, optional: true},
-		{source: "bpf", target: "/sys/fs/bpf", fstype: "bpf", flags: nosuidNodevNoexec, data: "mode=700", optional: true, requests: "bpf_preload"},
+		{source: "bpf", target: "/sys/fs/bpf", fstype: "bpf", flags: nosuidNodevNoexec, data: "mode=700", optional: true},
 		{source: "configfs", target: "/sys/kernel/config", fstype: "configfs", flags: nosuidNodevNoexec, optional: true},
 		{source: "efivarfs", target: "/sys/firmware/efi/efivars", fstype: "efivarfs", flags: nosuidNodevNoexec, optional: true},
 		{source: "debugfs", target: "/sys/kernel/debug", fstype: "debugfs", flags: nosuidNodevNoexec, optional: true},
@@ -85,16 +80,9 @@ func mountProc() error {
 	return nil
 }
 
-// needsModprobe reports whether the kernel needs modprobe when m is mounted: it will ask
-// for a module that can load.
-func (m pseudoMount) needsModprobe(canLoad func(module string) bool) bool {
-	return m.requests != "" && canLoad(m.requests)
-}
-
 // mountAll performs the boot mounts. A required mount that fails is an error; an optional
-// one is logged and skipped. canLoad tells whether the module a mount requests could load;
-// when it could, installModprobe runs before the mount, so that the kernel finds modprobe.
-func mountAll(mounts []pseudoMount, canLoad func(module string) bool, installModprobe func()) error {
+// one is logged and skipped.
+func mountAll(mounts []pseudoMount) error {
 	supported := filesystems()
 	var errs []error
 	for _, m := range mounts {
@@ -111,9 +99,6 @@ func mountAll(mounts []pseudoMount, canLoad func(module string) bool, installMod
 		} else if err != nil {
 			errs = append(errs, fmt.Errorf("mkdir %s: %w", m.target, err))
 			continue
-		}
-		if m.needsModprobe(canLoad) {
-			installModprobe()
 		}
 		if err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data); err != nil {
 			if m.optional {

@@ -33,20 +33,3 @@ func TestBootMountsComeInDependencyOrder(t *testing.T) {
 		}
 	}
 }
-
-func TestOnlyTheBPFMountNeedsModprobeAndOnlyWhenItsModuleCanLoad(t *testing.T) {
-	for _, loadable := range []bool{false, true} {
-		canLoad := func(module string) bool {
-			if module != "bpf_preload" {
-				t.Errorf("asked whether %q can load", module)
-			}
-			return loadable
-		}
-		for _, m := range bootMounts() {
-			want := m.fstype == "bpf" && loadable
-			if got := m.needsModprobe(canLoad); got != want {
-				t.Errorf("%s (bpf_preload loadable: %v): needsModprobe = %v, want %v", m.target, loadable, got, want)
-			}
-		}
-	}
-}

@@ -41,9 +41,9 @@ func suite(services []string) {
 	check("nofile", err == nil && lim.Cur == 1<<20 && lim.Max == 1<<20, "soft=%d hard=%d", lim.Cur, lim.Max)
 
 	// The image has no /sbin/modprobe: PID 1 links its own binary there after its mounts
-	// (bpffs among them, whose request for the bpf_preload module this kernel lacks then
-	// fails at once), and the kernel's modprobe path stays /sbin/modprobe. The host's /sbin
-	// is bound at /host/sbin; ctr, bound from the host, is the same binary.
+	// (bpffs among them, whose request for a bpf_preload module then fails at once), and
+	// the kernel's modprobe path stays /sbin/modprobe. The host's /sbin is bound at
+	// /host/sbin; ctr, bound from the host, is the same binary.
 	mp, err := os.ReadFile("/proc/sys/kernel/modprobe")
 	linked := false
 	if a, err := os.Stat("/host/sbin/modprobe"); err == nil {
