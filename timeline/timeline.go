@@ -74,10 +74,8 @@ type Memory struct {
 }
 
 // CPU is how the machine's CPUs spent their time since the kernel started, in seconds summed
-// over all CPUs (the first line of /proc/stat), counted in scheduler ticks: on one vCPU, Busy
-// plus Idle comes close to the uptime (under TCG 0.3-0.4 s short: the early boot's ticks and
-// some late ones are not counted). A boot with little Idle is bound by the CPU, and doing two
-// things at once cannot shorten it.
+// over all CPUs (/proc/stat's first line, in ticks: the earliest boot's are not counted). A
+// boot with little Idle is bound by the CPU: doing two things at once cannot shorten it.
 type CPU struct {
 	User   float64 `json:"user_s"`   // user and nice
 	System float64 `json:"system_s"` // system, irq and softirq

@@ -32,17 +32,13 @@ type Compression string
 const (
 	None Compression = "none"
 	Gzip Compression = "gzip"
-	// Zstd is zstd at its best level with a 32 MiB window: the window spans the Go binaries
-	// an image holds (init, runc, the packages' programs), which share much of their code.
-	// About 4 s for a 50 MB tree; the kernel needs as much memory as the window while it
-	// unpacks, and decompresses it no slower than ZstdFast's output.
+	// Zstd is zstd at its best level with a 32 MiB window, which spans the Go binaries an
+	// image holds, so their shared code compresses once; the kernel needs the window to unpack.
 	Zstd Compression = "zstd"
-	// ZstdFast is zstd at a faster level with an 8 MiB window: about 1 s for a 50 MB tree and
-	// a fifth larger, for quick development builds.
+	// ZstdFast is a faster level with an 8 MiB window, for quick development builds.
 	ZstdFast Compression = "zstd-fast"
-	// ZstdMax is the reference zstd encoder (the zstd command) at its highest level with the
-	// same 32 MiB window: about 12% smaller than Zstd and as quick to unpack, but about 35 s
-	// to write a 50 MB tree, for images whose size matters most (flash, downloads).
+	// ZstdMax is the zstd command at its highest level with Zstd's window: smaller and as
+	// quick to unpack, but many times slower to write, for images whose size matters most.
 	ZstdMax Compression = "zstd-max"
 )
 
@@ -208,14 +204,10 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	return bw.Flush()
 }
 
-// contentsLast marks the entry that carries each regular file's contents (the last of its
-// hard links, the newc way) and moves those entries to the end, largest first, keeping every
-// other entry in walk order. A compressor refers back only within its window: by size, the
-// Go binaries an image holds (init, runc, each package's programs), which share the runtime
-// and much else, lie next to each other and within one window, and compress against each
-// other (about 2% smaller than in path order; largest first is 0.2–0.3% smaller again than
-// smallest first, the next binary following /init). The kernel and cpio(1) both create a
-// file at its first name and fill it when the contents come.
+// contentsLast moves the entries that carry regular files' contents (the last of their hard
+// links, the newc way) to the end, largest first, others staying in walk order: the Go
+// binaries, which share much code, then lie within one compressor window. The kernel and
+// cpio(1) create a file at its first name and fill it when the contents come.
 func contentsLast(recs []record, links map[*tree.Node]int) []record {
 	seen := map[*tree.Node]int{}
 	var rest, contents []record

@@ -12,11 +12,9 @@ import (
 	"github.com/keel-os/keel/rootfs/tree"
 )
 
-// zstdCommand is the reference zstd encoder's command line for ZstdMax: its highest level
-// (--ultra -22), whose optimal parser makes Keel's images about 12% smaller than the Go
-// encoder's best level does, with the same 32 MiB window as Zstd (wlog=25), so that the
-// kernel needs no more memory to unpack it. Multi-threaded mode (-T) gives the same bytes
-// whatever the number of threads, so the archive stays reproducible for a given zstd version.
+// zstdCommand is ZstdMax: the reference encoder's highest level (its optimal parser beats the
+// Go encoder's) with Zstd's 32 MiB window, so unpacking needs no more memory; -T gives the
+// same bytes whatever the thread count, so the output is reproducible for a zstd version.
 var zstdCommand = []string{"zstd", "-q", "-c", "--no-progress", "--ultra", "-22", "--zstd=wlog=25", "-T0"}
 
 // writeZstdCommand writes t as a cpio archive through the reference zstd command to w.
