@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 func feed(chunks ...string) *console {
@@ -84,8 +86,8 @@ func TestTailBufferKeepsLastBytes(t *testing.T) {
 func TestLoadImageReadsBuildOutputs(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "linuxkit")
-	for suffix, data := range map[string]string{KernelSuffix: "k", InitrdSuffix: "i", CmdlineSuffix: "quiet root=x\n"} {
-		if err := os.WriteFile(name+suffix, []byte(data), 0o644); err != nil {
+	for file, data := range map[string]string{guest.KernelFile(name): "k", guest.InitrdFile(name): "i", guest.CmdlineFile(name): "quiet root=x\n"} {
+		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
