@@ -43,6 +43,20 @@ func TestConsoleNotifiesHaltAndPanic(t *testing.T) {
 	}
 }
 
+func TestConsoleReadsTheShutdownLinesPID1Prints(t *testing.T) {
+	for msg, want := range map[string]event{guest.PowerOff: evPowerOff, guest.Reboot: evReboot, guest.Halt: evHalt} {
+		// PID 1's console is a tty: its lines end in \r\n.
+		c := feed("[ 3.0] x\r\n" + guest.Line(msg) + "\r\n")
+		if last, _, _ := c.state(); last != want {
+			t.Errorf("%q: event %v, want %v", guest.Line(msg), last, want)
+		}
+	}
+	c := feed(guest.Line(guest.PowerOff) + "\n")
+	if err := outcome(context.Background(), context.Background(), Config{Arch: "amd64"}, nil, c, &tailBuffer{max: 100}); err != nil {
+		t.Errorf("power off line then exit 0: %v, want success", err)
+	}
+}
+
 func TestOutcomeMapsConsoleAndExitToErrors(t *testing.T) {
 	bg := context.Background()
 	expired, cancel := context.WithTimeout(bg, time.Nanosecond)
