@@ -20,6 +20,10 @@ const (
 	ServicesDir   = "containers/services"
 )
 
+// VolumesDir, relative to the image root, holds one directory per volume of the image's YAML,
+// for containers to bind-mount.
+const VolumesDir = "containers/volumes"
+
 // File names inside a bundle directory.
 const (
 	ConfigFile  = "config.json"

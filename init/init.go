@@ -193,13 +193,13 @@ func (in *initProc) boot() error {
 	debug.FreeOSMemory()
 	in.tl.setMemory(sampleMemory())
 	in.tl.save()
-	logf("boot complete")
+	logBootComplete()
 	if in.bench {
 		goSafe("bench", func() {
 			if in.restarts > 0 {
 				in.benchRestarts(in.restarts)
 			}
-			logf("timeline %s", in.tl.json())
+			logTimeline(in.tl.json())
 			in.shutdownMachine(powerOff)
 		})
 	}
@@ -480,9 +480,9 @@ func (in *initProc) finish(a powerAction) {
 		unix.Sync()
 		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownEnd })
 		if in.bench {
-			logf("timeline %s", in.tl.json())
+			logTimeline(in.tl.json())
 		}
-		logf("%s", a)
+		logPowerAction(a)
 		if err := unix.Reboot(a.rebootCmd()); err != nil {
 			logf("reboot(2): %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/keel-os/keel/guest"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,6 +28,18 @@ func (a powerAction) String() string {
 		return "halt"
 	}
 	return "unknown"
+}
+
+// consoleMessage is the message PID 1 prints just before reboot(2) for the action, which a
+// host reads to tell how the machine went down.
+func (a powerAction) consoleMessage() string {
+	switch a {
+	case reboot:
+		return guest.Reboot
+	case halt:
+		return guest.Halt
+	}
+	return guest.PowerOff
 }
 
 // rebootCmd is the reboot(2) command for the action.

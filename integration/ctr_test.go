@@ -72,6 +72,6 @@ func TestCtrImportsAndRunsAnImageWithKeelsContainerdPlugins(t *testing.T) {
 		{"ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2 && echo NET-UP", "NET-UP"},
 		{"ctr -n test images pull --plain-http " + pulled + " >/dev/null && echo PULLED-$((40+2))", "PULLED-42"},
 		{"ctr -n test run --rm " + pulled + " t2 /bin/busybox echo PULLED-RAN-$((40+2)) </dev/null", "PULLED-RAN-42"},
-		{"poweroff", "keel: power off"},
+		{"poweroff", powerOffLine},
 	})
 }

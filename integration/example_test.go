@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // unames are uname -m for each arch.
@@ -36,7 +38,7 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
 				{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
 				{"keel-ctl analyze", "services ready"},
-				{"poweroff", "keel: power off"},
+				{"poweroff", powerOffLine},
 			})
 			if arch == "amd64" {
 				// q35's AHCI controller needs its modules: PID 1 times loading them.
@@ -69,7 +71,7 @@ func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
 			console := shellSession(t, []string{"--arch", arch, "--uefi"}, image, []step{
 				{"", "Welcome to Keel"},
 				{"ls /sys/firmware/efi/ && echo EFI-$((6*7))", "EFI-42"},
-				{"poweroff", "keel: power off"},
+				{"poweroff", powerOffLine},
 			})
 			mustContain(t, console, `(?i)efi`)
 		})
@@ -83,7 +85,7 @@ func TestZstdMaxImageUnpacksAndBoots(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
 	image := buildImageFor(t, "amd64", "examples/keel.yml", dir, "--compress", "zstd-max")
-	initrd, err := os.ReadFile(image + "-initrd.img")
+	initrd, err := os.ReadFile(guest.InitrdFile(image))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func TestZstdMaxImageUnpacksAndBoots(t *testing.T) {
 	shellSession(t, nil, image, []step{
 		{"", "Welcome to Keel"},
 		{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
-		{"poweroff", "keel: power off"},
+		{"poweroff", powerOffLine},
 	})
 }
 

@@ -13,12 +13,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 var (
 	repo     string // repository root
 	keelBin  string // the keel command built for the tests
 	setupErr error  // why the guest tests cannot run
+)
+
+// The power off line PID 1 prints last (package guest), and a pattern for it alone on its
+// line: "keel: power off requested" comes before it.
+var (
+	powerOffLine = guest.Line(guest.PowerOff)
+	poweredOff   = `(?m)^` + regexp.QuoteMeta(powerOffLine) + `\r?$`
 )
 
 // packages are built once for all tests; the kernel comes from keel kernel build.

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // TestPID1 boots the PID 1 image twice with the same virtio disk. The first boot checks
@@ -27,7 +29,7 @@ func TestPID1(t *testing.T) {
 		if err != nil {
 			t.Fatalf("keel run qemu: %v", err)
 		}
-		mustContain(t, console, `(?m)^keel: power off\r?$`)
+		mustContain(t, console, poweredOff)
 	})
 	t.Run("PID1IsKeelInit", func(t *testing.T) {
 		mustContain(t, console, `CHECK pid1 ok cmdline="/init`)
@@ -40,7 +42,7 @@ func TestPID1(t *testing.T) {
 		// No onboot container here touches containerd's paths (the disk is mounted beside
 		// its root), so containerd starts while they run, and its readiness can come
 		// between them.
-		inOrder(t, console, "keel: containerd ready", "keel: boot complete")
+		inOrder(t, console, "keel: containerd ready", guest.Line(guest.BootComplete))
 		if strings.Contains(console, "containerd starts after the onboot containers") {
 			t.Errorf("containerd waited for onboot containers that do not touch its paths")
 		}
@@ -67,11 +69,11 @@ func TestPID1(t *testing.T) {
 	})
 	t.Run("OnshutdownContainersRunBeforeServicesStop", func(t *testing.T) {
 		inOrder(t, console, "keel: power off requested", "onshutdown farewell ran",
-			"keel: onshutdown 000-farewell done", "keel: service stubborn did not stop", "keel: power off")
+			"keel: onshutdown 000-farewell done", "keel: service stubborn did not stop", powerOffLine)
 	})
 	t.Run("ServiceIgnoringSIGTERMIsKilledAfterTheGracePeriod", func(t *testing.T) {
 		inOrder(t, console, "keel: service stubborn started", "keel: power off requested",
-			"keel: service stubborn did not stop within 3s: killing it", "keel: power off")
+			"keel: service stubborn did not stop within 3s: killing it", powerOffLine)
 	})
 	t.Run("DataWrittenBeforePoweroffSurvivesTheNextBoot", func(t *testing.T) {
 		mustContain(t, console, `disk: wrote marker boot-1`)

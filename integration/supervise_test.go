@@ -70,7 +70,7 @@ func TestSupervision(t *testing.T) {
 		mustContain(t, console, `keel: onboot 000-hang timed out after 2s and was killed`)
 	})
 	t.Run("PoweroffStillEndsTheMachine", func(t *testing.T) {
-		mustContain(t, console, `(?m)^keel: power off\r?$`)
+		mustContain(t, console, poweredOff)
 	})
 }
 
@@ -85,7 +85,7 @@ func TestEssentialOnbootFailureStopsBootInAnEmergencyState(t *testing.T) {
 	}
 	inOrder(t, console, "keel: onboot 000-broken exited with status 3",
 		"EMERGENCY: essential onboot container 000-broken failed",
-		"keel: service rescue started", "poweroff in 2s", "keel: power off")
+		"keel: service rescue started", "poweroff in 2s", powerOffLine)
 	for _, bad := range []string{"this onboot must not run", "service normal started"} {
 		if strings.Contains(console, bad) {
 			t.Errorf("console shows %q in the emergency state", bad)

@@ -1,8 +1,8 @@
 // Package timeline is the boot timeline of a Keel machine: when each stage of boot and
 // shutdown happened, in seconds of CLOCK_BOOTTIME (the kernel started at 0 on that clock),
 // and the memory of PID 1, containerd and the shims once services are up. PID 1 records it in
-// Path and, with keel.bench=1 on the kernel command line, prints it on the console after
-// ConsolePrefix; keel-ctl analyze and keel bench read it.
+// Path and, with keel.bench=1 on the kernel command line, prints it on the console (the line
+// package guest names); keel-ctl analyze and keel bench read it.
 package timeline
 
 import (
@@ -13,9 +13,6 @@ import (
 
 // Path is where PID 1 keeps the timeline in the guest.
 const Path = "/run/keel/boot-timeline.json"
-
-// ConsolePrefix starts the console line that carries the timeline as JSON.
-const ConsolePrefix = "keel: timeline "
 
 // Clock names the clock every time is read from.
 const Clock = "boottime"

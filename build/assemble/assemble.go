@@ -326,7 +326,7 @@ func (a *assembler) stamp(root *tree.Tree, paths ...string) {
 // volumes makes /containers/volumes/NAME for each volume, filled from its image if it has one.
 func (a *assembler) volumes(ctx context.Context, root *tree.Tree) error {
 	for _, v := range a.cfg.Volumes {
-		dir := path.Join("containers/volumes", v.Name)
+		dir := path.Join(bundle.VolumesDir, v.Name)
 		if err := root.AddDir(dir, 0o755, 0, 0); err != nil {
 			return v.Pos.Errorf("volume %q: %v", v.Name, err)
 		}

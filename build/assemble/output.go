@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/atomicfile"
 	"github.com/keel-os/keel/rootfs/initrd"
 	"github.com/keel-os/keel/rootfs/tarout"
@@ -23,7 +24,7 @@ const (
 // WriteOptions say what to write and where.
 type WriteOptions struct {
 	Dir         string   // output directory
-	Name        string   // base name: NAME-kernel, NAME-initrd.img, NAME-cmdline, NAME.tar
+	Name        string   // base name of the files (package guest names them)
 	Formats     []string // FormatKernelInitrd, FormatTar
 	Compression initrd.Compression
 }
@@ -63,10 +64,10 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if img.Kernel == nil {
 				return nil, errors.New("format kernel+initrd needs a kernel: the YAML has no kernel image")
 			}
-			if err := create(opts.Name+"-kernel", func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
+			if err := create(guest.KernelFile(opts.Name), func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
 				return nil, err
 			}
-			if err := create(opts.Name+"-initrd.img", func(w io.Writer) error {
+			if err := create(guest.InitrdFile(opts.Name), func(w io.Writer) error {
 				if _, err := w.Write(img.UCode); err != nil {
 					return err
 				}
@@ -75,11 +76,11 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 				return nil, err
 			}
 			cmdline := strings.TrimSpace(img.Cmdline) + "\n"
-			if err := create(opts.Name+"-cmdline", func(w io.Writer) error { _, err := io.WriteString(w, cmdline); return err }); err != nil {
+			if err := create(guest.CmdlineFile(opts.Name), func(w io.Writer) error { _, err := io.WriteString(w, cmdline); return err }); err != nil {
 				return nil, err
 			}
 		case FormatTar:
-			if err := create(opts.Name+".tar", func(w io.Writer) error { return tarout.Write(w, img.Root) }); err != nil {
+			if err := create(guest.TarFile(opts.Name), func(w io.Writer) error { return tarout.Write(w, img.Root) }); err != nil {
 				return nil, err
 			}
 		default:

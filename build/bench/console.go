@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/timeline"
 )
 
@@ -14,7 +15,7 @@ import (
 const (
 	// TimelinePrefix starts the line PID 1 prints, with keel.bench=1, once every service has
 	// started and again just before reboot(2), followed by the timeline as JSON.
-	TimelinePrefix = timeline.ConsolePrefix
+	TimelinePrefix = guest.LinePrefix + guest.Timeline
 	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
 	FloorPrefix = "keel-floor: uptime "
 	// FloorStatPrefix starts the line the floor's /init prints next: the first line of
@@ -33,7 +34,7 @@ type (
 )
 
 // ErrNoTimeline is returned when a console shows no timeline line.
-var ErrNoTimeline = errors.New(`no "keel: timeline" line on the console (does PID 1 support keel.bench=1?)`)
+var ErrNoTimeline = errors.New(`no "` + strings.TrimSpace(TimelinePrefix) + `" line on the console (does PID 1 support keel.bench=1?)`)
 
 // ErrNoFloor is returned when a console shows no floor uptime line.
 var ErrNoFloor = errors.New(`no "keel-floor: uptime" line on the console`)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/keel-os/keel/build/assemble"
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 	"github.com/keel-os/keel/rootfs/tree"
@@ -77,8 +78,8 @@ func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	base := filepath.Join(opts.Dir, opts.Name)
 	return &builtImage{
 		Base:    base,
-		Kernel:  base + "-kernel",
-		Initrd:  base + "-initrd.img",
+		Kernel:  guest.KernelFile(base),
+		Initrd:  guest.InitrdFile(base),
 		Cmdline: strings.TrimSpace(img.Cmdline),
 		Elapsed: time.Since(start),
 	}, nil

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // Config describes one QEMU run. Zero fields take the documented defaults.
@@ -53,23 +55,16 @@ type Disk struct {
 	Format string // raw (default) or qcow2
 }
 
-// Image suffixes of the files keel build writes for NAME.
-const (
-	KernelSuffix  = "-kernel"
-	InitrdSuffix  = "-initrd.img"
-	CmdlineSuffix = "-cmdline"
-)
-
 // LoadImage points c at the kernel, initramfs and command line keel build wrote for name
 // (NAME-kernel, NAME-initrd.img, NAME-cmdline; a missing cmdline file is an empty line).
 func (c *Config) LoadImage(name string) error {
-	kernel, initrd := name+KernelSuffix, name+InitrdSuffix
+	kernel, initrd := guest.KernelFile(name), guest.InitrdFile(name)
 	for _, f := range []string{kernel, initrd} {
 		if _, err := os.Stat(f); err != nil {
 			return fmt.Errorf("image %s: %w", name, err)
 		}
 	}
-	cmdline, err := os.ReadFile(name + CmdlineSuffix)
+	cmdline, err := os.ReadFile(guest.CmdlineFile(name))
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("image %s: %w", name, err)
 	}

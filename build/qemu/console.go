@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+
+	"github.com/keel-os/keel/guest"
 )
 
-// Console lines Keel's PID 1 prints just before reboot(2), and the kernel's panic marker.
+// Console lines Keel's PID 1 prints just before reboot(2) (package guest), and the kernel's
+// panic marker.
 const (
-	LinePowerOff = "keel: power off"
-	LineReboot   = "keel: reboot"
-	LineHalt     = "keel: halt"
+	LinePowerOff = guest.LinePrefix + guest.PowerOff
+	LineReboot   = guest.LinePrefix + guest.Reboot
+	LineHalt     = guest.LinePrefix + guest.Halt
 	LinePanic    = "Kernel panic"
 )
 

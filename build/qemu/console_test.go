@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 func feed(chunks ...string) *console {
@@ -38,6 +40,20 @@ func TestConsoleNotifiesHaltAndPanic(t *testing.T) {
 	}
 	if _, p, _ := c.state(); !strings.Contains(p, "Attempted to kill init") {
 		t.Errorf("panic line = %q", p)
+	}
+}
+
+func TestConsoleReadsTheShutdownLinesPID1Prints(t *testing.T) {
+	for msg, want := range map[string]event{guest.PowerOff: evPowerOff, guest.Reboot: evReboot, guest.Halt: evHalt} {
+		// PID 1's console is a tty: its lines end in \r\n.
+		c := feed("[ 3.0] x\r\n" + guest.Line(msg) + "\r\n")
+		if last, _, _ := c.state(); last != want {
+			t.Errorf("%q: event %v, want %v", guest.Line(msg), last, want)
+		}
+	}
+	c := feed(guest.Line(guest.PowerOff) + "\n")
+	if err := outcome(context.Background(), context.Background(), Config{Arch: "amd64"}, nil, c, &tailBuffer{max: 100}); err != nil {
+		t.Errorf("power off line then exit 0: %v, want success", err)
 	}
 }
 
@@ -84,8 +100,8 @@ func TestTailBufferKeepsLastBytes(t *testing.T) {
 func TestLoadImageReadsBuildOutputs(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "linuxkit")
-	for suffix, data := range map[string]string{KernelSuffix: "k", InitrdSuffix: "i", CmdlineSuffix: "quiet root=x\n"} {
-		if err := os.WriteFile(name+suffix, []byte(data), 0o644); err != nil {
+	for file, data := range map[string]string{guest.KernelFile(name): "k", guest.InitrdFile(name): "i", guest.CmdlineFile(name): "quiet root=x\n"} {
+		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

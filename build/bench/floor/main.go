@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/keel-os/keel/guest"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,7 +32,7 @@ func main() {
 	} else {
 		fmt.Printf("keel-floor: stat %s\n", line)
 	}
-	fmt.Println("keel: power off")
+	fmt.Println(guest.Line(guest.PowerOff))
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
 		fmt.Printf("keel-floor: reboot: %v\n", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/keel-os/keel/guest"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,7 +22,7 @@ func main() {
 	fmt.Fprintln(out, "keeltest: init running, mode", os.Getenv("keeltest"))
 	switch os.Getenv("keeltest") {
 	case "reboot":
-		fmt.Fprintln(out, "keel: reboot")
+		fmt.Fprintln(out, guest.Line(guest.Reboot))
 		unix.Sync()
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	case "panic":
@@ -35,7 +36,7 @@ func main() {
 		if data, err := os.ReadFile("/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/userdata/raw"); err == nil {
 			fmt.Fprintf(out, "keeltest: userdata %q\n", data)
 		}
-		fmt.Fprintln(out, "keel: power off")
+		fmt.Fprintln(out, guest.Line(guest.PowerOff))
 		unix.Sync()
 		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	}

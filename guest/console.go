@@ -1,0 +1,21 @@
+package guest
+
+// LinePrefix starts every message PID 1 prints on the console, so a reader can tell its
+// lines from the kernel's and the containers'.
+const LinePrefix = "keel: "
+
+// Messages PID 1 prints after LinePrefix that a host reads.
+const (
+	// PowerOff, Reboot and Halt: exactly one is PID 1's last line before reboot(2).
+	PowerOff = "power off"
+	Reboot   = "reboot"
+	Halt     = "halt"
+	// BootComplete: every service has started.
+	BootComplete = "boot complete"
+	// Timeline is followed on its line by the boot timeline as JSON (package timeline),
+	// printed with keel.bench=1 once services are up and again before reboot(2).
+	Timeline = "timeline "
+)
+
+// Line is the console line PID 1 prints for message msg, without its newline.
+func Line(msg string) string { return LinePrefix + msg }

@@ -1,0 +1,16 @@
+package guest
+
+// The files keel build writes for an image called NAME. name may carry its directory
+// (DIR/NAME), as keel run qemu's argument does: each function only appends a suffix.
+
+// KernelFile is the kernel image (format kernel+initrd).
+func KernelFile(name string) string { return name + "-kernel" }
+
+// InitrdFile is the compressed initramfs, after any CPU microcode (format kernel+initrd).
+func InitrdFile(name string) string { return name + "-initrd.img" }
+
+// CmdlineFile is the kernel command line, one line (format kernel+initrd).
+func CmdlineFile(name string) string { return name + "-cmdline" }
+
+// TarFile is the root filesystem as a tar archive (format tar).
+func TarFile(name string) string { return name + ".tar" }
