@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/keel-os/keel/arch"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
 )
 
@@ -57,9 +58,9 @@ const (
 // Build returns the kernel for opts, building it unless the cache has one for the same
 // source, fragments and compiler.
 func Build(ctx context.Context, opts Options) (*Result, error) {
-	t, err := targetFor(opts.Arch)
+	t, err := arch.Lookup(opts.Arch)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	if opts.CacheDir == "" {
 		return nil, errors.New("kernel: no cache directory")
@@ -79,7 +80,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	cross := t.crossCompile(opts.Arch)
+	cross := t.CrossCompile()
 	root := filepath.Join(opts.CacheDir, "kernel")
 	srcHash, err := sourceHash(opts.Source, root)
 	if err != nil {
@@ -107,7 +108,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer os.RemoveAll(scratch)
 	fmt.Fprintf(log, "kernel %s: configuring\n", opts.Arch)
-	if err := kernelconfig.Merge(ctx, src, scratch, t.karch, cross, frags); err != nil {
+	if err := kernelconfig.Merge(ctx, src, scratch, t.KernelArch, cross, frags); err != nil {
 		return nil, err
 	}
 	if err := checkConfig(filepath.Join(scratch, ".config"), opts.Arch, frags); err != nil {
@@ -133,9 +134,9 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := copyFile(filepath.Join(scratch, ".config"), filepath.Join(bdir, ".config")); err != nil {
 		return nil, err
 	}
-	mk := maker{src: src, dir: bdir, karch: t.karch, cross: cross, log: opts.Output}
-	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.image, bdir)
-	if err := mk.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.image, "modules"); err != nil {
+	mk := maker{src: src, dir: bdir, karch: t.KernelArch, cross: cross, log: opts.Output}
+	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.ImageTarget, bdir)
+	if err := mk.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.ImageTarget, "modules"); err != nil {
 		return nil, err
 	}
 	rel, err := os.ReadFile(filepath.Join(bdir, "include", "config", "kernel.release"))
@@ -157,7 +158,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return nil, err
 	}
-	if err := copyFile(filepath.Join(bdir, t.path), filepath.Join(out, KernelFile)); err != nil {
+	if err := copyFile(filepath.Join(bdir, t.ImagePath), filepath.Join(out, KernelFile)); err != nil {
 		return nil, err
 	}
 	if err := copyFile(filepath.Join(bdir, ".config"), filepath.Join(out, ConfigFile)); err != nil {
