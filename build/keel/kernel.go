@@ -46,7 +46,7 @@ func kernelBuildCmd(args []string, stdout, stderr io.Writer) error {
 	tag := fs.String("tag", pkg.DefaultTag, "image tag")
 	jobs := fs.Int("j", 0, "parallel make jobs (default: the number of CPUs)")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
-	verbose := fs.Bool("v", false, "show make's output")
+	verbose := fs.Bool("v", false, "show make's output instead of the progress line")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -64,6 +64,8 @@ func kernelBuildCmd(args []string, stdout, stderr io.Writer) error {
 	opts := kernel.Options{Arch: *arch, Source: *source, CacheDir: dir, Jobs: *jobs, Log: stderr}
 	if *verbose {
 		opts.Output = stderr
+	} else {
+		opts.Progress, opts.Live = stderr, isTerminal(stderr)
 	}
 	for _, f := range extra {
 		frag, err := kernelconfig.LoadFragment(f)

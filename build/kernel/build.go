@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/keel-os/keel/arch"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
@@ -32,8 +33,12 @@ type Options struct {
 	Extra    []kernelconfig.Fragment
 	CacheDir string    // the Keel cache; kernels live in CacheDir/kernel
 	Jobs     int       // make -j; default the number of CPUs
-	Log      io.Writer // progress lines; nil: none
-	Output   io.Writer // make's output; nil: none (its end is quoted in errors)
+	Log      io.Writer // what the build does, a line a step; nil: none
+	Output   io.Writer // make's output; nil: none (it is kept in BUILD-DIR/make.log)
+	// Progress gets the compile progress: files compiled of an estimate, time taken and
+	// left; nil: none. Live redraws one line (for a terminal) instead of a line a minute.
+	Progress io.Writer
+	Live     bool
 }
 
 // Result is a built kernel in the cache.
@@ -54,6 +59,9 @@ const (
 	ConfigFile  = "config"
 	releaseFile = "release"
 )
+
+// MakeLog is the file in the build directory that keeps make's output of the last build.
+const MakeLog = "make.log"
 
 // Build returns the kernel for opts, building it unless the cache has one for the same
 // source, fragments and compiler.
@@ -134,10 +142,29 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := copyFile(filepath.Join(scratch, ".config"), filepath.Join(bdir, ".config")); err != nil {
 		return nil, err
 	}
-	mk := maker{src: src, dir: bdir, karch: t.KernelArch, cross: cross, log: opts.Output}
+	logFile := filepath.Join(bdir, MakeLog)
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		return nil, fmt.Errorf("kernel cache: %w", err)
+	}
+	mk := maker{src: src, dir: bdir, karch: t.KernelArch, cross: cross, log: opts.Output, logFile: logFile}
 	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.ImageTarget, bdir)
-	if err := mk.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.ImageTarget, "modules"); err != nil {
+	cold := countObjects(bdir) == 0
+	prog := newProgress(io.Discard, "kernel "+opts.Arch, opts.Live, estimate(root, opts.Arch, bdir), time.Now)
+	if opts.Progress != nil {
+		prog.w = opts.Progress
+	}
+	compile := mk
+	compile.log = prog
+	if opts.Output != nil {
+		compile.log = io.MultiWriter(opts.Output, prog)
+	}
+	err = compile.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.ImageTarget, "modules")
+	prog.finish()
+	if err != nil {
 		return nil, err
+	}
+	if err := record(root, opts.Arch, bdir, cold, prog.done); err != nil {
+		fmt.Fprintf(log, "kernel %s: %v\n", opts.Arch, err) // costs only the next estimate
 	}
 	rel, err := os.ReadFile(filepath.Join(bdir, "include", "config", "kernel.release"))
 	if err != nil {
