@@ -99,7 +99,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	final := filepath.Join(root, opts.Arch+"-"+key[:16])
+	final := filepath.Join(root, kernelDir(opts.Arch, key))
 	if r, err := load(final, key); err == nil {
 		fmt.Fprintf(log, "kernel %s: cached %s (%s)\n", opts.Arch, r.Release, final)
 		return r, nil
@@ -134,7 +134,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 
 	// The build directory persists per source and arch, so a changed fragment rebuilds only
 	// what the changed options touch.
-	bdir := filepath.Join(root, "build", srcHash[:16]+"-"+opts.Arch)
+	bdir := filepath.Join(root, "build", buildDir(srcHash, opts.Arch))
 	// make notices the new .config and rebuilds what its changes touch.
 	if err := os.MkdirAll(bdir, 0o755); err != nil {
 		return nil, fmt.Errorf("kernel cache: %w", err)
@@ -208,6 +208,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	r.Cached = false
 	return r, nil
 }
+
+// kernelDir is the name, in the kernel cache, of the kernel built from the inputs hashing to key.
+func kernelDir(arch, key string) string { return arch + "-" + key[:16] }
+
+// buildDir is the name, under the kernel cache's build/, of the build tree of a source and arch.
+func buildDir(srcHash, arch string) string { return srcHash[:16] + "-" + arch }
 
 // checkConfig fails when olddefconfig dropped a requested symbol, or when the result misses
 // a container or hardening requirement.
