@@ -148,8 +148,8 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	mk := maker{src: src, dir: bdir, karch: t.KernelArch, cross: cross, log: opts.Output, logFile: logFile}
 	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.ImageTarget, bdir)
-	cold := countObjects(bdir) == 0
-	prog := newProgress(io.Discard, "kernel "+opts.Arch, opts.Live, estimate(root, opts.Arch, bdir), time.Now)
+	have := countObjects(bdir)
+	prog := newProgress(io.Discard, "kernel "+opts.Arch, opts.Live, estimate(root, opts.Arch, have), time.Now)
 	if opts.Progress != nil {
 		prog.w = opts.Progress
 	}
@@ -163,7 +163,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := record(root, opts.Arch, bdir, cold, prog.done); err != nil {
+	if err := record(root, opts.Arch, bdir, have == 0, prog.done); err != nil {
 		fmt.Fprintf(log, "kernel %s: %v\n", opts.Arch, err) // costs only the next estimate
 	}
 	rel, err := os.ReadFile(filepath.Join(bdir, "include", "config", "kernel.release"))

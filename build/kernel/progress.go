@@ -133,12 +133,11 @@ func round(d time.Duration) string {
 // estimate for the next one.
 func objectsFile(root, arch string) string { return filepath.Join(root, arch+".objects") }
 
-// estimate is how many files a build in dir will compile: the record of the arch less the
-// objects dir already holds, or 0 when that is unknown (no record, or a build dir that has
-// them all, where what a changed config rebuilds cannot be told).
-func estimate(root, arch, dir string) int {
+// estimate is how many files a build will compile in a build dir already holding have
+// objects: the record of the arch less those, or 0 when that is unknown (no record, or a
+// build dir that has them all, where what a changed config rebuilds cannot be told).
+func estimate(root, arch string, have int) int {
 	want := readRecord(root, arch)
-	have := countObjects(dir)
 	if want <= have {
 		return 0
 	}
