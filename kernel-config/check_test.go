@@ -3,6 +3,8 @@ package kernelconfig
 import (
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/arch"
 )
 
 // passing returns a config that meets every requirement for arch, under their current names.
@@ -31,7 +33,7 @@ func failed(rep Report) []string {
 }
 
 func TestCheckPassesConfigMeetingEveryRequirement(t *testing.T) {
-	for _, arch := range Arches() {
+	for _, arch := range arch.Names() {
 		rep := Check(passing(arch), arch)
 		if !rep.OK() || rep.Checked == 0 {
 			t.Errorf("%s: %s", arch, rep)
@@ -172,7 +174,7 @@ func TestRequirementListsAreWellFormed(t *testing.T) {
 			}
 		}
 		for _, a := range r.Arches {
-			if !knownArch(a) {
+			if !arch.Known(a) {
 				t.Errorf("%s: unknown arch %q", r.Name(), a)
 			}
 		}

@@ -4,7 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/keel-os/keel/arch"
 )
 
 //go:embed *.config
@@ -19,14 +20,14 @@ type Fragment struct {
 	Data []byte
 }
 
-// Fragments returns the embedded fragments for arch, in merge order: common.config, then
+// Fragments returns the embedded fragments for the arch archName, in merge order: common.config, then
 // ARCH.config.
-func Fragments(arch string) ([]Fragment, error) {
-	if !knownArch(arch) {
-		return nil, fmt.Errorf("kernel config: no fragments for arch %q (want %s)", arch, strings.Join(Arches(), ", "))
+func Fragments(archName string) ([]Fragment, error) {
+	if _, err := arch.Lookup(archName); err != nil {
+		return nil, fmt.Errorf("kernel config: no fragments: %w", err)
 	}
 	var frags []Fragment
-	for _, name := range []string{commonFragment, arch + ".config"} {
+	for _, name := range []string{commonFragment, archName + ".config"} {
 		data, err := fragmentFS.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("kernel config: embedded fragment %s: %w", name, err)

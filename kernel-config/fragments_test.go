@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/arch"
 )
 
 func TestFragmentsAreCommonThenTheArchFragment(t *testing.T) {
-	for _, arch := range Arches() {
+	for _, arch := range arch.Names() {
 		frags, err := Fragments(arch)
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +42,7 @@ func TestFragmentsErrorNamesAnUnknownArch(t *testing.T) {
 }
 
 func TestEmbeddedFragmentsParse(t *testing.T) {
-	for _, arch := range Arches() {
+	for _, arch := range arch.Names() {
 		frags, err := Fragments(arch)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +62,7 @@ func TestEmbeddedFragmentsParse(t *testing.T) {
 // The shipped fragments ask for what Check requires, so a requirement cannot be met only by
 // a Kconfig default that may change.
 func TestEmbeddedFragmentsRequestEveryRequirement(t *testing.T) {
-	for _, arch := range Arches() {
+	for _, arch := range arch.Names() {
 		frags, err := Fragments(arch)
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/kernel"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
 	"github.com/keel-os/keel/rootfs/image"
@@ -58,16 +59,19 @@ func kernelSource(t *testing.T) string {
 }
 
 // merge runs kernelconfig.Merge for arch in a fresh build directory and returns the final config.
-func merge(t *testing.T, src, arch string, frags []kernelconfig.Fragment) kernelconfig.Config {
+func merge(t *testing.T, src, archName string, frags []kernelconfig.Fragment) kernelconfig.Config {
 	t.Helper()
-	karch, cross := kernelconfig.KernelArch(arch)
-	if _, err := exec.LookPath(cross + "gcc"); err != nil {
-		skipOrFail(t, cross+"gcc is not installed; Kconfig for "+arch+" asks it what it supports")
+	a, err := arch.Lookup(archName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath(a.CC()); err != nil {
+		skipOrFail(t, a.CC()+" is not installed; Kconfig for "+archName+" asks it what it supports")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	if err := kernelconfig.Merge(ctx, src, dir, karch, cross, frags); err != nil {
+	if err := kernelconfig.Merge(ctx, src, dir, a.KernelArch, a.CrossCompile(), frags); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := kernelconfig.ReadConfigFile(filepath.Join(dir, ".config"))
@@ -88,7 +92,7 @@ func requests(t *testing.T, frags []kernelconfig.Fragment) []kernelconfig.Reques
 
 func TestShippedFragmentsMergeWithNothingDroppedAndPassCheck(t *testing.T) {
 	src := kernelSource(t)
-	for _, arch := range kernelconfig.Arches() {
+	for _, arch := range arch.Names() {
 		t.Run(arch, func(t *testing.T) {
 			frags, err := kernelconfig.Fragments(arch)
 			if err != nil {

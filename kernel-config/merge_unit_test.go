@@ -126,23 +126,6 @@ func TestMergeNeedsFragmentsAndArch(t *testing.T) {
 	}
 }
 
-func TestKernelArchGivesARCHAndDebianCrossPrefix(t *testing.T) {
-	for _, tc := range []struct{ arch, karch, cross string }{
-		{"amd64", "x86_64", "x86_64-linux-gnu-"},
-		{"arm64", "arm64", "aarch64-linux-gnu-"},
-		{"s390x", "s390", "s390x-linux-gnu-"},
-		{"riscv64", "", ""},
-	} {
-		karch, cross := KernelArch(tc.arch)
-		if runtime.GOOS == "linux" && runtime.GOARCH == tc.arch {
-			tc.cross = "" // native build
-		}
-		if karch != tc.karch || cross != tc.cross {
-			t.Errorf("KernelArch(%s) = %q, %q; want %q, %q", tc.arch, karch, cross, tc.karch, tc.cross)
-		}
-	}
-}
-
 func TestMergeRejectsWhitespaceInPathsMergeConfigWouldSplit(t *testing.T) {
 	src := fakeSource(t)
 	err := Merge(context.Background(), src, filepath.Join(t.TempDir(), "a b"), "x86_64", "", []Fragment{{Name: "a.config"}})

@@ -7,11 +7,12 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/keel-os/keel/arch"
 	"golang.org/x/sys/unix"
 )
 
-// hostInfo describes this machine and the QEMU that boots arch guests.
-func hostInfo(arch string) Host {
+// hostInfo describes this machine and the QEMU that boots archName guests.
+func hostInfo(archName string) Host {
 	h := Host{Cores: runtime.NumCPU(), Go: runtime.Version()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -27,9 +28,8 @@ func hostInfo(arch string) Host {
 	if unix.Uname(&u) == nil {
 		h.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
-	bin := map[string]string{"amd64": "qemu-system-x86_64", "arm64": "qemu-system-aarch64", "s390x": "qemu-system-s390x"}[arch]
-	if bin != "" {
-		if out, err := exec.Command(bin, "--version").Output(); err == nil {
+	if a, err := arch.Lookup(archName); err == nil {
+		if out, err := exec.Command(a.QEMU, "--version").Output(); err == nil {
 			h.QEMU, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
 		}
 	}

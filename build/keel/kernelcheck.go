@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
+	keelarch "github.com/keel-os/keel/arch"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
 )
 
@@ -45,8 +45,8 @@ func kernelCheckCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		*arch, how = "amd64", "default"
 	}
-	if !slices.Contains(kernelconfig.Arches(), *arch) {
-		return fmt.Errorf("unknown arch %q (want %s)", *arch, strings.Join(kernelconfig.Arches(), ", "))
+	if _, err := keelarch.Lookup(*arch); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s: checking as %s (%s)\n", path, *arch, how)
 

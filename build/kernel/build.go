@@ -13,7 +13,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
+	"github.com/keel-os/keel/arch"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
 )
 
@@ -31,8 +33,12 @@ type Options struct {
 	Extra    []kernelconfig.Fragment
 	CacheDir string    // the Keel cache; kernels live in CacheDir/kernel
 	Jobs     int       // make -j; default the number of CPUs
-	Log      io.Writer // progress lines; nil: none
-	Output   io.Writer // make's output; nil: none (its end is quoted in errors)
+	Log      io.Writer // what the build does, a line a step; nil: none
+	Output   io.Writer // make's output; nil: none (it is kept in BUILD-DIR/make.log)
+	// Progress gets the compile progress: files compiled of an estimate, time taken and
+	// left; nil: none. Live redraws one line (for a terminal) instead of a line a minute.
+	Progress io.Writer
+	Live     bool
 }
 
 // Result is a built kernel in the cache.
@@ -54,12 +60,15 @@ const (
 	releaseFile = "release"
 )
 
+// MakeLog is the file in the build directory that keeps make's output of the last build.
+const MakeLog = "make.log"
+
 // Build returns the kernel for opts, building it unless the cache has one for the same
 // source, fragments and compiler.
 func Build(ctx context.Context, opts Options) (*Result, error) {
-	t, err := targetFor(opts.Arch)
+	t, err := arch.Lookup(opts.Arch)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kernel: %w", err)
 	}
 	if opts.CacheDir == "" {
 		return nil, errors.New("kernel: no cache directory")
@@ -79,7 +88,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	cross := t.crossCompile(opts.Arch)
+	cross := t.CrossCompile()
 	root := filepath.Join(opts.CacheDir, "kernel")
 	srcHash, err := sourceHash(opts.Source, root)
 	if err != nil {
@@ -90,7 +99,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	final := filepath.Join(root, opts.Arch+"-"+key[:16])
+	final := filepath.Join(root, kernelDir(opts.Arch, key))
 	if r, err := load(final, key); err == nil {
 		fmt.Fprintf(log, "kernel %s: cached %s (%s)\n", opts.Arch, r.Release, final)
 		return r, nil
@@ -107,7 +116,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer os.RemoveAll(scratch)
 	fmt.Fprintf(log, "kernel %s: configuring\n", opts.Arch)
-	if err := kernelconfig.Merge(ctx, src, scratch, t.karch, cross, frags); err != nil {
+	if err := kernelconfig.Merge(ctx, src, scratch, t.KernelArch, cross, frags); err != nil {
 		return nil, err
 	}
 	if err := checkConfig(filepath.Join(scratch, ".config"), opts.Arch, frags); err != nil {
@@ -125,7 +134,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 
 	// The build directory persists per source and arch, so a changed fragment rebuilds only
 	// what the changed options touch.
-	bdir := filepath.Join(root, "build", srcHash[:16]+"-"+opts.Arch)
+	bdir := filepath.Join(root, "build", buildDir(srcHash, opts.Arch))
 	// make notices the new .config and rebuilds what its changes touch.
 	if err := os.MkdirAll(bdir, 0o755); err != nil {
 		return nil, fmt.Errorf("kernel cache: %w", err)
@@ -133,10 +142,29 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := copyFile(filepath.Join(scratch, ".config"), filepath.Join(bdir, ".config")); err != nil {
 		return nil, err
 	}
-	mk := maker{src: src, dir: bdir, karch: t.karch, cross: cross, log: opts.Output}
-	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.image, bdir)
-	if err := mk.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.image, "modules"); err != nil {
+	logFile := filepath.Join(bdir, MakeLog)
+	if err := os.WriteFile(logFile, nil, 0o644); err != nil {
+		return nil, fmt.Errorf("kernel cache: %w", err)
+	}
+	mk := maker{src: src, dir: bdir, karch: t.KernelArch, cross: cross, log: opts.Output, logFile: logFile}
+	fmt.Fprintf(log, "kernel %s: make -j%d %s modules in %s\n", opts.Arch, opts.Jobs, t.ImageTarget, bdir)
+	have := countObjects(bdir)
+	prog := newProgress(io.Discard, "kernel "+opts.Arch, opts.Live, estimate(root, opts.Arch, have), time.Now)
+	if opts.Progress != nil {
+		prog.w = opts.Progress
+	}
+	compile := mk
+	compile.log = prog
+	if opts.Output != nil {
+		compile.log = io.MultiWriter(opts.Output, prog)
+	}
+	err = compile.run(ctx, fmt.Sprintf("-j%d", opts.Jobs), t.ImageTarget, "modules")
+	prog.finish()
+	if err != nil {
 		return nil, err
+	}
+	if err := record(root, opts.Arch, bdir, have == 0, prog.done); err != nil {
+		fmt.Fprintf(log, "kernel %s: %v\n", opts.Arch, err) // costs only the next estimate
 	}
 	rel, err := os.ReadFile(filepath.Join(bdir, "include", "config", "kernel.release"))
 	if err != nil {
@@ -157,7 +185,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return nil, err
 	}
-	if err := copyFile(filepath.Join(bdir, t.path), filepath.Join(out, KernelFile)); err != nil {
+	if err := copyFile(filepath.Join(bdir, t.ImagePath), filepath.Join(out, KernelFile)); err != nil {
 		return nil, err
 	}
 	if err := copyFile(filepath.Join(bdir, ".config"), filepath.Join(out, ConfigFile)); err != nil {
@@ -180,6 +208,12 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	r.Cached = false
 	return r, nil
 }
+
+// kernelDir is the name, in the kernel cache, of the kernel built from the inputs hashing to key.
+func kernelDir(arch, key string) string { return arch + "-" + key[:16] }
+
+// buildDir is the name, under the kernel cache's build/, of the build tree of a source and arch.
+func buildDir(srcHash, arch string) string { return srcHash[:16] + "-" + arch }
 
 // checkConfig fails when olddefconfig dropped a requested symbol, or when the result misses
 // a container or hardening requirement.

@@ -4,5 +4,6 @@
 // compilers, and packages them the way LinuxKit kernel images are laid out (kernel,
 // kernel.tar of lib/modules, and the config). Results are cached under the Keel cache,
 // keyed by the hash of the source, the fragments and the compiler, so a second build of the
-// same inputs is instant.
+// same inputs is instant. A build reports its compile progress and keeps make's log in its
+// build directory; Prune removes what the current inputs no longer use.
 package kernel

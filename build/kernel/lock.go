@@ -26,3 +26,26 @@ func lock(path string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// tryLock is lock without waiting: ok is false, and nothing held, while another holds path.
+func tryLock(path string) (unlock func(), ok bool, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, false, fmt.Errorf("kernel lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EWOULDBLOCK {
+		f.Close()
+		return nil, false, nil
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("kernel lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, true, nil
+}

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +11,10 @@ import (
 
 // maker runs the kernel's make in an out-of-tree build directory.
 type maker struct {
-	src, dir     string // source tree and O= build directory
-	karch, cross string // ARCH= and CROSS_COMPILE=
-	log          io.Writer
+	src, dir     string    // source tree and O= build directory
+	karch, cross string    // ARCH= and CROSS_COMPILE=
+	log          io.Writer // make's output as it comes; nil: none
+	logFile      string    // the file that keeps all of make's output, named in errors
 }
 
 // run runs make with args; on failure the error quotes the end of its output.
@@ -24,14 +24,42 @@ func (m maker) run(ctx context.Context, args ...string) error {
 	// Reproducible: no build user, host or time in the kernel.
 	cmd.Env = append(os.Environ(), "KBUILD_BUILD_USER=keel", "KBUILD_BUILD_HOST=keel",
 		"KBUILD_BUILD_TIMESTAMP=1970-01-01", "KBUILD_BUILD_VERSION=1")
-	var out bytes.Buffer
-	var w io.Writer = &out
+	end := &tailBuffer{max: 16 << 10}
+	ws := []io.Writer{end}
 	if m.log != nil {
-		w = io.MultiWriter(&out, m.log)
+		ws = append(ws, m.log)
 	}
+	if m.logFile != "" {
+		f, err := os.OpenFile(m.logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("kernel: make log: %w", err)
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "# make %s\n", strings.Join(argv, " "))
+		ws = append(ws, f)
+	}
+	w := io.MultiWriter(ws...)
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("kernel: make %s: %w\n%s", strings.Join(args, " "), err, tail(out.Bytes()))
+		where := ""
+		if m.logFile != "" {
+			where = " (full log: " + m.logFile + ")"
+		}
+		return fmt.Errorf("kernel: make %s: %w%s\n%s", strings.Join(args, " "), err, where, tail(end.buf))
 	}
 	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it, at least.
+type tailBuffer struct {
+	buf []byte
+	max int
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 2*t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
 }

@@ -55,9 +55,12 @@ func sourceHash(tarball, root string) (string, error) {
 	return h, nil
 }
 
+// srcDir is the name, under the kernel cache's src/, of the tree of the source hashing to hash.
+func srcDir(hash string) string { return hash[:16] }
+
 // unpackOnce unpacks tarball, whose contents hash to hash, into root/src unless it is there.
 func unpackOnce(ctx context.Context, tarball, hash, root string, log io.Writer) (string, error) {
-	src := filepath.Join(root, "src", hash[:16])
+	src := filepath.Join(root, "src", srcDir(hash))
 	if _, err := os.Stat(src); err == nil {
 		return src, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/keel-os/keel/arch"
 )
 
 // Options control Build.
@@ -56,8 +57,8 @@ func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, er
 	if opts.Arch == "" {
 		opts.Arch = runtime.GOARCH
 	}
-	if _, ok := triples[opts.Arch]; !ok {
-		return "", nil, fmt.Errorf("build %s: unsupported arch %q (want one of %s)", p.Image, opts.Arch, strings.Join(Arches(), ", "))
+	if _, err := arch.Lookup(opts.Arch); err != nil {
+		return "", nil, fmt.Errorf("build %s: %w", p.Image, err)
 	}
 	epoch := opts.Epoch
 	if epoch.IsZero() {

@@ -20,6 +20,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/keel-os/keel/arch"
 )
 
 // layerEntry is a tar header plus the contents of a regular file.
@@ -298,7 +299,7 @@ func TestBuildCgoBinaryLinksStatically(t *testing.T) {
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("gcc not installed: skipping the cgo build")
 	}
-	if _, ok := triples[runtime.GOARCH]; !ok {
+	if !arch.Known(runtime.GOARCH) {
 		t.Skipf("host arch %s is no target", runtime.GOARCH)
 	}
 	p, err := Load("testdata/cgo")

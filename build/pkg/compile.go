@@ -7,37 +7,24 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
+
+	"github.com/keel-os/keel/arch"
 )
-
-// triples maps the supported target architectures to their Debian multiarch triples, which
-// name the C cross compiler (TRIPLE-gcc) and pkg-config dir (/usr/lib/TRIPLE/pkgconfig).
-var triples = map[string]string{
-	"amd64": "x86_64-linux-gnu",
-	"arm64": "aarch64-linux-gnu",
-	"s390x": "s390x-linux-gnu",
-}
-
-// Arches lists the target architectures Build accepts.
-func Arches() []string { return []string{"amd64", "arm64", "s390x"} }
 
 // isLocalPackage reports whether a binaries: package is a path relative to the package dir.
 func isLocalPackage(p string) bool {
 	return p == "." || p == ".." || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../")
 }
 
-// buildEnv is the environment of go build for binary b on arch.
-func buildEnv(b Binary, arch string, extra []string) []string {
-	env := append(os.Environ(), "GOOS=linux", "GOARCH="+arch)
+// buildEnv is the environment of go build for binary b on the arch archName, which Build
+// has checked: cgo uses Debian's TRIPLE-gcc and /usr/lib/TRIPLE/pkgconfig.
+func buildEnv(b Binary, archName string, extra []string) []string {
+	env := append(os.Environ(), "GOOS=linux", "GOARCH="+archName)
 	if b.CGO {
-		triple := triples[arch]
-		cc := triple + "-gcc"
-		if runtime.GOOS == "linux" && runtime.GOARCH == arch {
-			cc = "gcc"
-		}
-		env = append(env, "CGO_ENABLED=1", "CC="+cc,
-			"PKG_CONFIG_LIBDIR=/usr/lib/"+triple+"/pkgconfig:/usr/share/pkgconfig")
+		a, _ := arch.Lookup(archName)
+		env = append(env, "CGO_ENABLED=1", "CC="+a.CC(),
+			"PKG_CONFIG_LIBDIR=/usr/lib/"+a.Triple+"/pkgconfig:/usr/share/pkgconfig")
 	} else {
 		env = append(env, "CGO_ENABLED=0")
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/keel-os/keel/arch"
 	"golang.org/x/sys/unix"
 )
 
@@ -76,14 +77,10 @@ func KVMUsable(arch string) error {
 
 // cpuVirtFlags checks /proc/cpuinfo for the CPU's hardware virtualisation flag. Without it
 // /dev/kvm is an emulation that the guest does not survive.
-func cpuVirtFlags(arch string) error {
-	var want []string
-	switch arch {
-	case "amd64":
-		want = []string{"vmx", "svm"}
-	case "s390x":
-		want = []string{"sie"}
-	default:
+func cpuVirtFlags(archName string) error {
+	a, _ := arch.Lookup(archName) // an arch with no flags to look for has nothing to check
+	want := a.KVMFlags
+	if len(want) == 0 {
 		return nil
 	}
 	f, err := os.Open("/proc/cpuinfo")

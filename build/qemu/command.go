@@ -3,25 +3,9 @@ package qemu
 import (
 	"fmt"
 	"strings"
+
+	"github.com/keel-os/keel/arch"
 )
-
-// machine is what differs between guest architectures.
-type machine struct {
-	qemu    string // QEMU system emulator
-	machine string // -machine under TCG
-	kvm     string // -machine under KVM
-	tcgCPU  string // -cpu under TCG ("" for QEMU's default); KVM always uses host
-	console string // console= for the kernel command line ("" for none)
-	bus     string // virtio transport suffix: pci or ccw
-	fwCfg   bool   // whether the machine has fw_cfg
-	uefi    string // UEFI firmware image for -bios ("" for none), from Debian's ovmf / qemu-efi-aarch64
-}
-
-var machines = map[string]machine{
-	"amd64": {"qemu-system-x86_64", "q35", "q35", "", "ttyS0", "pci", true, "/usr/share/ovmf/OVMF.fd"},
-	"arm64": {"qemu-system-aarch64", "virt", "virt,gic-version=host", "max", "ttyAMA0", "pci", true, "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd"},
-	"s390x": {"qemu-system-s390x", "s390-ccw-virtio", "s390-ccw-virtio", "max", "ttysclp0", "ccw", false, ""},
-}
 
 // UserdataName is the fw_cfg file that carries Config.Data.
 const UserdataName = "opt/org.keel/userdata"
@@ -38,18 +22,18 @@ func Command(cfg Config) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := machines[c.Arch]
+	m, _ := arch.Lookup(c.Arch) // checked by withDefaults
 	bin := c.QEMU
 	if bin == "" {
-		bin = m.qemu
+		bin = m.QEMU
 	}
 	args := []string{bin}
-	cpu := m.tcgCPU
+	cpu := m.TCGCPU
 	if accel == "kvm" {
-		args = append(args, "-machine", m.kvm, "-accel", "kvm")
+		args = append(args, "-machine", m.KVMMachine, "-accel", "kvm")
 		cpu = "host"
 	} else {
-		args = append(args, "-machine", m.machine, "-accel", "tcg")
+		args = append(args, "-machine", m.Machine, "-accel", "tcg")
 	}
 	if cpu != "" {
 		args = append(args, "-cpu", cpu)
@@ -67,27 +51,27 @@ func Command(cfg Config) ([]string, error) {
 		"-no-reboot",
 	)
 	if c.UEFI {
-		args = append(args, "-bios", m.uefi)
+		args = append(args, "-bios", m.UEFI)
 	}
 	args = append(args, "-kernel", c.Kernel)
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
 	}
-	if line := kernelCmdline(c.Cmdline, m.console); line != "" {
+	if line := kernelCmdline(c.Cmdline, m.Console); line != "" {
 		args = append(args, "-append", line)
 	}
 	if !c.NoRNG {
-		args = append(args, "-device", "virtio-rng-"+m.bus)
+		args = append(args, "-device", "virtio-rng-"+m.Bus)
 	}
 	for i, d := range c.Disks {
 		id := fmt.Sprintf("disk%d", i)
 		args = append(args,
 			"-drive", fmt.Sprintf("if=none,id=%s,file=%s,format=%s", id, optEscape(d.Path), d.Format),
-			"-device", fmt.Sprintf("virtio-blk-%s,drive=%s", m.bus, id))
+			"-device", fmt.Sprintf("virtio-blk-%s,drive=%s", m.Bus, id))
 	}
 	switch {
-	case c.DataFile != "" && !m.fwCfg:
-		return nil, fmt.Errorf("qemu: metadata (--data) needs fw_cfg, which %s lacks", m.machine)
+	case c.DataFile != "" && !m.FwCfg:
+		return nil, fmt.Errorf("qemu: metadata (--data) needs fw_cfg, which %s lacks", m.Machine)
 	case c.DataFile != "":
 		args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", UserdataName, optEscape(c.DataFile)))
 	case c.Data != nil:
@@ -120,7 +104,7 @@ func kernelCmdline(line, console string) string {
 	return strings.TrimSpace(line + " console=" + console)
 }
 
-func netArgs(c Config, m machine) ([]string, error) {
+func netArgs(c Config, m arch.Arch) ([]string, error) {
 	if c.NIC == "none" {
 		return []string{"-nic", "none"}, nil
 	}
@@ -132,8 +116,8 @@ func netArgs(c Config, m machine) ([]string, error) {
 		}
 		netdev += ",hostfwd=" + rule
 	}
-	dev := "virtio-net-" + m.bus + ",netdev=net0"
-	if m.bus == "pci" {
+	dev := "virtio-net-" + m.Bus + ",netdev=net0"
+	if m.Bus == "pci" {
 		dev += ",romfile=" // no iPXE option ROM: -kernel boots need none
 	}
 	return []string{"-netdev", netdev, "-device", dev}, nil

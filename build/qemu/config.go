@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/guest"
 )
 
@@ -77,8 +78,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Arch == "" {
 		c.Arch = runtime.GOARCH
 	}
-	if _, ok := machines[c.Arch]; !ok {
-		return c, fmt.Errorf("qemu: unsupported arch %q (want amd64, arm64 or s390x)", c.Arch)
+	m, err := arch.Lookup(c.Arch)
+	if err != nil {
+		return c, fmt.Errorf("qemu: %w", err)
 	}
 	if c.Mem == "" {
 		c.Mem = "1G"
@@ -98,7 +100,7 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.HostFwd) > 0 && c.NIC != "user" {
 		return c, fmt.Errorf("qemu: hostfwd needs nic user")
 	}
-	if c.UEFI && machines[c.Arch].uefi == "" {
+	if c.UEFI && m.UEFI == "" {
 		return c, fmt.Errorf("qemu: %s has no UEFI firmware", c.Arch)
 	}
 	if c.Kernel == "" {

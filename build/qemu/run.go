@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/keel-os/keel/arch"
 )
 
 // How a run can fail; Run wraps them with context, test with errors.Is.
@@ -129,8 +131,8 @@ func (c Config) QEMUName() string {
 	if c.QEMU != "" {
 		return c.QEMU
 	}
-	if m, ok := machines[c.Arch]; ok {
-		return m.qemu
+	if m, err := arch.Lookup(c.Arch); err == nil {
+		return m.QEMU
 	}
 	return "qemu"
 }
