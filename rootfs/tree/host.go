@@ -71,5 +71,5 @@ func hostNode(p string, fi fs.FileInfo) (*Node, error) {
 		}
 		return &Node{Mode: ModeSymlink | 0o777, Target: target}, nil
 	}
-	return nil, fmt.Errorf("%s: unsupported file type %v", p, m.Type())
+	return nil, fmt.Errorf("%s: not a regular file, directory or symlink", p)
 }
