@@ -77,7 +77,7 @@ type Flags []string
 func (f *Flags) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.Value == "" {
+		if n.Value == "" || n.ShortTag() == "!!null" {
 			*f = nil
 		} else {
 			*f = Flags{n.Value}

@@ -56,6 +56,8 @@ func TestParseTakesGCFlagsAsOneStringOrAList(t *testing.T) {
 		`"all=-l"`:                 {"all=-l"},
 		`["a/...=-l", "b/...=-l"]`: {"a/...=-l", "b/...=-l"},
 		`""`:                       nil,
+		`null`:                     nil,
+		`~`:                        nil,
 	} {
 		p, err := Parse("build.yml", []byte("image: keel/x\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: "+yml+"\n"))
 		if err != nil {
