@@ -92,7 +92,9 @@ func fileMode(f spec.File) (fs.FileMode, error) {
 	return tree.ModeFromUnix(m), nil
 }
 
-// source copies a host file, or a directory recursively, into the tree.
+// source copies a host file, or a directory recursively, into the tree. Only the permission
+// bits of the host files are kept; mode replaces those of a file (not a directory) when the
+// entry gives one.
 func (a *assembler) source(root *tree.Tree, p string, f spec.File, mode fs.FileMode, uid, gid int) error {
 	src := f.Source
 	if rest, ok := strings.CutPrefix(src, "~/"); ok {
@@ -102,61 +104,17 @@ func (a *assembler) source(root *tree.Tree, p string, f spec.File, mode fs.FileM
 		}
 		src = filepath.Join(home, rest)
 	}
-	st, err := os.Stat(src)
-	if err != nil {
-		if f.Optional && errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	if !st.IsDir() {
-		data, err := os.ReadFile(src)
-		if err != nil {
-			return err
-		}
-		if f.Mode == "" {
-			mode = st.Mode().Perm()
-		}
-		if err := root.AddFile(p, mode, uid, gid, data); err != nil {
-			return err
-		}
-		a.stamp(root, p)
+	if _, err := os.Stat(src); f.Optional && errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	return filepath.WalkDir(src, func(hp string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	return tree.ReadHost(src, func(rel string, n *tree.Node) error {
+		if rel == "." && !n.IsDir() && f.Mode != "" {
+			n.Mode = n.Type() | mode
+		} else {
+			n.Mode = n.Type() | n.Mode.Perm()
 		}
-		rel, err := filepath.Rel(src, hp)
-		if err != nil {
-			return err
-		}
-		tp := path.Join(p, filepath.ToSlash(rel))
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			err = root.AddDir(tp, info.Mode().Perm(), uid, gid)
-		case d.Type()&fs.ModeSymlink != 0:
-			var target string
-			if target, err = os.Readlink(hp); err == nil {
-				err = root.AddSymlink(tp, target, uid, gid)
-			}
-		case d.Type().IsRegular():
-			var data []byte
-			if data, err = os.ReadFile(hp); err == nil {
-				err = root.AddFile(tp, info.Mode().Perm(), uid, gid, data)
-			}
-		default:
-			return fmt.Errorf("%s: not a regular file, directory or symlink", hp)
-		}
-		if err != nil {
-			return err
-		}
-		a.stamp(root, tp)
-		return nil
+		n.UID, n.GID, n.ModTime = uid, gid, a.opts.Epoch
+		return root.Add(path.Join(p, rel), n)
 	})
 }
 

@@ -328,3 +328,32 @@ func TestFileSourceTildeIsTheHomeDirectory(t *testing.T) {
 		t.Errorf("authorized_keys: %q, want the home directory's key.pub", n.Data)
 	}
 }
+
+func TestFileSourceFollowsALinkedDirectoryAndDropsSetuid(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "real", "su")
+	if err := os.WriteFile(f, []byte("x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(f, fs.ModeSetuid|0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	root := tree.New()
+	cfg := &spec.Config{Files: []spec.File{{Path: "opt", Source: filepath.Join(dir, "link")}}}
+	if err := testAssembler(cfg).files(root); err != nil {
+		t.Fatal(err)
+	}
+	if n := lookup(t, root, "opt"); !n.IsDir() {
+		t.Errorf("opt: %v, want the linked directory", n.Mode)
+	}
+	// LinuxKit's files keep only the permission bits of their sources.
+	if n := lookup(t, root, "opt/su"); n.Mode != 0o755 {
+		t.Errorf("opt/su: %v, want -rwxr-xr-x", n.Mode)
+	}
+}

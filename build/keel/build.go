@@ -54,11 +54,9 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	epoch := time.Unix(0, 0).UTC()
-	if e, ok, err := tree.SourceDateEpoch(); err != nil {
+	epoch, err := tree.Epoch()
+	if err != nil {
 		return err
-	} else if ok {
-		epoch = e
 	}
 	ropts := image.Options{CacheDir: *cacheDir, InsecureRegistries: insecure, Offline: *offline}
 	logf := func(string, ...any) {}

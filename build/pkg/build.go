@@ -1,19 +1,20 @@
 package pkg
 
 import (
-	"archive/tar"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
 // Options control Build.
@@ -37,19 +38,6 @@ type Options struct {
 	Insecure bool
 }
 
-// SourceDateEpoch is the time named by $SOURCE_DATE_EPOCH (seconds since 1970), or Unix 0.
-func SourceDateEpoch() (time.Time, error) {
-	s := strings.TrimSpace(os.Getenv("SOURCE_DATE_EPOCH"))
-	if s == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want seconds since 1970: %w", s, err)
-	}
-	return time.Unix(n, 0).UTC(), nil
-}
-
 // Build compiles the package's binaries for opts.Arch, lays them out with its files in one
 // deterministic layer and returns the image and its reference (image:tag). It then hands
 // the image to opts.Store and pushes it to opts.Push when those are set.
@@ -63,17 +51,17 @@ func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, er
 	epoch := opts.Epoch
 	if epoch.IsZero() {
 		var err error
-		if epoch, err = SourceDateEpoch(); err != nil {
+		if epoch, err = tree.Epoch(); err != nil {
 			return "", nil, fmt.Errorf("build %s: %w", p.Image, err)
 		}
 	}
 	ref := p.Ref(opts.Tag)
 
-	t, err := p.tree(ctx, &opts)
+	l, err := p.layer(ctx, &opts)
 	if err != nil {
 		return "", nil, err
 	}
-	layerTar, err := t.tarball(epoch)
+	layerTar, err := l.tarball(epoch)
 	if err != nil {
 		return "", nil, fmt.Errorf("build %s: %w", ref, err)
 	}
@@ -94,9 +82,9 @@ func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, er
 	return ref, img, nil
 }
 
-// tree compiles the binaries and collects them and the files: entries.
-func (p *Package) tree(ctx context.Context, opts *Options) (tree, error) {
-	t := tree{}
+// layer compiles the binaries and collects them and the files: entries.
+func (p *Package) layer(ctx context.Context, opts *Options) (*layer, error) {
+	l := newLayer()
 	if len(p.Binaries) > 0 {
 		tmp, err := os.MkdirTemp("", "keel-pkg-")
 		if err != nil {
@@ -113,24 +101,24 @@ func (p *Package) tree(ctx context.Context, opts *Options) (tree, error) {
 				return nil, fmt.Errorf("build %s: %w", b.Package, err)
 			}
 			paths := append([]string{b.Path}, b.Links...)
-			if err := t.addHardLinked(paths, data, 0o755, p.origin(b.Line)); err != nil {
+			if err := l.addHardLinked(paths, data, 0o755, p.origin(b.Pos)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, f := range p.Files {
-		if err := p.addFile(ctx, t, f, opts); err != nil {
+		if err := p.addFile(ctx, l, f, opts); err != nil {
 			return nil, err
 		}
 	}
-	return t, nil
+	return l, nil
 }
 
-func (p *Package) addFile(ctx context.Context, t tree, f File, opts *Options) error {
-	origin := p.origin(f.Line)
-	mode := func(def int64) int64 {
+func (p *Package) addFile(ctx context.Context, l *layer, f File, opts *Options) error {
+	origin := p.origin(f.Pos)
+	mode := func(def fs.FileMode) fs.FileMode {
 		if f.Mode != nil {
-			return int64(*f.Mode)
+			return f.Mode.perm()
 		}
 		return def
 	}
@@ -140,20 +128,21 @@ func (p *Package) addFile(ctx context.Context, t tree, f File, opts *Options) er
 		if err != nil {
 			return fmt.Errorf("%s: %w", origin, err)
 		}
-		return t.addHost(f.Path, filepath.Join(root, f.Source), f.Mode, origin)
+		return l.addHost(f.Path, filepath.Join(root, f.Source), f.Mode, origin)
 	case f.Source != "":
 		src := f.Source
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(p.Dir, src)
 		}
-		return t.addHost(f.Path, src, f.Mode, origin)
+		return l.addHost(f.Path, src, f.Mode, origin)
 	case f.Contents != nil:
-		return t.add(f.Path, &entry{typ: tar.TypeReg, mode: mode(0o644), data: []byte(*f.Contents), origin: origin})
+		return l.add(f.Path, &tree.Node{Mode: mode(0o644), Data: []byte(*f.Contents)}, origin)
 	case f.Directory:
-		return t.add(f.Path, &entry{typ: tar.TypeDir, mode: mode(0o755), origin: origin})
+		return l.add(f.Path, &tree.Node{Mode: tree.ModeDir | mode(0o755)}, origin)
 	default:
-		return t.add(f.Path, &entry{typ: tar.TypeSymlink, mode: 0o777, link: f.Symlink, origin: origin})
+		return l.add(f.Path, &tree.Node{Mode: tree.ModeSymlink | 0o777, Target: f.Symlink}, origin)
 	}
 }
 
-func (p *Package) origin(line int) string { return fmt.Sprintf("%s:%d", p.File, line) }
+// origin names a build.yml line in errors, as "build.yml:12".
+func (p *Package) origin(pos spec.Pos) string { return fmt.Sprintf("%s:%d", p.File, pos.Line) }

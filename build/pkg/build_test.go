@@ -62,7 +62,13 @@ func readLayer(t *testing.T, img v1.Image) ([]string, map[string]layerEntry) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
+	return readTar(t, rc)
+}
+
+// readTar returns the entries of a tar archive in order.
+func readTar(t *testing.T, r io.Reader) ([]string, map[string]layerEntry) {
+	t.Helper()
+	tr := tar.NewReader(r)
 	var names []string
 	entries := map[string]layerEntry{}
 	for {

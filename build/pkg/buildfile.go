@@ -1,7 +1,9 @@
 package pkg
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/rootfs/tree"
 	"gopkg.in/yaml.v3"
 )
 
@@ -21,7 +25,8 @@ const DefaultTag = "dev"
 // DefaultLDFlags are the go build -ldflags of a binary whose ldflags: key is absent.
 const DefaultLDFlags = "-s -w"
 
-// Package is a parsed build.yml. The yaml tags are the file's keys.
+// Package is a parsed build.yml. The yaml tags are the file's keys; build/spec's strict
+// decoder fills it (and the Pos and KeyPos fields).
 type Package struct {
 	Dir  string `yaml:"-"` // absolute package directory
 	File string `yaml:"-"` // path of build.yml, as used in error messages
@@ -36,7 +41,7 @@ type Package struct {
 	Env        []string       `yaml:"env"`
 	WorkingDir string         `yaml:"workdir"`
 
-	lines map[string]int // line of each top-level key
+	KeyPos map[string]spec.Pos `yaml:"-"` // where each top-level key is written
 }
 
 // Binary is a Go main package compiled into the image.
@@ -48,20 +53,20 @@ type Binary struct {
 	LDFlags *string  `yaml:"ldflags"` // nil: DefaultLDFlags
 	GCFlags Flags    `yaml:"gcflags"` // go build -gcflags, once per item; none by default
 	Links   []string `yaml:"links"`
-	Line    int      `yaml:"-"` // line in build.yml
+	Pos     spec.Pos `yaml:"-"` // where in build.yml
 }
 
 // File is an extra file, directory or symlink in the image. Exactly one of Source,
 // Contents, Directory and Symlink is set.
 type File struct {
-	Path      string  `yaml:"path"`
-	Source    string  `yaml:"source"`
-	Deb       string  `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
-	Contents  *string `yaml:"contents"`
-	Directory bool    `yaml:"directory"`
-	Symlink   string  `yaml:"symlink"`
-	Mode      *Mode   `yaml:"mode"`
-	Line      int     `yaml:"-"` // line in build.yml
+	Path      string   `yaml:"path"`
+	Source    string   `yaml:"source"`
+	Deb       string   `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	Contents  *string  `yaml:"contents"`
+	Directory bool     `yaml:"directory"`
+	Symlink   string   `yaml:"symlink"`
+	Mode      *Mode    `yaml:"mode"`
+	Pos       spec.Pos `yaml:"-"` // where in build.yml
 }
 
 // Flags are the values of a go build flag that may be given more than once, each for its own
@@ -72,7 +77,7 @@ type Flags []string
 func (f *Flags) UnmarshalYAML(n *yaml.Node) error {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		if n.Value == "" {
+		if n.Value == "" || n.ShortTag() == "!!null" {
 			*f = nil
 		} else {
 			*f = Flags{n.Value}
@@ -80,13 +85,12 @@ func (f *Flags) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	case yaml.SequenceNode:
 		var out []string
-		if err := n.Decode(&out); err != nil {
-			return errAt(n, "want a string or a list of strings")
+		if err := n.Decode(&out); err == nil {
+			*f = out
+			return nil
 		}
-		*f = out
-		return nil
 	}
-	return errAt(n, "want a string or a list of strings")
+	return errors.New("want a string or a list of strings")
 }
 
 // Mode is an octal permission mode written as a string ("0755") or a number (0755, 755).
@@ -95,36 +99,19 @@ type Mode uint32
 // UnmarshalYAML parses the scalar as octal.
 func (m *Mode) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return errAt(n, "mode must be an octal number such as \"0755\"")
+		return errors.New("want an octal number such as \"0755\"")
 	}
 	s := strings.TrimPrefix(strings.TrimPrefix(n.Value, "0o"), "0O")
 	v, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || v > 07777 {
-		return errAt(n, "invalid mode %q: want an octal number such as \"0755\"", n.Value)
+		return fmt.Errorf("%q is not an octal mode such as \"0755\"", n.Value)
 	}
 	*m = Mode(v)
 	return nil
 }
 
-// UnmarshalYAML decodes a binaries: entry and records its line.
-func (b *Binary) UnmarshalYAML(n *yaml.Node) error {
-	type plain Binary
-	if err := n.Decode((*plain)(b)); err != nil {
-		return err
-	}
-	b.Line = n.Line
-	return nil
-}
-
-// UnmarshalYAML decodes a files: entry and records its line.
-func (f *File) UnmarshalYAML(n *yaml.Node) error {
-	type plain File
-	if err := n.Decode((*plain)(f)); err != nil {
-		return err
-	}
-	f.Line = n.Line
-	return nil
-}
+// perm is the mode as fs.FileMode permission, setuid, setgid and sticky bits.
+func (m Mode) perm() fs.FileMode { return tree.ModeFromUnix(uint32(m) & 0o7777) }
 
 // Load reads and validates dir/build.yml.
 func Load(dir string) (*Package, error) {
@@ -148,22 +135,8 @@ func Load(dir string) (*Package, error) {
 // Parse parses and validates the contents of a build.yml; file names it in errors.
 // Relative sources are resolved against filepath.Dir(file) when the package is built.
 func Parse(file string, data []byte) (*Package, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, atFile(file, err)
-	}
-	p := &Package{File: file, lines: map[string]int{}}
-	if doc.Kind == 0 {
-		return nil, fmt.Errorf("%s: empty file: image: is required", file)
-	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: top level must be a mapping", file, root.Line)
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		p.lines[root.Content[i].Value] = root.Content[i].Line
-	}
-	if err := decodeStrict(file, &doc, p); err != nil {
+	p := &Package{File: file}
+	if err := spec.DecodeStrict(file, data, p); err != nil {
 		return nil, err
 	}
 	if dir, err := filepath.Abs(filepath.Dir(file)); err == nil {
@@ -187,45 +160,45 @@ func (p *Package) Ref(tag string) string {
 	return p.Image + ":" + tag
 }
 
-func (p *Package) errf(line int, format string, args ...any) error {
-	if line == 0 {
+func (p *Package) errf(pos spec.Pos, format string, args ...any) error {
+	if pos.Line == 0 {
 		return fmt.Errorf("%s: %s", p.File, fmt.Sprintf(format, args...))
 	}
-	return fmt.Errorf("%s:%d: %s", p.File, line, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%s:%d: %s", p.File, pos.Line, fmt.Sprintf(format, args...))
 }
 
 func (p *Package) validate() error {
 	if p.Image == "" {
-		return p.errf(0, "image: is required")
+		return p.errf(spec.Pos{}, "image: is required")
 	}
 	if last := p.Image[strings.LastIndex(p.Image, "/")+1:]; strings.ContainsAny(last, ":@") {
-		return p.errf(p.lines["image"], "image %q must be a repository without tag or digest: use tag:", p.Image)
+		return p.errf(p.KeyPos["image"], "image %q must be a repository without tag or digest: use tag:", p.Image)
 	}
 	if _, err := name.NewRepository(p.Image); err != nil {
-		return p.errf(p.lines["image"], "image %q: %v", p.Image, err)
+		return p.errf(p.KeyPos["image"], "image %q: %v", p.Image, err)
 	}
 	if _, err := name.NewTag(p.Ref("")); err != nil {
-		return p.errf(p.lines["tag"], "tag %q: %v", p.Tag, err)
+		return p.errf(p.KeyPos["tag"], "tag %q: %v", p.Tag, err)
 	}
 	if p.WorkingDir != "" && !path.IsAbs(p.WorkingDir) {
-		return p.errf(p.lines["workdir"], "workdir %q must be absolute", p.WorkingDir)
+		return p.errf(p.KeyPos["workdir"], "workdir %q must be absolute", p.WorkingDir)
 	}
 	for _, b := range p.Binaries {
 		if b.Package == "" {
-			return p.errf(b.Line, "binary: package: is required")
+			return p.errf(b.Pos, "binary: package: is required")
 		}
 		if err := checkImagePath(b.Path); err != nil {
-			return p.errf(b.Line, "binary %s: path: %v", b.Package, err)
+			return p.errf(b.Pos, "binary %s: path: %v", b.Package, err)
 		}
 		for _, l := range b.Links {
 			if err := checkImagePath(l); err != nil {
-				return p.errf(b.Line, "binary %s: links: %v", b.Package, err)
+				return p.errf(b.Pos, "binary %s: links: %v", b.Package, err)
 			}
 		}
 	}
 	for _, f := range p.Files {
 		if err := checkImagePath(f.Path); err != nil {
-			return p.errf(f.Line, "file: path: %v", err)
+			return p.errf(f.Pos, "file: path: %v", err)
 		}
 		kinds := 0
 		for _, set := range []bool{f.Source != "", f.Contents != nil, f.Directory, f.Symlink != ""} {
@@ -234,13 +207,13 @@ func (p *Package) validate() error {
 			}
 		}
 		if kinds != 1 {
-			return p.errf(f.Line, "file %s: set exactly one of source, contents, directory, symlink", f.Path)
+			return p.errf(f.Pos, "file %s: set exactly one of source, contents, directory, symlink", f.Path)
 		}
 		if f.Deb != "" && (f.Source == "" || !path.IsAbs(f.Source)) {
-			return p.errf(f.Line, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
+			return p.errf(f.Pos, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
 		}
 		if f.Symlink != "" && f.Mode != nil {
-			return p.errf(f.Line, "file %s: a symlink has no mode", f.Path)
+			return p.errf(f.Pos, "file %s: a symlink has no mode", f.Path)
 		}
 	}
 	return nil

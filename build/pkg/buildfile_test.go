@@ -1,6 +1,7 @@
 package pkg
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -39,10 +40,10 @@ workdir: /root
 		t.Errorf("refs = %q, %q", p.Ref(""), p.Ref("x"))
 	}
 	b := p.Binaries[0]
-	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || !slices.Equal(b.GCFlags, Flags{"all=-l"}) || b.Line != 5 {
+	if b.Package != "github.com/opencontainers/runc" || !b.CGO || b.LDFlags == nil || *b.LDFlags != "" || !slices.Equal(b.GCFlags, Flags{"all=-l"}) || b.Pos.Line != 5 {
 		t.Errorf("binary = %+v", b)
 	}
-	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Line != 16 {
+	if *p.Files[0].Mode != 0o600 || *p.Files[1].Mode != 0o755 || p.Files[1].Pos.Line != 16 {
 		t.Errorf("files = %+v %+v", p.Files[0], p.Files[1])
 	}
 	if p.WorkingDir != "/root" || p.Cmd[0] != "--help" || p.Env[0] != "A=b" {
@@ -55,6 +56,8 @@ func TestParseTakesGCFlagsAsOneStringOrAList(t *testing.T) {
 		`"all=-l"`:                 {"all=-l"},
 		`["a/...=-l", "b/...=-l"]`: {"a/...=-l", "b/...=-l"},
 		`""`:                       nil,
+		`null`:                     nil,
+		`~`:                        nil,
 	} {
 		p, err := Parse("build.yml", []byte("image: keel/x\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: "+yml+"\n"))
 		if err != nil {
@@ -81,15 +84,19 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		name, yml, want string
 	}{
 		{"top-level typo", "image: a/b\nbinaris: []\n", `b/build.yml:2: unknown key "binaris"`},
-		{"nested typo", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    ldflag: -s\n", `b/build.yml:5: unknown key "ldflag"`},
-		{"file typo", "image: a/b\nfiles:\n  - path: /x\n    content: hi\n", `b/build.yml:4: unknown key "content"`},
+		{"nested typo", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    ldflag: -s\n", `b/build.yml:5: binaries[0] "/x": unknown key "ldflag" (did you mean "ldflags"?)`},
+		{"file typo", "image: a/b\nfiles:\n  - path: /x\n    content: hi\n", `b/build.yml:4: files[0] "/x": unknown key "content" (did you mean "contents"?)`},
 		{"config keys pass through", "image: a/b\nconfig:\n  anything: [1]\nfoo: 1\n", `b/build.yml:4: unknown key "foo"`},
-		{"wrong type", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    cgo: maybe\n", "b/build.yml:5: cannot unmarshal"},
-		{"bad mode", "image: a/b\nfiles:\n  - path: /x\n    contents: hi\n    mode: rwx\n", `b/build.yml:5: invalid mode "rwx"`},
-		{"gcflags map", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: {a: b}\n", "b/build.yml:5: want a string or a list of strings"},
-		{"gcflags nested list", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: [[a]]\n", "b/build.yml:5: want a string or a list of strings"},
-		{"duplicate key", "image: a/b\nimage: c/d\n", "b/build.yml:2:"},
-		{"syntax", "image: [a\n", "b/build.yml:"},
+		{"wrong type", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    cgo: maybe\n", `b/build.yml:5: binaries[0] "/x": cgo: expected a boolean (true or false), got string "maybe"`},
+		{"bad mode", "image: a/b\nfiles:\n  - path: /x\n    contents: hi\n    mode: rwx\n", `b/build.yml:5: files[0] "/x": mode: "rwx" is not an octal mode such as "0755"`},
+		{"gcflags map", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: {a: b}\n", `b/build.yml:5: binaries[0] "/x": gcflags: want a string or a list of strings`},
+		{"gcflags nested list", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    gcflags: [[a]]\n", `b/build.yml:5: binaries[0] "/x": gcflags: want a string or a list of strings`},
+		{"duplicate key", "image: a/b\nimage: c/d\n", `b/build.yml:2: key "image" is set twice (first at line 1)`},
+		{"duplicate config key", "image: a/b\nconfig:\n  net: host\n  net: none\n", `b/build.yml:4: config: key "net" is set twice (first at line 3)`},
+		{"wrong top-level type", "image: a/b\nenv: A=b\n", `b/build.yml:2: env: expected a list, got string "A=b"`},
+		{"null pointer", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    ldflags:\n", `b/build.yml:5: binaries[0] "/x": ldflags: expected a string, got null`},
+		{"two documents", "image: a/b\n---\nimage: c/d\n", "b/build.yml:2: only one YAML document"},
+		{"syntax", "image: [a\n", "b/build.yml:1: invalid YAML"},
 		{"missing image", "tag: x\n", "b/build.yml: image: is required"},
 		{"image with tag", "image: a/b:1\n", "b/build.yml:1: image \"a/b:1\" must be a repository"},
 		{"bad tag", "image: a/b\ntag: \"no/slash\"\n", "b/build.yml:2: tag"},
@@ -108,6 +115,30 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestParseReportsEveryDecodingErrorInLineOrder(t *testing.T) {
+	_, err := Parse("b/build.yml", []byte("image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    cgo: 1\nimage: c/d\nfoo: 1\n"))
+	want := `b/build.yml:5: binaries[0] "/x": cgo: expected a boolean (true or false), got integer 1
+b/build.yml:6: key "image" is set twice (first at line 1)
+b/build.yml:7: unknown key "foo"`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want it to start with\n%s", err, want)
+	}
+}
+
+func TestParseTakesConfigAsYAMLGivesIt(t *testing.T) {
+	p, err := Parse("build.yml", []byte("image: a/b\nconfig:\n  a: {b: [1, \"2\", true, null, 1.5]}\n  c: ~\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": map[string]any{"b": []any{1, "2", true, nil, 1.5}}, "c": nil}
+	if !reflect.DeepEqual(p.Config, want) {
+		t.Errorf("config = %#v, want %#v", p.Config, want)
+	}
+	if p.KeyPos["config"].Line != 2 {
+		t.Errorf("config at %v, want line 2", p.KeyPos["config"])
 	}
 }
 

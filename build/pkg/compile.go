@@ -75,7 +75,7 @@ func (p *Package) compile(ctx context.Context, b Binary, out string, opts *Optio
 		fmt.Fprintf(opts.Stderr, "# %s: GOARCH=%s cgo=%v %s %s\n", p.File, opts.Arch, b.CGO, goCmd, strings.Join(args, " "))
 	}
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s:%d: build %s for linux/%s: %w\n%s", p.File, b.Line, b.Package, opts.Arch, err, tail(log.String(), 4000))
+		return fmt.Errorf("%s:%d: build %s for linux/%s: %w\n%s", p.File, b.Pos.Line, b.Package, opts.Arch, err, tail(log.String(), 4000))
 	}
 	return nil
 }

@@ -7,8 +7,8 @@
 //
 // # build.yml
 //
-// The file is strict YAML: an unknown key, a duplicated key or a value of the wrong type is an
-// error naming build.yml:LINE.
+// The file is strict YAML, decoded by build/spec's decoder: an unknown key, a duplicated key or
+// a value of the wrong type is an error naming build.yml:LINE, and every such error is reported.
 //
 //	image: keel/getty            # repository, required
 //	tag: v1                      # optional; Options.Tag wins; default "dev"
@@ -47,9 +47,10 @@
 // # Reproducibility
 //
 // Binaries are built with `go build -trimpath -buildvcs=false`, GOOS=linux, GOARCH=target and
-// CGO_ENABLED=0 unless cgo is set. The layer is written deterministically: entries sorted by
-// path, every parent directory present (mode 0755 unless a files: entry says otherwise),
-// uid/gid 0, no user or group names, and every mtime (and the image's creation time) set to
-// SOURCE_DATE_EPOCH (default 0). Building the same inputs with the same Go toolchain twice
-// gives the same image digest.
+// CGO_ENABLED=0 unless cgo is set. The layer is a rootfs/tree written by rootfs/tarout, so
+// deterministically: parents before their entries, each directory's entries sorted by name,
+// every parent directory present (mode 0755 unless a files: entry says otherwise), uid/gid 0,
+// no user or group names, and every mtime (and the image's creation time) set to
+// SOURCE_DATE_EPOCH (default 0, see tree.Epoch). Building the same inputs with the same Go
+// toolchain twice gives the same image digest.
 package pkg

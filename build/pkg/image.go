@@ -25,7 +25,7 @@ func (p *Package) configJSON() (string, error) {
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		return "", fmt.Errorf("%s:%d: config: %w", p.File, p.lines["config"], err)
+		return "", fmt.Errorf("%s:%d: config: %w", p.File, p.KeyPos["config"].Line, err)
 	}
 	return string(b), nil
 }

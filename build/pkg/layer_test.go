@@ -1,96 +1,130 @@
 package pkg
 
 import (
-	"archive/tar"
 	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
-func TestTreeRejectsPathDefinedTwice(t *testing.T) {
-	tr := tree{}
-	if err := tr.add("/etc/motd", &entry{typ: tar.TypeReg, origin: "build.yml:3"}); err != nil {
+func file(data string) *tree.Node { return &tree.Node{Mode: 0o644, Data: []byte(data)} }
+
+func lookup(t *testing.T, l *layer, p string) *tree.Node {
+	t.Helper()
+	n, err := l.tree.Lookup(p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	err := tr.add("/etc/motd", &entry{typ: tar.TypeReg, origin: "build.yml:7"})
+	return n
+}
+
+func TestLayerRejectsPathDefinedTwice(t *testing.T) {
+	l := newLayer()
+	if err := l.add("/etc/motd", file(""), "build.yml:3"); err != nil {
+		t.Fatal(err)
+	}
+	err := l.add("/etc/motd", file(""), "build.yml:7")
 	if err == nil || !strings.Contains(err.Error(), "build.yml:7: /etc/motd already defined at build.yml:3") {
 		t.Errorf("err = %v", err)
 	}
 }
 
-func TestTreeRejectsFileUnderNonDirectory(t *testing.T) {
-	tr := tree{}
-	if err := tr.add("/bin", &entry{typ: tar.TypeSymlink, link: "usr/bin", origin: "build.yml:3"}); err != nil {
+func TestLayerRejectsFileUnderNonDirectory(t *testing.T) {
+	l := newLayer()
+	if err := l.add("/bin", &tree.Node{Mode: tree.ModeSymlink | 0o777, Target: "usr/bin"}, "build.yml:3"); err != nil {
 		t.Fatal(err)
 	}
-	err := tr.add("/bin/sh", &entry{typ: tar.TypeReg, origin: "build.yml:5"})
-	if err == nil || !strings.Contains(err.Error(), "parent /bin of /bin/sh is not a directory") {
+	err := l.add("/bin/sh", file(""), "build.yml:5")
+	if err == nil || !strings.Contains(err.Error(), "parent /bin of /bin/sh is not a directory (defined at build.yml:3)") {
 		t.Errorf("err = %v", err)
 	}
 }
 
-func TestTreeRejectsNonDirectoryOverImpliedParent(t *testing.T) {
-	tr := tree{}
-	if err := tr.add("/bin/sh", &entry{typ: tar.TypeReg, origin: "build.yml:3"}); err != nil {
+func TestLayerRejectsNonDirectoryOverImpliedParent(t *testing.T) {
+	l := newLayer()
+	if err := l.add("/bin/sh", file(""), "build.yml:3"); err != nil {
 		t.Fatal(err)
 	}
-	err := tr.add("/bin", &entry{typ: tar.TypeSymlink, link: "usr/bin", origin: "build.yml:5"})
+	err := l.add("/bin", &tree.Node{Mode: tree.ModeSymlink | 0o777, Target: "usr/bin"}, "build.yml:5")
 	if err == nil || !strings.Contains(err.Error(), "/bin must be a directory") {
 		t.Errorf("err = %v", err)
 	}
 }
 
-func TestTreeExplicitDirectoryOverridesImpliedParentMode(t *testing.T) {
-	tr := tree{}
-	if err := tr.add("/root/.profile", &entry{typ: tar.TypeReg, mode: 0o644, origin: "build.yml:3"}); err != nil {
+func TestLayerRejectsTheRoot(t *testing.T) {
+	if err := newLayer().add("/", &tree.Node{Mode: tree.ModeDir | 0o755}, "build.yml:3"); err == nil || !strings.Contains(err.Error(), "build.yml:3: cannot replace the root") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLayerExplicitDirectoryOverridesImpliedParentMode(t *testing.T) {
+	l := newLayer()
+	if err := l.add("/root/.profile", file(""), "build.yml:3"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.add("/root", &entry{typ: tar.TypeDir, mode: 0o700, origin: "build.yml:5"}); err != nil {
+	if err := l.add("/root", &tree.Node{Mode: tree.ModeDir | 0o700}, "build.yml:5"); err != nil {
 		t.Fatal(err)
 	}
-	if tr["root"].mode != 0o700 {
-		t.Errorf("root mode = %o, want 0700", tr["root"].mode)
+	if n := lookup(t, l, "root"); n.Perm() != 0o700 {
+		t.Errorf("root mode = %v, want 0700", n.Mode)
 	}
+	lookup(t, l, "root/.profile")
 }
 
 func TestHardLinksPointAtFirstPathInLayerOrder(t *testing.T) {
-	tr := tree{}
-	if err := tr.addHardLinked([]string{"/usr/bin/b", "/a", "/usr/bin/c"}, []byte("x"), 0o755, "build.yml:2"); err != nil {
+	l := newLayer()
+	if err := l.addHardLinked([]string{"/usr/bin/b", "/a", "/usr/bin/c"}, []byte("x"), 0o755, "build.yml:2"); err != nil {
 		t.Fatal(err)
 	}
-	if tr["a"].typ != tar.TypeReg || string(tr["a"].data) != "x" {
-		t.Errorf("a = %+v, want the data holder", tr["a"])
+	tb, err := l.tarball(time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, entries := readTar(t, bytes.NewReader(tb))
+	if strings.Join(order, " ") != "a usr/ usr/bin/ usr/bin/b usr/bin/c" {
+		t.Errorf("order = %q", order)
+	}
+	if e := entries["a"]; e.hdr.Typeflag != '0' || string(e.data) != "x" {
+		t.Errorf("a = %+v, want the data holder", e.hdr)
 	}
 	for _, k := range []string{"usr/bin/b", "usr/bin/c"} {
-		if tr[k].typ != tar.TypeLink || tr[k].link != "a" {
-			t.Errorf("%s = %+v, want a hard link to a", k, tr[k])
+		if h := entries[k].hdr; h.Typeflag != '1' || h.Linkname != "a" || h.Mode != 0o755 {
+			t.Errorf("%s = %+v, want a hard link to a", k, h)
 		}
 	}
 }
 
-func TestTarballIsByteIdenticalForEqualTrees(t *testing.T) {
-	mk := func() tree {
-		tr := tree{}
+func TestTarballIsByteIdenticalForEqualTreesAndStampsEveryEntry(t *testing.T) {
+	mk := func() *layer {
+		l := newLayer()
 		for _, p := range []string{"/z", "/a/b", "/m/n/o"} {
-			if err := tr.add(p, &entry{typ: tar.TypeReg, mode: 0o644, data: []byte(p), origin: p}); err != nil {
+			if err := l.add(p, file(p), p); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return tr
+		return l
 	}
-	a, err := mk().tarball(time.Unix(0, 0))
+	epoch := time.Unix(1700000000, 0)
+	a, err := mk().tarball(epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := mk().tarball(time.Unix(0, 0))
+	b, err := mk().tarball(epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) {
 		t.Errorf("tarballs differ")
+	}
+	order, entries := readTar(t, bytes.NewReader(a))
+	for _, name := range order {
+		if h := entries[name].hdr; !h.ModTime.Equal(epoch) || h.Uid != 0 || h.Gid != 0 {
+			t.Errorf("%s: mtime %v, owner %d:%d; want %v, 0:0", name, h.ModTime, h.Uid, h.Gid, epoch)
+		}
 	}
 }
 
@@ -100,15 +134,28 @@ func TestAddHostCopiesDirectoryBehindSymlink(t *testing.T) {
 	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	tr := tree{}
+	l := newLayer()
 	mode := Mode(0o700)
-	if err := tr.addHost("/opt/d", filepath.Join(dir, "link"), &mode, "build.yml:4"); err != nil {
+	if err := l.addHost("/opt/d", filepath.Join(dir, "link"), &mode, "build.yml:4"); err != nil {
 		t.Fatal(err)
 	}
-	if e := tr["opt/d"]; e == nil || e.typ != tar.TypeDir || e.mode != 0o700 {
-		t.Errorf("opt/d = %+v, want a 0700 directory", e)
+	if n := lookup(t, l, "opt/d"); !n.IsDir() || n.Perm() != 0o700 {
+		t.Errorf("opt/d = %+v, want a 0700 directory", n)
 	}
-	if e := tr["opt/d/sub/f"]; e == nil || string(e.data) != "x" {
-		t.Errorf("opt/d/sub/f = %+v, want the copied file", e)
+	if n := lookup(t, l, "opt/d/sub/f"); string(n.Data) != "x" {
+		t.Errorf("opt/d/sub/f = %+v, want the copied file", n)
+	}
+}
+
+func TestAddHostNamesTheEntryDefinedTwice(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "etc", "motd"), "x")
+	l := newLayer()
+	if err := l.add("/opt/etc/motd", file(""), "build.yml:3"); err != nil {
+		t.Fatal(err)
+	}
+	err := l.addHost("/opt", dir, nil, "build.yml:4")
+	if err == nil || err.Error() != "build.yml:4 (etc/motd): /opt/etc/motd already defined at build.yml:3" {
+		t.Errorf("err = %v", err)
 	}
 }

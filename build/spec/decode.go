@@ -30,7 +30,8 @@ import (
 //   - null leaves a non-pointer value zero, but is an error for a pointer (an "unset"
 //     that looks set), with a hint to write [] or "" instead;
 //   - a string accepts any scalar's text ("mode: 0644" is "0644"); booleans and numbers
-//     must be written as such.
+//     must be written as such;
+//   - an interface (any) takes what yaml.v3 would give it, with string keys only.
 type decoder struct {
 	file    string
 	section string // the section being decoded (see the section tag), or ""
@@ -129,6 +130,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field, check string) boo
 			return d.typeError(n, v, field)
 		}
 		v.SetFloat(f)
+	case reflect.Interface:
+		if v.NumMethod() > 0 {
+			panic(fmt.Sprintf("spec: cannot decode into %s", v.Type()))
+		}
+		return d.decodeAny(n, v, field)
 	default:
 		panic(fmt.Sprintf("spec: cannot decode into %s", v.Type()))
 	}
@@ -198,6 +204,32 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, field, check string) 
 		m.SetMapIndex(reflect.ValueOf(kn.Value).Convert(v.Type().Key()), e)
 	}
 	v.Set(m)
+	return ok
+}
+
+// decodeAny fills an interface value as yaml.v3 would (mappings are map[string]any, lists
+// []any), but with the strict rules for keys.
+func (d *decoder) decodeAny(n *yaml.Node, v reflect.Value, field string) bool {
+	var x reflect.Value
+	ok := true
+	switch n.Kind {
+	case yaml.MappingNode:
+		x = reflect.New(reflect.TypeFor[map[string]any]()).Elem()
+		ok = d.decodeMap(n, x, field, "")
+	case yaml.SequenceNode:
+		x = reflect.New(reflect.TypeFor[[]any]()).Elem()
+		ok = d.decodeSlice(n, x, field, "")
+	default:
+		var s any
+		if err := n.Decode(&s); err != nil {
+			d.fail(n, field, "%v", err)
+			return false
+		}
+		x = reflect.ValueOf(s)
+	}
+	if x.IsValid() {
+		v.Set(x)
+	}
 	return ok
 }
 

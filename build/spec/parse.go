@@ -78,6 +78,21 @@ func ParseLabel(name string, data []byte) (*ImageConfig, error) {
 	return &ic, nil
 }
 
+// DecodeStrict decodes the single YAML document in data into out, a pointer, with the rules
+// of this package's decoder: unknown, repeated and wrongly typed keys are errors, a field
+// named Pos of type Pos gets the position of its mapping, one named KeyPos of type
+// map[string]Pos those of its keys, and `required:"true"` keys must be present. Fields
+// typed any take any YAML with string keys. The error, if any, is an ErrorList of every
+// problem, each at file:line, in line order.
+func DecodeStrict(file string, data []byte, out any) error {
+	errs := decodeDocument(file, data, out)
+	if len(errs) == 0 {
+		return nil
+	}
+	errs.sortByPos([]string{file})
+	return errs
+}
+
 // decodeDocument decodes the single YAML document in data into out.
 func decodeDocument(name string, data []byte, out any) ErrorList {
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -424,5 +425,37 @@ func clearPositions(c *Config) {
 	}
 	for i := range c.Volumes {
 		c.Volumes[i].Pos = Pos{}
+	}
+}
+
+func TestDecodeStrictFillsPositionsAndReportsEveryProblemInLineOrder(t *testing.T) {
+	type item struct {
+		Name string `yaml:"name"`
+		Pos  Pos
+	}
+	type doc struct {
+		Items  []item         `yaml:"items"`
+		Extra  map[string]any `yaml:"extra"`
+		KeyPos map[string]Pos
+	}
+	var d doc
+	err := DecodeStrict("d.yml", []byte("items:\n  - name: a\nextra:\n  x: [1, {y: z}]\n"), &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Items[0].Pos != (Pos{"d.yml", 2}) || d.KeyPos["extra"] != (Pos{"d.yml", 3}) {
+		t.Errorf("positions: item %v, extra %v", d.Items[0].Pos, d.KeyPos["extra"])
+	}
+	if want := map[string]any{"x": []any{1, map[string]any{"y": "z"}}}; !reflect.DeepEqual(d.Extra, want) {
+		t.Errorf("extra = %#v, want %#v", d.Extra, want)
+	}
+
+	err = DecodeStrict("d.yml", []byte("extra:\n  x: 1\n  x: 2\nitems: {}\nnope: 1\n"), &doc{})
+	want := `d.yml:3: extra: key "x" is set twice (first at line 2)
+d.yml:4: items: expected a list, got a mapping
+d.yml:5: unknown key "nope"`
+	var list ErrorList
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !errors.As(err, &list) || len(list) != 3 {
+		t.Errorf("err = %v, want an ErrorList starting with\n%s", err, want)
 	}
 }

@@ -494,8 +494,18 @@ func merge(dst, src *Node) {
 	}
 }
 
+// SetModTimes sets the modification time of every entry, the root included, to mtime.
+func (t *Tree) SetModTimes(mtime time.Time) {
+	t.root.ModTime = mtime
+	_ = t.Walk(func(_ string, n *Node) error {
+		n.ModTime = mtime
+		return nil
+	})
+}
+
 // SourceDateEpoch returns the time in $SOURCE_DATE_EPOCH (seconds since 1970), to which
-// writers clamp modification times for reproducible output, and whether it is set.
+// writers clamp modification times for reproducible output, and whether it is set. It is the
+// one reader of the variable: a value that is not a non-negative integer is an error.
 func SourceDateEpoch() (time.Time, bool, error) {
 	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
 	if !ok || s == "" {
@@ -506,4 +516,18 @@ func SourceDateEpoch() (time.Time, bool, error) {
 		return time.Time{}, false, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a non-negative number of seconds", s)
 	}
 	return time.Unix(sec, 0).UTC(), true, nil
+}
+
+// Epoch is the time given to what has no meaningful time of its own (generated files, the
+// entries of a package layer, an image's creation): $SOURCE_DATE_EPOCH when it is set, else
+// the Unix epoch.
+func Epoch() (time.Time, error) {
+	e, ok, err := SourceDateEpoch()
+	switch {
+	case err != nil:
+		return time.Time{}, err
+	case !ok:
+		return time.Unix(0, 0).UTC(), nil
+	}
+	return e, nil
 }

@@ -295,6 +295,38 @@ func TestSourceDateEpochReadsTheEnvironment(t *testing.T) {
 	}
 }
 
+func TestEpochIsSourceDateEpochOrTheUnixEpoch(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	if e, err := Epoch(); err != nil || !e.Equal(time.Unix(1700000000, 0)) {
+		t.Errorf("set: Epoch = %v, %v", e, err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "-1")
+	if _, err := Epoch(); err == nil || !strings.Contains(err.Error(), "SOURCE_DATE_EPOCH") {
+		t.Errorf("negative: err = %v", err)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if e, err := Epoch(); err != nil || e.Unix() != 0 || e.Location() != time.UTC {
+		t.Errorf("empty: Epoch = %v, %v", e, err)
+	}
+}
+
+func TestSetModTimesStampsEveryEntryAndTheRoot(t *testing.T) {
+	tr := New()
+	must(t, tr.AddFile("a/b/c", 0o644, 0, 0, nil))
+	must(t, tr.AddSymlink("l", "a", 0, 0))
+	mtime := time.Unix(1234, 0)
+	tr.SetModTimes(mtime)
+	if !tr.Root().ModTime.Equal(mtime) {
+		t.Errorf("root time = %v", tr.Root().ModTime)
+	}
+	must(t, tr.Walk(func(p string, n *Node) error {
+		if !n.ModTime.Equal(mtime) {
+			t.Errorf("%s time = %v", p, n.ModTime)
+		}
+		return nil
+	}))
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
