@@ -20,6 +20,10 @@ import (
 // on the console the driver reads.
 var BenchCmdline = []string{"quiet"}
 
+// restartTimeout is what the restarts boot's time limit grows by per restart: each is typed
+// at the console shell and waits for a shell to answer again.
+const restartTimeout = 10 * time.Second
+
 // FloorCmdline is the floor's kernel command line (build/qemu adds console=).
 const FloorCmdline = "quiet"
 
@@ -209,7 +213,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return err
 		}
 		logf("booting keel once more to restart services %d times", opts.Restarts)
-		run, err := bootOnce(ctx, settings, t, 1, filepath.Join(consoleDir, KindRestarts+".log"))
+		long := settings
+		long.Timeout += time.Duration(opts.Restarts) * restartTimeout
+		run, err := bootOnce(ctx, long, t, 1, filepath.Join(consoleDir, KindRestarts+".log"))
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}

@@ -129,16 +129,20 @@ func (d *driver) run(cmd string) ([]string, error) {
 	return out, nil
 }
 
-// memory samples PID 1's, containerd's and the shims' memory (keel-ctl memory).
+// memory samples PID 1's, containerd's and the shims' memory (keel-ctl memory). A line of
+// PID 1's can land inside the sample's on the console: then it asks once more.
 func (d *driver) memory() (Memory, error) {
 	const cmd = "keel-ctl memory --json"
-	out, err := d.run(cmd)
-	if err != nil {
-		return Memory{}, err
-	}
-	for _, l := range out {
-		if m, ok := ParseMemory(l); ok {
-			return m, nil
+	var out []string
+	for try := 0; try < 2; try++ {
+		var err error
+		if out, err = d.run(cmd); err != nil {
+			return Memory{}, err
+		}
+		for _, l := range out {
+			if m, ok := ParseMemory(l); ok {
+				return m, nil
+			}
 		}
 	}
 	return Memory{}, fmt.Errorf("%s printed no memory sample: %q", cmd, out)

@@ -196,3 +196,28 @@ func TestLineFeedJoinsPartialWritesAndDropsCarriageReturns(t *testing.T) {
 		t.Errorf("since(1) = %q", rest)
 	}
 }
+
+func TestDriverAsksForMemoryAgainWhenALineLandsInsideTheSample(t *testing.T) {
+	g, d := newFakeGuest()
+	g.print("keel: boot complete")
+	garble := true
+	d.in = writerFunc(func(p []byte) (int, error) {
+		if garble && strings.HasPrefix(string(p), "keel-ctl memory") {
+			garble = false
+			g.print(`{"pid1_vmhwm_kb":28000,"pid1_rss_akeel: keel-ctl: service web restart`)
+			mark := echoMarker.FindStringSubmatch(strings.TrimSpace(strings.SplitN(string(p), "; ", 2)[1]))
+			n, _ := strconv.Atoi(mark[1])
+			g.print(fmt.Sprintf("keel-bench-%d.", n+1))
+			return len(p), nil
+		}
+		return g.Write(p)
+	})
+	m, err := d.memory()
+	if err != nil || m.PID1RssAnon != 5401 {
+		t.Fatalf("memory = %+v, %v; want the second sample", m, err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
