@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 )
@@ -21,7 +22,8 @@ import (
 //	POST /v1/services/NAME/restart     stop, then start
 //	GET  /v1/logs/NAME?n=N&follow=1    its newest log lines, then new ones while follow is set
 //	GET  /v1/timeline                  the boot timeline
-//	POST /v1/poweroff, /v1/reboot, /v1/halt
+//	GET  /v1/memory                    PID 1's, containerd's and the shims' memory now
+//	POST /v1/poweroff, /v1/reboot, /v1/halt  ?timeline=1: print the final timeline on the console
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status.
 const controlSocket = "/run/keel/control.sock"
@@ -99,8 +101,16 @@ func (in *initProc) controlHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(in.tl.json())
 	})
+	mux.HandleFunc("GET /v1/memory", func(w http.ResponseWriter, r *http.Request) {
+		// As at services ready: free pages go back to the kernel first, so samples compare.
+		debug.FreeOSMemory()
+		writeJSON(w, http.StatusOK, sampleMemory())
+	})
 	for path, a := range map[string]powerAction{"/v1/poweroff": powerOff, "/v1/reboot": reboot, "/v1/halt": halt} {
 		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("timeline") == "1" {
+				in.timelineAtEnd.Store(true)
+			}
 			writeJSON(w, http.StatusAccepted, map[string]string{"action": a.String()})
 			goSafe("shutdown", func() { in.shutdownMachine(a) })
 		})

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
@@ -35,9 +36,10 @@ type initProc struct {
 	logs       *logs.Manager // services and the kernel: /var/log
 	onbootLogs *logs.Manager // onboot containers: /var/log/onboot
 	offLogs    *logs.Manager // onshutdown containers: /var/log/onshutdown
-	bench      bool          // keel.bench=1: print the timeline and power off once services are up
-	restarts   int           // keel.bench_restarts=N: with bench, restart services N times first
 	defaults   restartPolicy // restart policy of services that set none
+	// timelineAtEnd (keel-ctl poweroff --timeline) prints the timeline, shutdown included,
+	// on the console just before reboot(2): the file in /run does not outlive the machine.
+	timelineAtEnd atomic.Bool
 
 	early *earlyStart // containerd started before the onboot containers, or nil
 
@@ -130,14 +132,6 @@ func (in *initProc) boot() error {
 	}
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
 	cl := readCmdline()
-	in.bench = cl.params["keel.bench"] == "1"
-	if v := cl.params["keel.bench_restarts"]; v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			in.restarts = n
-		} else {
-			logf("keel.bench_restarts=%s: not a count", v)
-		}
-	}
 	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
 	if err != nil {
 		logf("%v", err)
@@ -194,15 +188,6 @@ func (in *initProc) boot() error {
 	in.tl.setMemory(sampleMemory())
 	in.tl.save()
 	logBootComplete()
-	if in.bench {
-		goSafe("bench", func() {
-			if in.restarts > 0 {
-				in.benchRestarts(in.restarts)
-			}
-			logTimeline(in.tl.json())
-			in.shutdownMachine(powerOff)
-		})
-	}
 	return nil
 }
 
@@ -479,7 +464,7 @@ func (in *initProc) finish(a powerAction) {
 		unmountAll()
 		unix.Sync()
 		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownEnd })
-		if in.bench {
+		if in.timelineAtEnd.Load() {
 			logTimeline(in.tl.json())
 		}
 		logPowerAction(a)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -24,8 +25,11 @@ const keelCtlUsage = `usage: keel-ctl COMMAND [ARGS]
   stop NAME                 stop a service (it stays down)
   restart NAME              stop, then start
   logs [-f] [-n N] NAME     a service's newest log lines (kmsg: the kernel's); -f follows
-  analyze                   the boot timeline
-  poweroff | reboot | halt  shut the machine down cleanly
+  analyze [--json]          the boot timeline (--json: as PID 1 keeps it, on one line)
+  memory [--json]           PID 1's, containerd's and the shims' memory now
+  poweroff | reboot | halt [--timeline]
+                            shut the machine down cleanly (--timeline: PID 1 prints the
+                            final timeline on the console just before the end)
 `
 
 // keelCtl is the init binary answering as keel-ctl: it talks to PID 1 over the control socket.
@@ -53,9 +57,14 @@ func keelCtl(args []string) int {
 	case "logs":
 		err = c.logs(args[1:])
 	case "analyze":
-		err = c.analyze()
+		err = c.analyze(args[1:])
+	case "memory":
+		err = c.memory(args[1:])
 	case "poweroff", "reboot", "halt":
-		err = c.do("POST", "/v1/"+cmd, nil)
+		var path string
+		if path, err = powerPath(cmd, args[1:]); err == nil {
+			err = c.do("POST", path, nil)
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "keel-ctl: unknown command %q\n%s", cmd, keelCtlUsage)
 		return 2
@@ -178,16 +187,76 @@ func (c *ctlClient) logs(args []string) error {
 	return s.Err()
 }
 
-func (c *ctlClient) analyze() error {
+// jsonFlag parses the only flag of analyze and memory.
+func jsonFlag(cmd string, args []string) (bool, error) {
+	fs := flag.NewFlagSet("keel-ctl "+cmd, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON on one line")
+	if err := fs.Parse(args); err != nil {
+		return false, err
+	}
+	if fs.NArg() != 0 {
+		return false, fmt.Errorf("usage: keel-ctl %s [--json]", cmd)
+	}
+	return *asJSON, nil
+}
+
+func (c *ctlClient) analyze(args []string) error {
+	asJSON, err := jsonFlag("analyze", args)
+	if err != nil {
+		return err
+	}
 	var t timeline.Timeline
+	var data []byte
 	if err := c.do("GET", "/v1/timeline", &t); err != nil {
 		// PID 1 may be gone or old: fall back to the file.
-		data, ferr := os.ReadFile(timeline.Path)
-		if ferr != nil {
+		var ferr error
+		if data, ferr = os.ReadFile(timeline.Path); ferr != nil {
 			return err
 		}
-		return analyze(data, os.Stdout)
+	} else {
+		data, _ = json.Marshal(&t)
 	}
-	data, _ := json.Marshal(&t)
+	if asJSON {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, data); err != nil {
+			return fmt.Errorf("parse timeline: %w", err)
+		}
+		fmt.Println(buf.String())
+		return nil
+	}
 	return analyze(data, os.Stdout)
+}
+
+func (c *ctlClient) memory(args []string) error {
+	asJSON, err := jsonFlag("memory", args)
+	if err != nil {
+		return err
+	}
+	var m timeline.Memory
+	if err := c.do("GET", "/v1/memory", &m); err != nil {
+		return err
+	}
+	if asJSON {
+		data, _ := json.Marshal(&m)
+		fmt.Println(string(data))
+		return nil
+	}
+	printMemory(os.Stdout, "memory", &m)
+	return nil
+}
+
+// powerPath is the request path of poweroff, reboot or halt with their flags.
+func powerPath(cmd string, args []string) (string, error) {
+	fs := flag.NewFlagSet("keel-ctl "+cmd, flag.ContinueOnError)
+	withTimeline := fs.Bool("timeline", false, "PID 1 prints the final timeline on the console just before the end")
+	if err := fs.Parse(args); err != nil {
+		return "", err
+	}
+	if fs.NArg() != 0 {
+		return "", fmt.Errorf("usage: keel-ctl %s [--timeline]", cmd)
+	}
+	if *withTimeline {
+		return "/v1/" + cmd + "?timeline=1", nil
+	}
+	return "/v1/" + cmd, nil
 }

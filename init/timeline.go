@@ -82,13 +82,6 @@ func (r *recorder) setMemory(m *timeline.Memory) {
 	r.mu.Unlock()
 }
 
-// addRestartSample records the memory sampled after n service restarts.
-func (r *recorder) addRestartSample(n int, m *timeline.Memory) {
-	r.mu.Lock()
-	r.t.RestartSamples = append(r.t.RestartSamples, timeline.RestartSample{Restarts: n, Memory: *m})
-	r.mu.Unlock()
-}
-
 // json renders the timeline with spans in start order.
 func (r *recorder) json() []byte {
 	r.mu.Lock()
@@ -185,12 +178,6 @@ func analyze(data []byte, w io.Writer) error {
 	row("containerd ready", t.ContainerdReady, t.ContainerdReady-t.ContainerdStart)
 	row("services ready", t.ServicesReady, 0)
 	row("shutdown", t.ShutdownStart, t.ShutdownEnd-t.ShutdownStart)
-	printMemory := func(when string, m *timeline.Memory) {
-		if m != nil {
-			fmt.Fprintf(w, "memory %s: PID 1 VmHWM %.0f kB, RssAnon %.0f kB, %d goroutines, %d fds; containerd %.0f kB; shims %.0f kB\n",
-				when, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss)
-		}
-	}
 	printCPU := func(when string, c *timeline.CPU) {
 		if c != nil {
 			fmt.Fprintf(w, "cpu %s: busy %.2f s (user %.2f, system %.2f), idle %.2f s\n",
@@ -199,10 +186,14 @@ func analyze(data []byte, w io.Writer) error {
 	}
 	printCPU("at PID 1 start", t.CPUAtPID1)
 	printCPU("at services ready", t.CPUAtServicesReady)
-	printMemory("at services ready", t.Memory)
-	if n := len(t.RestartSamples); n > 0 {
-		last := t.RestartSamples[n-1]
-		printMemory(fmt.Sprintf("after %d restarts", last.Restarts), &last.Memory)
+	if t.Memory != nil {
+		printMemory(w, "memory at services ready", t.Memory)
 	}
 	return nil
+}
+
+// printMemory writes one line of a memory sample, after label.
+func printMemory(w io.Writer, label string, m *timeline.Memory) {
+	fmt.Fprintf(w, "%s: PID 1 VmHWM %.0f kB, RssAnon %.0f kB, %d goroutines, %d fds; containerd %.0f kB; shims %.0f kB\n",
+		label, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss)
 }

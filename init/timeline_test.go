@@ -14,8 +14,7 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 	tl := &recorder{t: timeline.Timeline{Clock: "boottime", PID1Start: 0.9, MountsDone: 1.0, OnbootDone: 2.0, ContainerdStart: 2.0,
 		ContainerdReady: 2.5, ServicesReady: 3.0, ShutdownStart: 4.0, ShutdownEnd: 4.5}}
 	tl.t.Spans = []timeline.Span{{Name: "service/getty", Start: 2.5, End: 3.0}, {Name: "onboot/000-sysctl", Start: 1.0, End: 2.0}, {Name: "containerd", Start: 2.0, End: 2.5}}
-	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000}
-	tl.addRestartSample(100, &timeline.Memory{PID1VmHWM: 9100, PID1RssAnon: 6100, PID1Goroutines: 30, PID1FDs: 14})
+	tl.t.Memory = &timeline.Memory{PID1VmHWM: 9000, PID1RssAnon: 6000, PID1Goroutines: 30, PID1FDs: 14}
 	tl.t.CPUAtServicesReady = &timeline.CPU{User: 1.25, System: 1.5, Idle: 0.25}
 	var back map[string]any
 	if err := json.Unmarshal(tl.json(), &back); err != nil {
@@ -34,8 +33,8 @@ func TestTimelineJSONKeepsSpansInStartOrderAndAnalyzePrintsEveryStage(t *testing
 	if err := analyze(tl.json(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown", "RssAnon 6000 kB",
-		"memory after 100 restarts: PID 1 VmHWM 9100 kB, RssAnon 6100 kB, 30 goroutines, 14 fds",
+	for _, want := range []string{"kernel → PID 1", "onboot/000-sysctl", "containerd ready", "services ready", "shutdown",
+		"memory at services ready: PID 1 VmHWM 9000 kB, RssAnon 6000 kB, 30 goroutines, 14 fds",
 		"cpu at services ready: busy 2.75 s (user 1.25, system 1.50), idle 0.25 s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("analyze output lacks %q:\n%s", want, out.String())

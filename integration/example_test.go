@@ -38,6 +38,8 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
 				{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
 				{"keel-ctl analyze", "services ready"},
+				{"keel-ctl analyze --json", `"services_ready":`},
+				{"keel-ctl memory", "memory: PID 1 VmHWM"},
 				{"poweroff", powerOffLine},
 			})
 			if arch == "amd64" {

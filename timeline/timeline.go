@@ -1,8 +1,9 @@
 // Package timeline is the boot timeline of a Keel machine: when each stage of boot and
 // shutdown happened, in seconds of CLOCK_BOOTTIME (the kernel started at 0 on that clock),
 // and the memory of PID 1, containerd and the shims once services are up. PID 1 records it in
-// Path and, with keel.bench=1 on the kernel command line, prints it on the console (the line
-// package guest names); keel-ctl analyze and keel bench read it.
+// Path, where keel-ctl analyze reads it; after `keel-ctl poweroff --timeline` PID 1 also prints
+// it on the console (the line package guest names) just before the machine goes down, which is
+// where keel bench reads it.
 package timeline
 
 import (
@@ -35,16 +36,6 @@ type Timeline struct {
 	// package initialisation. CPUAtServicesReady is the same when every service had started.
 	CPUAtPID1          *CPU `json:"cpu_at_pid1_start,omitempty"`
 	CPUAtServicesReady *CPU `json:"cpu_at_services_ready,omitempty"`
-	// RestartSamples is memory sampled as service restarts go on (keel.bench_restarts=N on
-	// the kernel command line): after each quarter of them, the last after all. A leak grows
-	// from one to the next, a warm-up does not.
-	RestartSamples []RestartSample `json:"restart_samples,omitempty"`
-}
-
-// RestartSample is the memory after so many restarts.
-type RestartSample struct {
-	Restarts int    `json:"restarts"`
-	Memory   Memory `json:"memory"`
 }
 
 // ModulesSpan is the span of PID 1 loading the drivers of the devices present (coldplug),
@@ -59,7 +50,7 @@ type Span struct {
 	End   float64 `json:"end"`
 }
 
-// Memory is sampled when every service has started (and again after restarts), in kB, with
+// Memory is sampled when every service has started (and by keel-ctl memory), in kB, with
 // PID 1's goroutines and open file descriptors, which a leak would make grow too.
 type Memory struct {
 	PID1VmHWM      float64 `json:"pid1_vmhwm_kb"`

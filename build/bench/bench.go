@@ -8,19 +8,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
+	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 )
 
-// BenchCmdline is what the benchmarked image's kernel command line gets: the timeline on
-// the console and a poweroff once every service has started, and no kernel chatter.
-var BenchCmdline = []string{"keel.bench=1", "quiet"}
+// BenchCmdline is what the benchmarked image's kernel command line gets: no kernel chatter
+// on the console the driver reads.
+var BenchCmdline = []string{"quiet"}
 
-// RestartsParam on the kernel command line makes PID 1 restart services that many times
-// once all have started, and sample memory again, before it powers off.
-const RestartsParam = "keel.bench_restarts"
+// restartTimeout is what the restarts boot's time limit grows by per restart: each is typed
+// at the console shell and waits for a shell to answer again.
+const restartTimeout = 10 * time.Second
 
 // FloorCmdline is the floor's kernel command line (build/qemu adds console=).
 const FloorCmdline = "quiet"
@@ -51,8 +53,8 @@ type Options struct {
 	// BuildRuns is how many rounds of store, cold and warm builds are timed; default 3, and
 	// negative skips them.
 	BuildRuns int
-	// Restarts is how many service restarts one more Keel boot makes (keel.bench_restarts)
-	// before PID 1's memory is sampled again; default 100, and negative skips that boot.
+	// Restarts is how many service restarts (keel-ctl restart) one more Keel boot makes,
+	// with PID 1's memory sampled along the way; default 100, and negative skips that boot.
 	Restarts int
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
@@ -153,6 +155,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if r.Size, err = imageSize(img); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	services, err := serviceNames(opts.Files)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 
 	floorInitrd := filepath.Join(imagesDir, "floor-initrd.img")
 	logf("building the floor initramfs")
@@ -177,7 +183,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	settings := bootSettings{Arch: opts.Arch, Mem: opts.Mem, CPUs: opts.CPUs, Accel: opts.Accel, Timeout: opts.BootTimeout}
 	targets := []bootTarget{
 		{Kind: KindFloor, Kernel: img.Kernel, Initrd: floorInitrd, Cmdline: FloorCmdline},
-		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline},
+		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Drive: driveBoot},
 	}
 	for n := 1; n <= opts.Runs; n++ {
 		for _, t := range targets {
@@ -201,16 +207,19 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Restarts > 0 {
 		t := targets[1]
 		t.Kind = KindRestarts
-		t.Cmdline += fmt.Sprintf(" %s=%d", RestartsParam, opts.Restarts)
+		var samples []RestartSample
+		t.Drive = func(d *driver) (err error) {
+			samples, err = driveRestarts(d, services, opts.Restarts)
+			return err
+		}
 		logf("booting keel once more to restart services %d times", opts.Restarts)
-		run, err := bootOnce(ctx, settings, t, 1, filepath.Join(consoleDir, KindRestarts+".log"))
+		long := settings
+		long.Timeout += time.Duration(opts.Restarts) * restartTimeout
+		run, err := bootOnce(ctx, long, t, 1, filepath.Join(consoleDir, KindRestarts+".log"))
 		if err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		samples := run.Timeline.RestartSamples
-		if len(samples) == 0 {
-			return nil, fmt.Errorf("bench: the restarts boot printed no memory after restarts (console in %s)", run.Console)
-		}
+		run.RestartSamples = samples
 		logf("restarts: %d of %d done in %.1f s", samples[len(samples)-1].Restarts, opts.Restarts,
 			run.Timeline.ShutdownStart-run.Timeline.ServicesReady)
 		r.Runs = append(r.Runs, run)
@@ -220,6 +229,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	return r, nil
+}
+
+// serviceNames are the names of the services of the merged YAML files, in the order PID 1
+// lists them (by name): the restarts boot restarts them in turn.
+func serviceNames(files []string) ([]string, error) {
+	cfg, err := spec.ParseFile(files...)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range cfg.Services {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // imageSize measures the kernel and initramfs img was written to.

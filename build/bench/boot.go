@@ -3,7 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -28,7 +30,10 @@ type BootRun struct {
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
 	FloorCPU    *CPU      `json:"floor_cpu,omitempty"`      // floor: CPU time when /init ran
 	Timeline    *Timeline `json:"timeline,omitempty"`       // keel: the last timeline printed
-	Console     string    `json:"console_log"`              // file holding the console output
+	// RestartSamples (the restarts boot) are the memory before the first restart, after each
+	// quarter of them and after the last.
+	RestartSamples []RestartSample `json:"restart_samples,omitempty"`
+	Console        string          `json:"console_log"` // file holding the console output
 	// OtherQEMUs are the pids of QEMU processes (not the benchmark's) seen running during
 	// the boot: it competed with them for the CPU, so its times are too long.
 	OtherQEMUs []int `json:"other_qemus,omitempty"`
@@ -40,7 +45,16 @@ type bootTarget struct {
 	Kernel  string
 	Initrd  string
 	Cmdline string
+	// Drive, if set, runs beside the boot with the console's input and output (a Keel boot
+	// ends when it asks for the poweroff); its error ends the boot.
+	Drive func(*driver) error
 }
+
+// Driver timing: a step is one keel-ctl command or the shell's answer, generous for TCG.
+const (
+	driverStep   = 3 * time.Minute
+	driverResend = 2 * time.Second
+)
 
 // bootSettings are the QEMU settings shared by every boot.
 type bootSettings struct {
@@ -51,22 +65,54 @@ type bootSettings struct {
 	Timeout time.Duration
 }
 
-// bootOnce boots target once, writes its console to consoleLog, and parses what the run
-// measures: the floor's uptime, or Keel's last timeline. The wall time runs from starting
-// QEMU until it exited.
+// bootOnce boots target once, with its driver on the console, writes its console to
+// consoleLog, and parses what the run measures: the floor's uptime, or Keel's last timeline.
+// The wall time runs from starting QEMU until it exited.
 func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, consoleLog string) (BootRun, error) {
 	r := BootRun{Kind: target.Kind, N: n, Console: consoleLog}
 	var console syncBuffer
+	var feed lineFeed
 	cfg := qemu.Config{
 		Arch: s.Arch, Mem: s.Mem, CPUs: s.CPUs, Accel: s.Accel, NIC: "none",
 		Kernel: target.Kernel, Initrd: target.Initrd, Cmdline: target.Cmdline,
-		Stdout: &console, Stderr: &console, Timeout: s.Timeout,
+		Stdout: io.MultiWriter(&console, &feed), Stderr: &console, Timeout: s.Timeout,
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	driven := make(chan error, 1)
+	if target.Drive == nil {
+		driven <- nil
+	} else {
+		// A pipe QEMU reads as its stdin directly: Run's wait does not hang on copying it.
+		in, typed, err := os.Pipe()
+		if err != nil {
+			return r, fmt.Errorf("%s boot %d: console input: %w", target.Kind, n, err)
+		}
+		defer in.Close()
+		defer typed.Close()
+		cfg.Stdin = in
+		d := &driver{in: typed, feed: &feed, boot: s.Timeout, step: driverStep, resend: driverResend}
+		if d.boot <= 0 {
+			d.boot = driverStep
+		}
+		go func() {
+			err := target.Drive(d)
+			if err != nil {
+				cancel()
+			}
+			driven <- err
+		}()
 	}
 	watch := watchContention(250 * time.Millisecond)
 	start := time.Now()
-	err := qemu.Run(ctx, cfg)
+	err := qemu.Run(runCtx, cfg)
 	r.WallSeconds = time.Since(start).Seconds()
 	r.OtherQEMUs = watch.Stop()
+	feed.Close()
+	// A driver that lost the console reports the end QEMU's own error explains better.
+	if derr := <-driven; derr != nil && (err == nil || !errors.Is(derr, errConsoleClosed)) {
+		err = fmt.Errorf("driver: %w", derr)
+	}
 	out := console.Bytes()
 	if werr := os.WriteFile(consoleLog, out, 0o644); werr != nil && err == nil {
 		err = werr

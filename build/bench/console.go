@@ -13,8 +13,8 @@ import (
 
 // Console markers.
 const (
-	// TimelinePrefix starts the line PID 1 prints, with keel.bench=1, once every service has
-	// started and again just before reboot(2), followed by the timeline as JSON.
+	// TimelinePrefix starts the line PID 1 prints just before reboot(2) when the poweroff
+	// was asked for with `keel-ctl poweroff --timeline`, followed by the timeline as JSON.
 	TimelinePrefix = guest.LinePrefix + guest.Timeline
 	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
 	FloorPrefix = "keel-floor: uptime "
@@ -29,12 +29,10 @@ type (
 	Span     = timeline.Span
 	Memory   = timeline.Memory
 	CPU      = timeline.CPU
-	// RestartSample is memory after so many restarts (package timeline).
-	RestartSample = timeline.RestartSample
 )
 
 // ErrNoTimeline is returned when a console shows no timeline line.
-var ErrNoTimeline = errors.New(`no "` + strings.TrimSpace(TimelinePrefix) + `" line on the console (does PID 1 support keel.bench=1?)`)
+var ErrNoTimeline = errors.New(`no "` + strings.TrimSpace(TimelinePrefix) + `" line on the console (does PID 1 know keel-ctl poweroff --timeline?)`)
 
 // ErrNoFloor is returned when a console shows no floor uptime line.
 var ErrNoFloor = errors.New(`no "keel-floor: uptime" line on the console`)
@@ -86,6 +84,19 @@ func LastTimeline(console string) (Timeline, error) {
 		return Timeline{}, err
 	}
 	return all[len(all)-1], nil
+}
+
+// ParseMemory reads the memory sample `keel-ctl memory --json` prints, from the first "{" of
+// line; ok is false for a line without one (the command's echo, other output).
+func ParseMemory(line string) (m Memory, ok bool) {
+	i := strings.IndexByte(line, '{')
+	if i < 0 {
+		return Memory{}, false
+	}
+	if err := json.NewDecoder(strings.NewReader(line[i:])).Decode(&m); err != nil || m.PID1VmHWM <= 0 {
+		return Memory{}, false
+	}
+	return m, true
 }
 
 // ParseFloorCPU returns the CPU time the floor's /init printed on console, or nil if it

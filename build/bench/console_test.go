@@ -128,3 +128,15 @@ func TestParseFloorRejectsMissingOrNonPositiveUptime(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMemoryReadsKeelCtlMemoryJSONAndSkipsOtherLines(t *testing.T) {
+	m, ok := ParseMemory(`{"pid1_vmhwm_kb":28316,"pid1_rss_anon_kb":5504,"pid1_goroutines":17,"pid1_fds":16,"containerd_rss_kb":29344,"shims_rss_kb":27112}` + "\r")
+	if !ok || m != (Memory{PID1VmHWM: 28316, PID1RssAnon: 5504, PID1Goroutines: 17, PID1FDs: 16, ContainerdRss: 29344, ShimsRss: 27112}) {
+		t.Errorf("got %+v, %v", m, ok)
+	}
+	for _, line := range []string{"keel:/# keel-ctl memory --json; echo keel-bench-$((3+1)).", `{"error":"no"}`, "{garbled", ""} {
+		if _, ok := ParseMemory(line); ok {
+			t.Errorf("ParseMemory(%q) took it for a sample", line)
+		}
+	}
+}

@@ -1,10 +1,15 @@
-// Package bench is the boot benchmark behind `keel bench` and `make bench`.
+// Package bench is the boot benchmark behind `keel bench` and `make bench`: a measuring tool
+// that uses the build path (build/spec, build/assemble, build/qemu) as `keel build` and
+// `keel run` do; nothing on that path imports it.
 //
-// It builds an image description (examples/keel.yml) with keel.bench=1 on its kernel command
-// line, and a floor image: the same kernel with an initramfs whose /init (build/bench/floor)
-// only prints its uptime and powers off. It boots the two alternately under QEMU, reads the
-// boot timeline Keel's PID 1 prints on the console when keel.bench=1 is set (see Timeline),
-// and reports medians and extremes of each boot stage, PID 1's and containerd's memory, the
+// It builds an image description (examples/keel.yml) with `quiet` on its kernel command line,
+// and a floor image: the same kernel with an initramfs whose /init (build/bench/floor) only
+// prints its uptime and powers off. It boots the two alternately under QEMU. PID 1 has no
+// benchmark mode: once it prints "keel: boot complete", the benchmark types keel-ctl
+// commands at the shell on the guest's serial console (`keel-ctl poweroff --timeline`, and in
+// one more boot `keel-ctl restart` and `keel-ctl memory`), so the image booted is the one the
+// YAML describes. It reads the timeline PID 1 prints just before reboot(2) (see Timeline) and
+// reports medians and extremes of each boot stage, PID 1's and containerd's memory, the
 // image's size broken down by part, and how long `keel build` takes with a cold and a warm
 // cache. Run writes bench.json, bench.md and a boot chart, timeline.svg.
 //

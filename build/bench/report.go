@@ -66,9 +66,17 @@ type Restarts struct {
 	Requested int     `json:"requested"`
 	Done      int     `json:"done"`
 	Seconds   float64 `json:"seconds"` // from services_ready to the end of the restarts
-	Before    Memory  `json:"before"`  // at services_ready
+	// Before is the memory once every service had started, before the first restart,
+	// sampled as the others are (keel-ctl memory).
+	Before Memory `json:"before"`
 	// Samples are the memory after each quarter of the restarts, the last after all.
 	Samples []RestartSample `json:"samples"`
+}
+
+// RestartSample is the memory (keel-ctl memory) after so many service restarts.
+type RestartSample struct {
+	Restarts int    `json:"restarts"`
+	Memory   Memory `json:"memory"`
 }
 
 // Metric is one summarized measurement.
@@ -210,15 +218,17 @@ func (r *Result) summarize() {
 	}
 	r.Restarts = nil
 	for _, run := range r.Runs {
-		if run.Kind != KindRestarts || run.Timeline == nil || len(run.Timeline.RestartSamples) == 0 {
+		s := run.RestartSamples
+		if run.Kind != KindRestarts || len(s) < 2 {
 			continue
 		}
-		t := run.Timeline
 		r.Restarts = &Restarts{
 			Requested: r.Config.Restarts,
-			Done:      t.RestartSamples[len(t.RestartSamples)-1].Restarts,
-			Seconds:   t.ShutdownStart - t.ServicesReady,
-			Before:    memOf(t), Samples: t.RestartSamples,
+			Done:      s[len(s)-1].Restarts,
+			Before:    s[0].Memory, Samples: s[1:],
+		}
+		if t := run.Timeline; t != nil && t.ShutdownStart > 0 {
+			r.Restarts.Seconds = t.ShutdownStart - t.ServicesReady
 		}
 	}
 	r.ChartRun = chartRun(r.Runs, ready.Median)

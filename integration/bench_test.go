@@ -1,0 +1,60 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keel-os/keel/build/bench"
+)
+
+// TestBenchDrivesTheExampleFromItsConsoleShell runs keel bench on the example with one boot of
+// each image and a short restarts boot. PID 1 has no benchmark mode: the benchmark types
+// keel-ctl at the getty shell once PID 1 said boot complete, and reads the final timeline
+// PID 1 prints after keel-ctl poweroff --timeline.
+func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
+	needGuest(t)
+	out := t.TempDir()
+	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--out", out, "examples/keel.yml"); err != nil {
+		t.Fatalf("keel bench: %v\n%s", err, msg)
+	}
+	data, err := os.ReadFile(filepath.Join(out, bench.JSONFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r bench.Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("%s: %v", bench.JSONFile, err)
+	}
+	if strings.Contains(r.Config.Cmdline, "keel.bench") {
+		t.Errorf("kernel command line %q: want no benchmark mode", r.Config.Cmdline)
+	}
+	var keel *bench.BootRun
+	for i := range r.Runs {
+		if r.Runs[i].Kind == bench.KindKeel {
+			keel = &r.Runs[i]
+		}
+	}
+	if keel == nil || keel.Timeline == nil {
+		t.Fatalf("no Keel run with a timeline: %+v", r.Runs)
+	}
+	if tl := keel.Timeline; !(tl.ServicesReady > 0 && tl.ShutdownStart > tl.ServicesReady && tl.ShutdownEnd > tl.ShutdownStart) || tl.Memory == nil {
+		t.Errorf("timeline: services ready %v, shutdown %v to %v, memory %v: want them in that order, with memory",
+			tl.ServicesReady, tl.ShutdownStart, tl.ShutdownEnd, tl.Memory)
+	}
+	console, err := os.ReadFile(keel.Console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inOrder(t, string(console), "keel: boot complete", "keel-ctl poweroff --timeline", "keel: power off requested", "keel: timeline {", "keel: power off")
+	if rs := r.Restarts; rs == nil || rs.Done != 4 || len(rs.Samples) != 4 || rs.Before.PID1VmHWM <= 0 {
+		t.Errorf("restarts: %+v; want 4 done, memory before them and after each", rs)
+	}
+	for _, f := range []string{bench.MDFile, bench.ChartFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
