@@ -173,6 +173,7 @@ func HardeningRequirements() []Requirement {
 		on("kernel address space layout randomisation", "RANDOMIZE_BASE"),
 		on("BPF always JIT-compiled, no interpreter to abuse as a Spectre gadget", "BPF_JIT_ALWAYS_ON"),
 		on("freed pages poisoned", "PAGE_POISONING"),
+		on("an oops panics instead of running on with a damaged kernel", "PANIC_ON_OOPS"),
 		only(on("retpolines against Spectre v2", "MITIGATION_RETPOLINE", "RETPOLINE"), "amd64"),
 		only(on("page table isolation against Meltdown", "MITIGATION_PAGE_TABLE_ISOLATION", "PAGE_TABLE_ISOLATION"), "amd64"),
 		only(on("no legacy vsyscall page", "LEGACY_VSYSCALL_NONE"), "amd64"),
