@@ -9,18 +9,16 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/init/logs"
 	"github.com/keel-os/keel/timeline"
 	"golang.org/x/sys/unix"
 )
-
-const defaultShutdownTimeout = 10 * time.Second
 
 // initProc is the state of PID 1.
 type initProc struct {
@@ -39,6 +37,10 @@ type initProc struct {
 	restarts   int           // keel.bench_restarts=N: with bench, restart services N times first
 	defaults   restartPolicy // restart policy of services that set none
 
+	// serviceBundles loads the service bundles the first time it is called: by containerd's
+	// early start or by startServices, whichever comes first.
+	serviceBundles func() ([]*bundle.Bundle, bool)
+
 	early *earlyStart // containerd started before the onboot containers, or nil
 
 	mu         sync.Mutex
@@ -54,9 +56,12 @@ func newInit() *initProc {
 		tl:         newRecorder(),
 		reaper:     r,
 		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r},
-		grace:      defaultShutdownTimeout,
+		grace:      guest.DefaultSettings().ShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,
+		serviceBundles: sync.OnceValues(func() ([]*bundle.Bundle, bool) {
+			return loadBundles(bundle.ServicesDir)
+		}),
 	}
 }
 
@@ -97,113 +102,6 @@ func (in *initProc) serveSignals(sigc <-chan os.Signal) {
 			goSafe("shutdown", func() { in.shutdownMachine(a) })
 		}
 	}
-}
-
-func (in *initProc) boot() error {
-	if err := mountProc(); err != nil {
-		return err
-	}
-	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtPID1 })
-	if err := makeRootPivotable(); err != nil {
-		return err
-	}
-	if err := mountAll(bootMounts()); err != nil {
-		return err
-	}
-	populateDev()
-	if err := populateVar(); err != nil {
-		return err
-	}
-	installModprobe()
-	enableControllers()
-	// containerd, its shims and the services without rlimits of their own inherit PID 1's.
-	setRlimits()
-	onboot, complete := loadBundles(bundle.OnbootDir)
-	in.startContainerdEarly(onboot, complete)
-	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
-	// how much of PID 1's start that is.
-	if start := uptime(); coldplug() > 0 {
-		in.tl.addSpan(timeline.ModulesSpan, start)
-	}
-	if err := remountRootReadOnly(); err != nil {
-		logf("%v", err)
-	}
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
-	cl := readCmdline()
-	in.bench = cl.params["keel.bench"] == "1"
-	if v := cl.params["keel.bench_restarts"]; v != "" {
-		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-			in.restarts = n
-		} else {
-			logf("keel.bench_restarts=%s: not a count", v)
-		}
-	}
-	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
-	if err != nil {
-		logf("%v", err)
-	}
-	in.mu.Lock()
-	in.grace = grace
-	in.mu.Unlock()
-	logSize, logFiles := int64(1<<20), 10
-	if v, err := strconv.ParseInt(cl.params["keel.log_max_size"], 10, 64); err == nil && v > 0 {
-		logSize = v
-	}
-	if v, err := strconv.Atoi(cl.params["keel.log_max_files"]); err == nil && v > 0 {
-		logFiles = v
-	}
-	in.logs = logs.New(logs.Options{Dir: "/var/log", MaxSize: logSize, MaxFiles: logFiles, RingSize: 64 << 10, Console: os.Stderr})
-	in.onbootLogs = logs.New(logs.Options{Dir: "/var/log/onboot", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
-	in.offLogs = logs.New(logs.Options{Dir: "/var/log/onshutdown", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
-	in.defaults = restartPolicy{mode: bundle.RestartOnFailure}
-	for _, d := range []struct {
-		key string
-		def time.Duration
-		dst *time.Duration
-	}{
-		{"keel.restart_initial", defaultBackoffInitial, &in.defaults.initial},
-		{"keel.restart_max", defaultBackoffMax, &in.defaults.max},
-		{"keel.restart_reset", defaultBackoffReset, &in.defaults.reset},
-	} {
-		if *d.dst, err = cl.duration(d.key, d.def); err != nil {
-			logf("%v", err)
-		}
-	}
-	setHostname()
-	if err := loopbackUp(); err != nil {
-		logf("%v", err)
-	}
-
-	failed := in.runContainers(bundle.OnbootDir, onboot)
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
-	in.startKernelLog()
-	if err := in.serveControl(); err != nil {
-		logf("%v", err)
-	}
-	if failed != "" {
-		logf("EMERGENCY: essential onboot container %s failed; boot stopped", failed)
-		logf("EMERGENCY: only services marked emergency start; poweroff or reboot to leave")
-	}
-	if err := in.startServices(failed != ""); err != nil {
-		return err
-	}
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
-	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtServicesReady })
-	// Boot allocated most of what PID 1 will ever allocate; hand the free pages back.
-	debug.FreeOSMemory()
-	in.tl.setMemory(sampleMemory())
-	in.tl.save()
-	logf("boot complete")
-	if in.bench {
-		goSafe("bench", func() {
-			if in.restarts > 0 {
-				in.benchRestarts(in.restarts)
-			}
-			logf("timeline %s", in.tl.json())
-			in.shutdownMachine(powerOff)
-		})
-	}
-	return nil
 }
 
 // enableControllers enables every cgroup v2 controller at the root for child cgroups.
@@ -321,10 +219,8 @@ func (in *initProc) startServices(emergency bool) error {
 		if e.err != nil {
 			return fmt.Errorf("containerd: %w", e.err)
 		}
-		c, all = e.c, e.services
-		if all == nil { // none loaded, or the early start stopped before it loaded them
-			all, _ = loadBundles(bundle.ServicesDir)
-		}
+		c = e.c
+		all, _ = in.serviceBundles()
 	} else {
 		dirs, err := bundle.List("/", bundle.ServicesDir)
 		if err != nil {
@@ -333,7 +229,7 @@ func (in *initProc) startServices(emergency bool) error {
 		if len(dirs) == 0 {
 			return nil
 		}
-		all, _ = loadBundles(bundle.ServicesDir)
+		all, _ = in.serviceBundles()
 		if c, err = in.launchContainerd(); err != nil {
 			return fmt.Errorf("containerd: %w", err)
 		}
@@ -372,8 +268,6 @@ type earlyStart struct {
 	done chan struct{} // closed when the start ended
 	c    *containerd
 	err  error
-	// services are the service bundles, loaded once containerd was ready.
-	services []*bundle.Bundle
 }
 
 // startContainerdEarly starts containerd before the devices' drivers load and the onboot
@@ -410,8 +304,8 @@ func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool)
 		// earlier boot's containers. Listing them anyway is the first gRPC call on both
 		// sides, mostly cold code: made now, it fills the time the drivers' probes sleep
 		// instead of delaying the first service, which would otherwise pay for it.
-		e.services, _ = loadBundles(bundle.ServicesDir)
-		removeStale(in.bootCtx, e.c.client, serviceNamespaces(e.services))
+		services, _ := in.serviceBundles()
+		removeStale(in.bootCtx, e.c.client, serviceNamespaces(services))
 	})
 }
 
