@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"sync"
@@ -80,8 +79,8 @@ func (in *initProc) run() {
 	// Ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	// Signals and the reaper first, so poweroff works and no zombie is left whatever happens.
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, unix.SIGUSR1, unix.SIGUSR2, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	sigc := make(chan os.Signal, 32)
+	notifySignals(sigc)
 	goSafe("signals", func() { in.serveSignals(sigc) })
 	goSafe("reaper", func() { in.reaper.run(nil) })
 
@@ -100,7 +99,9 @@ func (in *initProc) serveSignals(sigc <-chan os.Signal) {
 	for sig := range sigc {
 		if a, ok := actionForSignal(sig); ok {
 			goSafe("shutdown", func() { in.shutdownMachine(a) })
+			continue
 		}
+		logf("signal %s ignored", signalName(sig))
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,6 +49,38 @@ var signalActions = map[unix.Signal]powerAction{
 	unix.SIGTERM: reboot,
 	unix.SIGINT:  reboot,
 	unix.SIGUSR1: halt,
+}
+
+// ignoredSignals are the catchable signals an init must survive: Go's runtime turns each one
+// that is not notified into an exit, and the kernel panics when PID 1 exits. PID 1 logs them
+// and goes on. Notified, SIGSEGV, SIGBUS, SIGFPE and SIGILL are only the ones sent with kill: a
+// real fault still crashes. SIGCHLD is the reaper's; the others Go ignores by itself.
+var ignoredSignals = []unix.Signal{
+	unix.SIGHUP, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE,
+	unix.SIGSEGV, unix.SIGPIPE, unix.SIGSTKFLT, unix.SIGSYS,
+}
+
+// notifySignals delivers to c the signals with an action and the ignored ones. c should have
+// room for every one of them: the runtime drops a signal when c is full.
+func notifySignals(c chan<- os.Signal) {
+	sigs := make([]os.Signal, 0, len(signalActions)+len(ignoredSignals))
+	for s := range signalActions {
+		sigs = append(sigs, s)
+	}
+	for _, s := range ignoredSignals {
+		sigs = append(sigs, s)
+	}
+	signal.Notify(c, sigs...)
+}
+
+// signalName is the SIGHUP form of a signal's name.
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(unix.Signal); ok {
+		if n := unix.SignalName(s); n != "" {
+			return n
+		}
+	}
+	return sig.String()
 }
 
 func actionForSignal(sig os.Signal) (powerAction, bool) {
