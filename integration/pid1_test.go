@@ -9,8 +9,8 @@ import (
 
 // TestPID1 boots the PID 1 image twice with the same virtio disk. The first boot checks
 // onboot ordering and failure, services as containerd tasks, orphan reaping, signals PID 1
-// must survive and a forced
-// stop at the grace period; the second checks that what the first wrote survived poweroff.
+// must survive and a forced stop at the grace period; the second checks that what the first
+// wrote survived poweroff.
 func TestPID1(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
