@@ -313,7 +313,11 @@ func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool)
 // launchContainerd starts containerd, records it on the timeline and makes it the machine's.
 func (in *initProc) launchContainerd() (*containerd, error) {
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart })
-	c, err := startContainerd(in.bootCtx, in.reaper)
+	logFile, err := in.containerdLog()
+	if err != nil {
+		return nil, err
+	}
+	c, err := startContainerd(in.bootCtx, in.reaper, logFile)
 	if c != nil {
 		in.mu.Lock()
 		in.containerd = c
