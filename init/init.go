@@ -46,6 +46,7 @@ type initProc struct {
 	containerd *containerd
 	shutdown   sync.Once
 	final      sync.Once
+	finished   chan struct{} // closed when finish has synced and unmounted
 }
 
 func newInit() *initProc {
@@ -58,6 +59,7 @@ func newInit() *initProc {
 		grace:      guest.DefaultSettings().ShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,
+		finished:   make(chan struct{}),
 		serviceBundles: sync.OnceValues(func() ([]*bundle.Bundle, bool) {
 			return loadBundles(bundle.ServicesDir)
 		}),
@@ -346,7 +348,12 @@ func (in *initProc) shutdownMachine(a powerAction) {
 		// goes down: after the deadline the final steps run regardless.
 		deadline := time.AfterFunc(grace+60*time.Second, func() {
 			logf("shutdown is taking too long: forcing it")
-			in.finish(a)
+			rescue(func() { in.finish(a) }, in.finished, finishWait, func() {
+				logf("the final steps hang (sync or unmount?): %s now", a)
+				if err := unix.Reboot(a.rebootCmd()); err != nil {
+					logf("reboot(2): %v", err)
+				}
+			})
 		})
 		defer deadline.Stop()
 
@@ -381,6 +388,7 @@ func (in *initProc) finish(a powerAction) {
 		if in.bench {
 			logf("timeline %s", in.tl.json())
 		}
+		close(in.finished)
 		logf("%s", a)
 		if err := unix.Reboot(a.rebootCmd()); err != nil {
 			logf("reboot(2): %v", err)

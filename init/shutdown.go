@@ -145,6 +145,22 @@ func requestAction(a powerAction, args []string) int {
 	return 0
 }
 
+// finishWait is how long the shutdown deadline gives the final steps before it calls
+// reboot(2) itself.
+const finishWait = 20 * time.Second
+
+// rescue is the shutdown deadline: it runs finish (which returns at once if it already runs)
+// and, unless finished is closed within wait, calls rebootNow: sync or unmount can hang on
+// a dead disk, and reboot(2) needs neither.
+func rescue(finish func(), finished <-chan struct{}, wait time.Duration, rebootNow func()) {
+	goSafe("finish", finish)
+	select {
+	case <-finished:
+	case <-time.After(wait):
+		rebootNow()
+	}
+}
+
 // killAll sends sig to every process but PID 1, then waits until none is left or timeout.
 func killAll(sig unix.Signal, timeout time.Duration) bool {
 	_ = unix.Kill(-1, sig)

@@ -109,3 +109,24 @@ func TestIgnoredSignalsAreLoggedByName(t *testing.T) {
 		}
 	}
 }
+
+func TestShutdownDeadlineRebootsWhenTheFinalStepsHang(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	rebooted := make(chan struct{})
+	go rescue(func() { <-hang }, make(chan struct{}), 50*time.Millisecond, func() { close(rebooted) })
+	select {
+	case <-rebooted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reboot(2) not called while sync or unmount hangs")
+	}
+}
+
+func TestShutdownDeadlineLeavesTheRebootToFinalStepsThatEnd(t *testing.T) {
+	finished := make(chan struct{})
+	called := false
+	rescue(func() { close(finished) }, finished, time.Second, func() { called = true })
+	if called {
+		t.Error("reboot(2) called though the final steps ended")
+	}
+}
