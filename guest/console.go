@@ -13,7 +13,7 @@ const (
 	// BootComplete: every service has started.
 	BootComplete = "boot complete"
 	// Timeline is followed on its line by the boot timeline as JSON (package timeline),
-	// printed with keel.bench=1 once services are up and again before reboot(2).
+	// printed before reboot(2) when keel-ctl asked for it (poweroff --timeline).
 	Timeline = "timeline "
 )
 

@@ -5,21 +5,21 @@ import (
 	"time"
 
 	"github.com/keel-os/keel/bundle"
-)
-
-// Restart delays: Initial, doubling up to Max, back to Initial after Reset of healthy running.
-// The defaults can be changed on the kernel command line (keel.restart_initial=,
-// keel.restart_max=, keel.restart_reset=) and per service in the YAML (backoff:).
-const (
-	defaultBackoffInitial = 100 * time.Millisecond
-	defaultBackoffMax     = 30 * time.Second
-	defaultBackoffReset   = 60 * time.Second
+	"github.com/keel-os/keel/guest"
 )
 
 // restartPolicy says whether and when a service that exited starts again.
 type restartPolicy struct {
 	mode                string // bundle.RestartOnFailure, RestartAlways, RestartNever
 	initial, max, reset time.Duration
+}
+
+// defaultPolicy is the restart policy of services that set none: on failure, with the
+// kernel command line's delays (keel.restart_initial=, keel.restart_max=, keel.restart_reset=):
+// initial, doubling up to max, back to initial after reset of healthy running. A service's
+// YAML can change them (backoff:).
+func defaultPolicy(s guest.Settings) restartPolicy {
+	return restartPolicy{mode: bundle.RestartOnFailure, initial: s.RestartInitial, max: s.RestartMax, reset: s.RestartReset}
 }
 
 // policyFor reads a service's policy from its runtime.json over the machine's defaults.

@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/guest"
 )
 
-var testDefaults = restartPolicy{mode: bundle.RestartOnFailure, initial: defaultBackoffInitial, max: defaultBackoffMax, reset: defaultBackoffReset}
+var testDefaults = defaultPolicy(guest.DefaultSettings())
 
 func TestBackoffDoublesFrom100msToTheCapAndResetsAfterHealthyRunning(t *testing.T) {
 	b := backoff{p: testDefaults}
@@ -51,7 +52,7 @@ func TestPolicyComesFromRuntimeJSONOverTheDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.mode != "always" || p.initial != 250*time.Millisecond || p.max != 2*time.Second || p.reset != defaultBackoffReset {
+	if p.mode != "always" || p.initial != 250*time.Millisecond || p.max != 2*time.Second || p.reset != testDefaults.reset {
 		t.Fatalf("got %+v", p)
 	}
 	if p, _ := policyFor(nil, testDefaults); p != testDefaults {

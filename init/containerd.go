@@ -41,8 +41,10 @@ type containerd struct {
 	client *client.Client
 }
 
-// startContainerd starts the daemon, waits for its socket and connects to it.
-func startContainerd(ctx context.Context, r *reaper) (*containerd, error) {
+// startContainerd starts the daemon, waits for its socket and connects to it. Its output
+// goes to logFile, which startContainerd closes.
+func startContainerd(ctx context.Context, r *reaper, logFile *os.File) (*containerd, error) {
+	defer logFile.Close()
 	config := containerdUser
 	if _, err := os.Stat(config); err != nil {
 		config = containerdOwn
@@ -53,11 +55,6 @@ func startContainerd(ctx context.Context, r *reaper) (*containerd, error) {
 			return nil, fmt.Errorf("write %s: %w", config, err)
 		}
 	}
-	logFile, err := os.OpenFile("/var/log/containerd.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open containerd log: %w", err)
-	}
-	defer logFile.Close()
 	pid, exited, err := r.start(func() (int, error) {
 		cmd := exec.Command(containerdBin, "--config", config)
 		cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -6,22 +6,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/init/logs"
 	"github.com/keel-os/keel/timeline"
 	"golang.org/x/sys/unix"
 )
-
-const defaultShutdownTimeout = 10 * time.Second
 
 // initProc is the state of PID 1.
 type initProc struct {
@@ -41,12 +38,17 @@ type initProc struct {
 	// on the console just before reboot(2): the file in /run does not outlive the machine.
 	timelineAtEnd atomic.Bool
 
+	// serviceBundles loads the service bundles the first time it is called: by containerd's
+	// early start or by startServices, whichever comes first.
+	serviceBundles func() ([]*bundle.Bundle, bool)
+
 	early *earlyStart // containerd started before the onboot containers, or nil
 
 	mu         sync.Mutex
 	containerd *containerd
 	shutdown   sync.Once
 	final      sync.Once
+	finished   chan struct{} // closed when finish has synced and unmounted
 }
 
 func newInit() *initProc {
@@ -56,9 +58,13 @@ func newInit() *initProc {
 		tl:         newRecorder(),
 		reaper:     r,
 		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r},
-		grace:      defaultShutdownTimeout,
+		grace:      guest.DefaultSettings().ShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,
+		finished:   make(chan struct{}),
+		serviceBundles: sync.OnceValues(func() ([]*bundle.Bundle, bool) {
+			return loadBundles(bundle.ServicesDir)
+		}),
 	}
 }
 
@@ -77,8 +83,8 @@ func (in *initProc) run() {
 	// Ctrl-alt-del sends SIGINT to PID 1 instead of rebooting at once.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	// Signals and the reaper first, so poweroff works and no zombie is left whatever happens.
-	sigc := make(chan os.Signal, 4)
-	signal.Notify(sigc, unix.SIGUSR1, unix.SIGUSR2, unix.SIGTERM, unix.SIGINT, unix.SIGPWR)
+	sigc := make(chan os.Signal, 32)
+	notifySignals(sigc)
 	goSafe("signals", func() { in.serveSignals(sigc) })
 	goSafe("reaper", func() { in.reaper.run(nil) })
 
@@ -97,98 +103,10 @@ func (in *initProc) serveSignals(sigc <-chan os.Signal) {
 	for sig := range sigc {
 		if a, ok := actionForSignal(sig); ok {
 			goSafe("shutdown", func() { in.shutdownMachine(a) })
+			continue
 		}
+		logf("signal %s ignored", signalName(sig))
 	}
-}
-
-func (in *initProc) boot() error {
-	if err := mountProc(); err != nil {
-		return err
-	}
-	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtPID1 })
-	if err := makeRootPivotable(); err != nil {
-		return err
-	}
-	if err := mountAll(bootMounts()); err != nil {
-		return err
-	}
-	populateDev()
-	if err := populateVar(); err != nil {
-		return err
-	}
-	installModprobe()
-	enableControllers()
-	// containerd, its shims and the services without rlimits of their own inherit PID 1's.
-	setRlimits()
-	onboot, complete := loadBundles(bundle.OnbootDir)
-	in.startContainerdEarly(onboot, complete)
-	// Loading a driver waits for the probe it starts (AHCI resets its links): the span shows
-	// how much of PID 1's start that is.
-	if start := uptime(); coldplug() > 0 {
-		in.tl.addSpan(timeline.ModulesSpan, start)
-	}
-	if err := remountRootReadOnly(); err != nil {
-		logf("%v", err)
-	}
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
-	cl := readCmdline()
-	grace, err := cl.duration("keel.shutdown_timeout", defaultShutdownTimeout)
-	if err != nil {
-		logf("%v", err)
-	}
-	in.mu.Lock()
-	in.grace = grace
-	in.mu.Unlock()
-	logSize, logFiles := int64(1<<20), 10
-	if v, err := strconv.ParseInt(cl.params["keel.log_max_size"], 10, 64); err == nil && v > 0 {
-		logSize = v
-	}
-	if v, err := strconv.Atoi(cl.params["keel.log_max_files"]); err == nil && v > 0 {
-		logFiles = v
-	}
-	in.logs = logs.New(logs.Options{Dir: "/var/log", MaxSize: logSize, MaxFiles: logFiles, RingSize: 64 << 10, Console: os.Stderr})
-	in.onbootLogs = logs.New(logs.Options{Dir: "/var/log/onboot", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
-	in.offLogs = logs.New(logs.Options{Dir: "/var/log/onshutdown", MaxSize: logSize, MaxFiles: logFiles, RingSize: 16 << 10, Console: os.Stderr})
-	in.defaults = restartPolicy{mode: bundle.RestartOnFailure}
-	for _, d := range []struct {
-		key string
-		def time.Duration
-		dst *time.Duration
-	}{
-		{"keel.restart_initial", defaultBackoffInitial, &in.defaults.initial},
-		{"keel.restart_max", defaultBackoffMax, &in.defaults.max},
-		{"keel.restart_reset", defaultBackoffReset, &in.defaults.reset},
-	} {
-		if *d.dst, err = cl.duration(d.key, d.def); err != nil {
-			logf("%v", err)
-		}
-	}
-	setHostname()
-	if err := loopbackUp(); err != nil {
-		logf("%v", err)
-	}
-
-	failed := in.runContainers(bundle.OnbootDir, onboot)
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.OnbootDone })
-	in.startKernelLog()
-	if err := in.serveControl(); err != nil {
-		logf("%v", err)
-	}
-	if failed != "" {
-		logf("EMERGENCY: essential onboot container %s failed; boot stopped", failed)
-		logf("EMERGENCY: only services marked emergency start; poweroff or reboot to leave")
-	}
-	if err := in.startServices(failed != ""); err != nil {
-		return err
-	}
-	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ServicesReady })
-	in.tl.sampleCPU(func(t *timeline.Timeline) **timeline.CPU { return &t.CPUAtServicesReady })
-	// Boot allocated most of what PID 1 will ever allocate; hand the free pages back.
-	debug.FreeOSMemory()
-	in.tl.setMemory(sampleMemory())
-	in.tl.save()
-	logBootComplete()
-	return nil
 }
 
 // enableControllers enables every cgroup v2 controller at the root for child cgroups.
@@ -306,10 +224,8 @@ func (in *initProc) startServices(emergency bool) error {
 		if e.err != nil {
 			return fmt.Errorf("containerd: %w", e.err)
 		}
-		c, all = e.c, e.services
-		if all == nil { // none loaded, or the early start stopped before it loaded them
-			all, _ = loadBundles(bundle.ServicesDir)
-		}
+		c = e.c
+		all, _ = in.serviceBundles()
 	} else {
 		dirs, err := bundle.List("/", bundle.ServicesDir)
 		if err != nil {
@@ -318,7 +234,7 @@ func (in *initProc) startServices(emergency bool) error {
 		if len(dirs) == 0 {
 			return nil
 		}
-		all, _ = loadBundles(bundle.ServicesDir)
+		all, _ = in.serviceBundles()
 		if c, err = in.launchContainerd(); err != nil {
 			return fmt.Errorf("containerd: %w", err)
 		}
@@ -357,8 +273,6 @@ type earlyStart struct {
 	done chan struct{} // closed when the start ended
 	c    *containerd
 	err  error
-	// services are the service bundles, loaded once containerd was ready.
-	services []*bundle.Bundle
 }
 
 // startContainerdEarly starts containerd before the devices' drivers load and the onboot
@@ -395,15 +309,19 @@ func (in *initProc) startContainerdEarly(onboot []*bundle.Bundle, complete bool)
 		// earlier boot's containers. Listing them anyway is the first gRPC call on both
 		// sides, mostly cold code: made now, it fills the time the drivers' probes sleep
 		// instead of delaying the first service, which would otherwise pay for it.
-		e.services, _ = loadBundles(bundle.ServicesDir)
-		removeStale(in.bootCtx, e.c.client, serviceNamespaces(e.services))
+		services, _ := in.serviceBundles()
+		removeStale(in.bootCtx, e.c.client, serviceNamespaces(services))
 	})
 }
 
 // launchContainerd starts containerd, records it on the timeline and makes it the machine's.
 func (in *initProc) launchContainerd() (*containerd, error) {
 	in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ContainerdStart })
-	c, err := startContainerd(in.bootCtx, in.reaper)
+	logFile, err := in.containerdLog()
+	if err != nil {
+		return nil, err
+	}
+	c, err := startContainerd(in.bootCtx, in.reaper, logFile)
 	if c != nil {
 		in.mu.Lock()
 		in.containerd = c
@@ -432,7 +350,12 @@ func (in *initProc) shutdownMachine(a powerAction) {
 		// goes down: after the deadline the final steps run regardless.
 		deadline := time.AfterFunc(grace+60*time.Second, func() {
 			logf("shutdown is taking too long: forcing it")
-			in.finish(a)
+			rescue(func() { in.finish(a) }, in.finished, finishWait, func() {
+				logf("the final steps hang (sync or unmount?): %s now", a)
+				if err := unix.Reboot(a.rebootCmd()); err != nil {
+					logf("reboot(2): %v", err)
+				}
+			})
 		})
 		defer deadline.Stop()
 
@@ -467,6 +390,7 @@ func (in *initProc) finish(a powerAction) {
 		if in.timelineAtEnd.Load() {
 			logTimeline(in.tl.json())
 		}
+		close(in.finished)
 		logPowerAction(a)
 		if err := unix.Reboot(a.rebootCmd()); err != nil {
 			logf("reboot(2): %v", err)

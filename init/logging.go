@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/keel-os/keel/init/logs"
@@ -11,7 +13,30 @@ import (
 
 // Sources of the log manager: a service's stderr is NAME (/var/log/NAME.log), its stdout
 // NAME.out (/var/log/NAME.out.log); an onboot container's output is onboot/NAME; the
-// kernel's is kmsg.
+// kernel's is kmsg; containerd's is containerd.
+
+// containerdLogSource is the source of containerd's output: /var/log/containerd.log.
+const containerdLogSource = "containerd"
+
+// containerdLog returns the write end of a pipe for containerd's output, whose lines go to
+// its rotated log like a service's. The caller hands it to containerd and closes it.
+func (in *initProc) containerdLog() (*os.File, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("containerd log pipe: %w", err)
+	}
+	lm := in.logs
+	if lm == nil { // boot failed before the log managers existed
+		lm = logs.New(logs.Options{Dir: logs.DefaultDir})
+	}
+	w := lm.Writer(containerdLogSource, false)
+	goSafe("containerd log", func() {
+		defer pr.Close()
+		defer w.Close()
+		_, _ = io.Copy(w, pr)
+	})
+	return pw, nil
+}
 
 // logSources are the sources keel-ctl logs NAME shows.
 func logSources(name string) []string {

@@ -23,15 +23,22 @@ type pseudoMount struct {
 
 const (
 	nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+
+	// Sizes of the writable tmpfs trees, in RAM (tmpfs's default is 50% each): together below
+	// all of it, so that filling them leaves memory to run. /run holds state (systemd's 20%),
+	// /var logs, containerd's root and services' data, /tmp scratch files.
+	runSize = "20%"
+	tmpSize = "25%"
+	varSize = "50%"
 )
 
 // bootMounts are the mounts of a Keel system, in order. /proc comes first; then the
 // writable tmpfs trees, /dev and /sys, cgroup2, and the optional kernel filesystems.
 func bootMounts() []pseudoMount {
 	return []pseudoMount{
-		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755"},
-		{source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=1777"},
-		{source: "tmpfs", target: "/var", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755"},
+		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755,size=" + runSize},
+		{source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=1777,size=" + tmpSize},
+		{source: "tmpfs", target: "/var", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755,size=" + varSize},
 		{source: "dev", target: "/dev", fstype: "devtmpfs", flags: unix.MS_NOSUID | unix.MS_NOEXEC, data: "mode=755"},
 		{source: "devpts", target: "/dev/pts", fstype: "devpts", flags: unix.MS_NOSUID | unix.MS_NOEXEC, data: "newinstance,ptmxmode=0666,mode=0620,gid=5"},
 		{source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=1777"},

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -31,5 +33,23 @@ func TestBootMountsComeInDependencyOrder(t *testing.T) {
 		if !m.optional && (m.fstype == "efivarfs" || m.fstype == "debugfs") {
 			t.Errorf("%s must be optional", m.fstype)
 		}
+	}
+}
+
+func TestRunTmpAndVarTmpfsAreLimitedToLessThanAllOfRAMTogether(t *testing.T) {
+	total := 0
+	for _, m := range bootMounts() {
+		if m.target != "/run" && m.target != "/tmp" && m.target != "/var" {
+			continue
+		}
+		var pct int
+		_, size, _ := strings.Cut(m.data, "size=")
+		if _, err := fmt.Sscanf(size, "%d%%", &pct); err != nil || pct <= 0 {
+			t.Errorf("%s: data %q has no size= percentage", m.target, m.data)
+		}
+		total += pct
+	}
+	if total >= 100 {
+		t.Errorf("the tmpfs trees may take %d%% of RAM together", total)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -35,12 +37,30 @@ func (r *reaper) start(startFn func() (int, error)) (int, <-chan unix.WaitStatus
 	return pid, r.watchLocked(pid), nil
 }
 
-// watch registers a waiter for pid, a process that has been made PID 1's child (for example a
-// container's init reparented after `runc create`) and that cannot exit before this call.
+// watch registers a waiter for pid, a process that has been made PID 1's child and that
+// cannot have been reaped before this call; watchRunning checks that.
 func (r *reaper) watch(pid int) <-chan unix.WaitStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.watchLocked(pid)
+}
+
+// watchRunning registers a waiter for pid, a process made PID 1's child that may already
+// have exited (a container's init between `runc create` and this call). One that was reaped
+// before its waiter existed would never deliver a status: that is an error instead.
+func (r *reaper) watchRunning(pid int) (<-chan unix.WaitStatus, error) {
+	ch := r.watch(pid)
+	// A zombie still exists: the reaper will deliver its status.
+	if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+		return ch, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.waiters[pid] != ch {
+		return ch, nil // reaped after the waiter was registered: the status is on its way
+	}
+	delete(r.waiters, pid)
+	return nil, fmt.Errorf("process %d exited before it could be watched", pid)
 }
 
 func (r *reaper) watchLocked(pid int) chan unix.WaitStatus {

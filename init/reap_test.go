@@ -100,3 +100,67 @@ func zombies(t *testing.T) int {
 	}
 	return n
 }
+
+// orphanPid starts a child the reaper has no waiter for, as a container's init is after
+// `runc create`, and returns its pid.
+func orphanPid(t *testing.T, name string, args ...string) int {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+func TestWatchingAProcessReapedBeforeItsWaiterExistedFailsInsteadOfHanging(t *testing.T) {
+	r := newReaper()
+	pid := orphanPid(t, "true")
+	// The reaper reaps it with nobody waiting, as between `runc create` and the watch.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r.reapAll()
+		r.mu.Lock()
+		n := r.reaped
+		r.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("child not reaped")
+		}
+	}
+	ch, err := r.watchRunning(pid)
+	if err == nil {
+		select {
+		case <-ch:
+		case <-time.After(2 * time.Second):
+			t.Fatal("watching a reaped process: no error and no status, a boot would hang here")
+		}
+	}
+	if len(r.waiters) != 0 {
+		t.Errorf("waiters left: %v", r.waiters)
+	}
+}
+
+func TestWatchingALiveOrZombieProcessDeliversItsStatus(t *testing.T) {
+	r := newReaper()
+	stop := make(chan struct{})
+	defer close(stop)
+	live := orphanPid(t, "sh", "-c", "sleep 0.2; exit 3")
+	zombie := orphanPid(t, "sh", "-c", "exit 4")
+	time.Sleep(100 * time.Millisecond) // the second one exits, unreaped: a zombie
+	liveCh, err := r.watchRunning(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zombieCh, err := r.watchRunning(zombie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go r.run(stop)
+	if got := exitCode(waitStatus(t, liveCh)); got != 3 {
+		t.Errorf("live: got %d", got)
+	}
+	if got := exitCode(waitStatus(t, zombieCh)); got != 4 {
+		t.Errorf("zombie: got %d", got)
+	}
+}

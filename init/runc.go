@@ -95,9 +95,12 @@ func (r *runc) runWithPipe(ctx context.Context, b *bundle.Bundle, w *os.File) (i
 	if err != nil {
 		return 0, fmt.Errorf("pid file %q: %w", data, err)
 	}
-	// The container's process was reparented to PID 1 when runc create exited, and it
-	// cannot exit before runc start.
-	exited := r.reaper.watch(pid)
+	// The container's process was reparented to PID 1 when runc create exited. It waits
+	// for runc start, but it can be killed before: then it may have been reaped already.
+	exited, err := r.reaper.watchRunning(pid)
+	if err != nil {
+		return 0, fmt.Errorf("container init: %w", err)
+	}
 	if err := apply(postCreatePlan(b.Runtime), pid); err != nil {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-exited

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"time"
 
 	"github.com/keel-os/keel/guest"
@@ -61,6 +62,38 @@ var signalActions = map[unix.Signal]powerAction{
 	unix.SIGTERM: reboot,
 	unix.SIGINT:  reboot,
 	unix.SIGUSR1: halt,
+}
+
+// ignoredSignals are the catchable signals an init must survive: Go's runtime turns each one
+// that is not notified into an exit, and the kernel panics when PID 1 exits. PID 1 logs them
+// and goes on. Notified, SIGSEGV, SIGBUS, SIGFPE and SIGILL are only the ones sent with kill: a
+// real fault still crashes. SIGCHLD is the reaper's; the others Go ignores by itself.
+var ignoredSignals = []unix.Signal{
+	unix.SIGHUP, unix.SIGQUIT, unix.SIGILL, unix.SIGTRAP, unix.SIGABRT, unix.SIGBUS, unix.SIGFPE,
+	unix.SIGSEGV, unix.SIGPIPE, unix.SIGSTKFLT, unix.SIGSYS,
+}
+
+// notifySignals delivers to c the signals with an action and the ignored ones. c should have
+// room for every one of them: the runtime drops a signal when c is full.
+func notifySignals(c chan<- os.Signal) {
+	sigs := make([]os.Signal, 0, len(signalActions)+len(ignoredSignals))
+	for s := range signalActions {
+		sigs = append(sigs, s)
+	}
+	for _, s := range ignoredSignals {
+		sigs = append(sigs, s)
+	}
+	signal.Notify(c, sigs...)
+}
+
+// signalName is the SIGHUP form of a signal's name.
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(unix.Signal); ok {
+		if n := unix.SignalName(s); n != "" {
+			return n
+		}
+	}
+	return sig.String()
 }
 
 func actionForSignal(sig os.Signal) (powerAction, bool) {
@@ -123,6 +156,22 @@ func requestAction(a powerAction, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// finishWait is how long the shutdown deadline gives the final steps before it calls
+// reboot(2) itself.
+const finishWait = 20 * time.Second
+
+// rescue is the shutdown deadline: it runs finish (which returns at once if it already runs)
+// and, unless finished is closed within wait, calls rebootNow: sync or unmount can hang on
+// a dead disk, and reboot(2) needs neither.
+func rescue(finish func(), finished <-chan struct{}, wait time.Duration, rebootNow func()) {
+	goSafe("finish", finish)
+	select {
+	case <-finished:
+	case <-time.After(wait):
+		rebootNow()
+	}
 }
 
 // killAll sends sig to every process but PID 1, then waits until none is left or timeout.

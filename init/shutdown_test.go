@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"os"
+	"os/signal"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/keel-os/keel/bundle"
 	"golang.org/x/sys/unix"
@@ -62,5 +66,67 @@ func TestOnshutdownContainersDoNotRunOnBootsEndedContext(t *testing.T) {
 	defer cancel()
 	if _, ok := ctx.Deadline(); !ok {
 		t.Error("a container's timeout sets no deadline")
+	}
+}
+
+// survivable are the catchable signals Go's runtime exits on unless they are notified.
+var survivable = []unix.Signal{
+	unix.SIGHUP, unix.SIGQUIT, unix.SIGABRT, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL,
+	unix.SIGTRAP, unix.SIGSYS, unix.SIGSTKFLT, unix.SIGPIPE,
+}
+
+func TestPID1SurvivesEverySignalTheGoRuntimeWouldExitOn(t *testing.T) {
+	c := make(chan os.Signal, 32)
+	notifySignals(c)
+	defer signal.Stop(c)
+	for _, sig := range survivable {
+		// Unnotified, the signal ends this test binary.
+		if err := unix.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-c:
+			if got != sig {
+				t.Errorf("sent %v, got %v", sig, got)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%v not delivered", sig)
+		}
+	}
+}
+
+func TestIgnoredSignalsAreLoggedByName(t *testing.T) {
+	out := captureConsole(t)
+	c := make(chan os.Signal, len(survivable))
+	for _, sig := range survivable {
+		c <- sig
+	}
+	close(c)
+	(&initProc{}).serveSignals(c)
+	for _, sig := range survivable {
+		if want := "keel: signal " + unix.SignalName(sig) + " ignored\n"; !strings.Contains(out(), want) {
+			t.Errorf("console %q: want %q", out(), want)
+		}
+	}
+}
+
+func TestShutdownDeadlineRebootsWhenTheFinalStepsHang(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	rebooted := make(chan struct{})
+	go rescue(func() { <-hang }, make(chan struct{}), 50*time.Millisecond, func() { close(rebooted) })
+	select {
+	case <-rebooted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reboot(2) not called while sync or unmount hangs")
+	}
+}
+
+func TestShutdownDeadlineLeavesTheRebootToFinalStepsThatEnd(t *testing.T) {
+	finished := make(chan struct{})
+	called := false
+	rescue(func() { close(finished) }, finished, time.Second, func() { called = true })
+	if called {
+		t.Error("reboot(2) called though the final steps ended")
 	}
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // TestPID1 boots the PID 1 image twice with the same virtio disk. The first boot checks
-// onboot ordering and failure, services as containerd tasks, orphan reaping and a forced
-// stop at the grace period; the second checks that what the first wrote survived poweroff.
+// onboot ordering and failure, services as containerd tasks, orphan reaping, signals PID 1
+// must survive and a forced stop at the grace period; the second checks that what the first
+// wrote survived poweroff.
 func TestPID1(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
@@ -66,6 +67,13 @@ func TestPID1(t *testing.T) {
 		// The suite passes only once /var/log/orphans.out.log says the 1000 were left
 		// behind and none of them is alive.
 		mustContain(t, console, `CHECK zombies ok zombies=0`)
+	})
+	t.Run("PID1LogsAndSurvivesSignalsAnInitMustIgnore", func(t *testing.T) {
+		// The suite sends them from the host's pid namespace, then powers off.
+		for _, sig := range []string{"SIGHUP", "SIGQUIT", "SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGSTKFLT", "SIGPIPE"} {
+			mustContain(t, console, `keel: signal `+sig+` ignored`)
+		}
+		inOrder(t, console, "CHECK signals ok", "keel: power off requested", "keel: power off")
 	})
 	t.Run("OnshutdownContainersRunBeforeServicesStop", func(t *testing.T) {
 		inOrder(t, console, "keel: power off requested", "onshutdown farewell ran",

@@ -87,8 +87,25 @@ func suite(services []string) {
 	}
 	check("zombies", z == 0 && orphansDone(), "zombies=%d", z)
 
+	// PID 1 survives the signals Go's runtime would exit on, logging each; the poweroff
+	// that follows shows it still works.
+	var failed []string
+	for _, sig := range survivableSignals {
+		if err := syscall.Kill(1, sig); err != nil {
+			failed = append(failed, fmt.Sprintf("%v: %v", sig, err))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	check("signals", len(failed) == 0, "sent=%d %s", len(survivableSignals), strings.Join(failed, "; "))
+
 	say("suite: calling poweroff")
 	poweroff()
+}
+
+// survivableSignals are the signals sent to PID 1, which must log and ignore each.
+var survivableSignals = []syscall.Signal{
+	syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGABRT, syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGFPE,
+	syscall.SIGILL, syscall.SIGTRAP, syscall.SIGSYS, syscall.SIGSTKFLT, syscall.SIGPIPE,
 }
 
 // poweroff runs the poweroff command (bound from the host) and waits to be stopped.
