@@ -36,7 +36,7 @@ type service struct {
 	logs      *logs.Manager
 	life      context.Context // the machine's lifetime: supervision runs on it, not on a request's
 
-	serving   func(context.Context) (bool, error) // asks containerd whether it serves
+	ping      func(context.Context) error // asks containerd whether it answers
 	container client.Container
 	stdout    io.WriteCloser // source NAME.out: /var/log/NAME.out.log
 	stderr    io.WriteCloser // source NAME: /var/log/NAME.log
@@ -202,7 +202,7 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	s.serving, s.container = cl.IsServing, ctr
+	s.ping, s.container = func(ctx context.Context) error { return pingContainerd(ctx, cl) }, ctr
 	s.stdout, s.stderr = s.logs.Writer(s.name+".out", s.console), s.logs.Writer(s.name, s.console)
 	return nil
 }
@@ -311,7 +311,10 @@ func (s *service) supervise(ctx context.Context, run *supervision) {
 				drainOutput(task, time.Second)
 			} else {
 				dctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
-				if _, err := task.Delete(dctx); err != nil && !errdefs.IsNotFound(err) {
+				if _, err := task.Delete(dctx); errdefs.IsNotFound(err) {
+					// Gone with containerd's restart: close its output here.
+					drainOutput(task, time.Second)
+				} else if err != nil {
 					logf("service %s: delete task: %v", s.name, err)
 				}
 				cancel()

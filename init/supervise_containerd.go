@@ -99,10 +99,27 @@ func (c *containerd) reconnectClient(ctx context.Context, p *ctrdProc) (int, err
 	}
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if ok, err := c.client.IsServing(sctx); !ok {
-		return 0, fmt.Errorf("containerd does not serve: %v", err)
+	for delay := 5 * time.Millisecond; ; delay = min(delay*2, 500*time.Millisecond) {
+		err := pingContainerd(sctx, c.client)
+		if err == nil {
+			break
+		}
+		select {
+		case <-sctx.Done():
+			return 0, fmt.Errorf("containerd does not answer: %w", err)
+		case <-p.dead:
+			return 0, fmt.Errorf("containerd exited (%s) before it answered", describeExit(p.status))
+		case <-time.After(delay):
+		}
 	}
 	return runningTasks(sctx, c.client)
+}
+
+// pingContainerd asks containerd for its version: the cheapest call, as Keel's containerd
+// has no health service (plugins.go).
+func pingContainerd(ctx context.Context, cl *client.Client) error {
+	_, err := cl.Version(ctx)
+	return err
 }
 
 // runningTasks counts the running tasks in every containerd namespace.
@@ -248,11 +265,10 @@ func afterLostWait(statusErr error) lostWait {
 // down first (containerd is then not restarted) or stop is closed.
 func (s *service) waitContainerd(stop <-chan struct{}) bool {
 	for delay := 100 * time.Millisecond; ; delay = min(delay*2, 2*time.Second) {
-		// The client waits for its connection to be ready, up to the deadline.
 		ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
-		ok, _ := s.serving(ctx)
+		err := s.ping(ctx)
 		cancel()
-		if ok {
+		if err == nil {
 			return true
 		}
 		select {

@@ -332,14 +332,12 @@ func fakeService(t *testing.T, ctr *fakeContainer, serving chan struct{}) (*serv
 	t.Cleanup(cancel)
 	s := &service{name: "svc", namespace: "test", b: &bundle.Bundle{}, running: make(chan struct{}), life: life, container: ctr,
 		policy: restartPolicy{mode: bundle.RestartOnFailure, initial: time.Millisecond, max: time.Millisecond, reset: time.Hour}}
-	s.serving = func(ctx context.Context) (bool, error) {
+	s.ping = func(ctx context.Context) error {
 		select {
 		case <-serving:
-			return true, nil
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(time.Millisecond):
-			return false, errdefs.ErrUnavailable
+			return nil
+		default:
+			return errdefs.ErrUnavailable
 		}
 	}
 	return s, cancel
