@@ -183,13 +183,7 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 		root.Path = filepath.Join(s.b.Dir, root.Path)
 	}
 	spec.Root = &root
-	// A service's processes would inherit the shim's OOM score, close to containerd's
-	// (containerdOOMScore): unless its YAML sets one, it gets the kernel's default.
-	if spec.Process != nil && spec.Process.OOMScoreAdj == nil {
-		proc := *spec.Process
-		proc.OOMScoreAdj = new(int)
-		spec.Process = &proc
-	}
+	spec.Process = withOOMScore(spec.Process)
 	// The client would name the container's temporary lease with crypto/rand, which blocks
 	// until the kernel's random pool is ready: a second or more into a boot under emulation
 	// without an RNG device. A name from the clock does as well and never waits.

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/keel-os/keel/bundle"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,11 +27,14 @@ var errStopping = errors.New("the machine is going down")
 // state under /run, and the services' supervisors wait on their tasks again (awaitExit).
 func (c *containerd) watch() {
 	bo := backoff{p: c.policy}
+	var last *ctrdProc
 	for {
 		c.mu.Lock()
 		p := c.proc
 		c.mu.Unlock()
 		<-p.dead
+		retry := p == last // the last restart started no process
+		last = p
 		if c.goingDown() {
 			if !c.isStopping() {
 				logf("containerd exited (%s) as the machine goes down; not restarting it", describeExit(p.status))
@@ -41,8 +45,14 @@ func (c *containerd) watch() {
 		c.restarts++
 		n := c.restarts
 		c.mu.Unlock()
-		d := bo.delay(time.Since(p.started))
-		logf("containerd exited (%s); restart %d in %s", describeExit(p.status), n, d)
+		var d time.Duration
+		if retry {
+			d = bo.delay(0)
+			logf("containerd: restart %d in %s", n, d)
+		} else {
+			d = bo.delay(time.Since(p.started))
+			logf("containerd exited (%s); restart %d in %s", describeExit(p.status), n, d)
+		}
 		select {
 		case <-time.After(d):
 		case <-c.ctx.Done():
@@ -279,4 +289,16 @@ func (s *service) waitContainerd(stop <-chan struct{}) bool {
 			return false
 		}
 	}
+}
+
+// withOOMScore returns a service's process with an OOM score: its own, or the kernel's default,
+// 0. Without one it would inherit its shim's, close to containerd's (containerdOOMScore), and
+// the OOM killer would pick containerd before it.
+func withOOMScore(p *specs.Process) *specs.Process {
+	if p == nil || p.OOMScoreAdj != nil {
+		return p
+	}
+	q := *p
+	q.OOMScoreAdj = new(int)
+	return &q
 }

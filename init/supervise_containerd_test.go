@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/keel-os/keel/bundle"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -198,13 +199,16 @@ func TestContainerdIsRestartedWithBackoffEachTimeItDiesUntilStopped(t *testing.T
 func TestAContainerdThatCannotBeStartedIsTriedAgainLater(t *testing.T) {
 	log := captureLog(t)
 	f := newFakeContainerd(t, context.Background())
+	f.policy.max, f.policy.reset = 8*time.Millisecond, 50*time.Millisecond
 	f.mu.Lock()
 	f.failSpawns = 2
 	f.mu.Unlock()
 	f.watching()
+	time.Sleep(60 * time.Millisecond) // a healthy run: the schedule starts over
 	f.awaitReconnect(t, f.killCurrent(t))
-	mustLog(t, log, "containerd: restart 1: exec: no containerd", "containerd: restart 2: exec: no containerd",
-		"containerd exited (signal: killed); restart 3 in 2ms")
+	mustLog(t, log, "containerd exited (signal: killed); restart 1 in 1ms",
+		"containerd: restart 1: exec: no containerd", "containerd: restart 2 in 2ms",
+		"containerd: restart 2: exec: no containerd", "containerd: restart 3 in 4ms")
 	if st := f.state(); st.Restarts != 3 || st.State != "running" {
 		t.Errorf("state %+v, want running after 3 restart attempts", st)
 	}
@@ -448,5 +452,23 @@ func TestTheMachineGoingDownEndsAWaitForContainerd(t *testing.T) {
 	mustLog(t, log, "service svc: containerd is gone as the machine goes down")
 	if st := s.state(); st.Starts != 1 || st.LastStatus != nil {
 		t.Errorf("state %+v: the machine going down is no exit", st)
+	}
+}
+
+func TestAServiceGetsTheDefaultOOMScoreUnlessItsSpecSetsOne(t *testing.T) {
+	unset := &specs.Process{Args: []string{"sleep"}}
+	got := withOOMScore(unset)
+	if got.OOMScoreAdj == nil || *got.OOMScoreAdj != 0 {
+		t.Errorf("unset: got %v, want 0", got.OOMScoreAdj)
+	}
+	if unset.OOMScoreAdj != nil {
+		t.Error("the bundle's own spec was changed")
+	}
+	own := 500
+	if got := withOOMScore(&specs.Process{OOMScoreAdj: &own}); *got.OOMScoreAdj != 500 {
+		t.Errorf("set to 500: got %d", *got.OOMScoreAdj)
+	}
+	if withOOMScore(nil) != nil {
+		t.Error("no process: got one")
 	}
 }
