@@ -200,24 +200,30 @@ func printContainerd(w io.Writer, st containerdState) {
 // the task it re-attached is waited on anew; one it no longer has counts as exited with
 // containerd's unknown status. up is false when the machine goes down without containerd.
 func (s *service) awaitExit(task client.Task, exit <-chan client.ExitStatus) (code uint32, up bool) {
-	for lost := 0; ; lost++ {
+	lost, attached := 0, time.Time{}
+	for {
 		st := <-exit
 		if st.Error() == nil {
 			return st.ExitCode(), true
 		}
+		if time.Since(attached) > time.Minute {
+			lost = 0
+		}
 		if lost > 0 {
-			// Lost again at once: do not spin on a wait containerd keeps failing.
+			// Lost again soon after: do not spin on a wait containerd keeps failing.
 			select {
 			case <-time.After(min(100*time.Millisecond<<min(lost, 6), 5*time.Second)):
 			case <-s.life.Done():
 				return client.UnknownExitStatus, false
 			}
 		}
+		lost++
 		logf("service %s: lost the wait on its task (%v); waiting for containerd", s.name, st.Error())
 		var gone bool
 		if exit, gone, up = s.rewait(task); !up || gone {
 			return client.UnknownExitStatus, up
 		}
+		attached = time.Now()
 	}
 }
 
