@@ -23,6 +23,7 @@ import (
 //	GET  /v1/logs/NAME?n=N&follow=1    its newest log lines, then new ones while follow is set
 //	GET  /v1/timeline                  the boot timeline
 //	GET  /v1/memory                    PID 1's, containerd's and the shims' memory now
+//	GET  /v1/containerd                containerd's state, pid and restarts
 //	POST /v1/poweroff, /v1/reboot, /v1/halt  ?timeline=1: print the final timeline on the console
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status.
@@ -96,6 +97,16 @@ func (in *initProc) controlHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /v1/logs/{name}", func(w http.ResponseWriter, r *http.Request) {
 		in.serveLogs(w, r, r.PathValue("name"))
+	})
+	mux.HandleFunc("GET /v1/containerd", func(w http.ResponseWriter, r *http.Request) {
+		in.mu.Lock()
+		c := in.containerd
+		in.mu.Unlock()
+		if c == nil {
+			writeError(w, http.StatusNotFound, errors.New("containerd was not started"))
+			return
+		}
+		writeJSON(w, http.StatusOK, c.state())
 	})
 	mux.HandleFunc("GET /v1/timeline", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -125,6 +125,10 @@ func (c *ctlClient) status(args []string) error {
 		return err
 	}
 	printStates(os.Stdout, list, time.Now())
+	var cs containerdState
+	if len(args) == 0 && c.do("GET", "/v1/containerd", &cs) == nil {
+		printContainerd(os.Stdout, cs)
+	}
 	return nil
 }
 

@@ -36,6 +36,7 @@ type service struct {
 	logs      *logs.Manager
 	life      context.Context // the machine's lifetime: supervision runs on it, not on a request's
 
+	ping      func(context.Context) error // asks containerd whether it answers
 	container client.Container
 	stdout    io.WriteCloser // source NAME.out: /var/log/NAME.out.log
 	stderr    io.WriteCloser // source NAME: /var/log/NAME.log
@@ -182,6 +183,7 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 		root.Path = filepath.Join(s.b.Dir, root.Path)
 	}
 	spec.Root = &root
+	spec.Process = withOOMScore(spec.Process)
 	// The client would name the container's temporary lease with crypto/rand, which blocks
 	// until the kernel's random pool is ready: a second or more into a boot under emulation
 	// without an RNG device. A name from the clock does as well and never waits.
@@ -194,7 +196,7 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
-	s.container = ctr
+	s.ping, s.container = func(ctx context.Context) error { return pingContainerd(ctx, cl) }, ctr
 	s.stdout, s.stderr = s.logs.Writer(s.name+".out", s.console), s.logs.Writer(s.name, s.console)
 	return nil
 }
@@ -202,7 +204,17 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 // startTask creates a new task of the container and starts it.
 func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, error) {
 	ctx = s.ctx(ctx)
-	task, err := s.container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir("/run/keel/fifo")))
+	creator := cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir("/run/keel/fifo"))
+	task, err := s.container.NewTask(ctx, creator)
+	if errdefs.IsAlreadyExists(err) {
+		// A start or an exit that containerd's death cut short left its task behind.
+		if old, lerr := s.container.Task(ctx, nil); lerr == nil {
+			if _, derr := old.Delete(ctx, client.WithProcessKill); derr != nil {
+				logf("service %s: delete the task left behind: %v", s.name, derr)
+			}
+		}
+		task, err = s.container.NewTask(ctx, creator)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create task: %w", err)
 	}
@@ -243,9 +255,21 @@ func (s *service) supervise(ctx context.Context, run *supervision) {
 	defer run.markTried()
 	bo := backoff{p: s.policy}
 	for {
+		if run.stopped() {
+			return
+		}
 		started := time.Now()
 		code := uint32(255)
 		exit, err := s.startTask(ctx)
+		if err != nil && errdefs.IsUnavailable(err) {
+			// containerd is away (and being restarted): not an exit of the service, and no
+			// restart attempt is used up. Start it once containerd answers again.
+			logf("service %s: %v; starting it once containerd is back", s.name, err)
+			if !s.waitContainerd(run.stopReq) {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			logf("service %s: %v", s.name, err)
 			run.markTried()
@@ -260,20 +284,31 @@ func (s *service) supervise(ctx context.Context, run *supervision) {
 			}
 			s.runningOnce.Do(func() { close(s.running) })
 			run.markTried()
-			st := <-exit
-			code = st.ExitCode()
+			var up bool
+			code, up = s.awaitExit(task, exit)
 			s.mu.Lock()
-			s.lastCode, s.lastExit = code, time.Now()
+			if up {
+				s.lastCode, s.lastExit = code, time.Now()
+			}
 			if s.pidfd != nil {
 				s.pidfd.Close()
 				s.pidfd = nil
 			}
 			s.mu.Unlock()
+			if !up {
+				// The machine goes down without containerd: the task is left to the end.
+				logf("service %s: containerd is gone as the machine goes down", s.name)
+				close(done)
+				return
+			}
 			if run.leave.Load() {
 				drainOutput(task, time.Second)
 			} else {
 				dctx, cancel := context.WithTimeout(s.ctx(context.Background()), 10*time.Second)
-				if _, err := task.Delete(dctx); err != nil && !errdefs.IsNotFound(err) {
+				if _, err := task.Delete(dctx); errdefs.IsNotFound(err) {
+					// Gone with containerd's restart: close its output here.
+					drainOutput(task, time.Second)
+				} else if err != nil {
 					logf("service %s: delete task: %v", s.name, err)
 				}
 				cancel()

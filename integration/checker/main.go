@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -47,6 +47,8 @@ func main() {
 		size, _ := strconv.ParseInt(arg(args, 0, "262144"), 10, 64)
 		files, _ := strconv.Atoi(arg(args, 1, "4"))
 		ctlSuite(size, files)
+	case "containerd-suite":
+		containerdSuite(arg(args, 0, "sleeper"), arg(args, 1, "flaky"))
 	case "ifaces":
 		ifaces()
 	case "random-pool":
