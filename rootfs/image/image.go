@@ -130,6 +130,9 @@ func (r *Resolver) Resolve(ctx context.Context, ref, arch string) (v1.Image, err
 		return nil, fmt.Errorf("image %q: local store: %w", ref, err)
 	}
 	img, err = r.pull(ctx, n, arch)
+	if errors.Is(err, ErrCorrupt) {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
 	if err != nil {
 		where := "registry " + n.Context().RegistryStr()
 		if r.opts.Offline {

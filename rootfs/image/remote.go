@@ -64,7 +64,7 @@ func (r *Resolver) pull(ctx context.Context, ref name.Reference, arch string) (v
 	}
 	manifests := []blob{{top.Descriptor, top.Manifest}}
 	desc, raw, err := pickManifest(top.Descriptor, top.Manifest, arch, func(d v1.Descriptor) ([]byte, error) {
-		if b, err := readBlob(c.src(), d.Digest); err == nil {
+		if b, err := readBlob(c.src(), d); err == nil {
 			return b, nil
 		}
 		m, err := remote.Get(ref.Context().Digest(d.Digest.String()), opts...)
