@@ -34,7 +34,8 @@ var ErrTooLarge = errors.New("size limit exceeded")
 // Option sets a limit of Unpack, ApplyLayer and ApplyTar.
 type Option func(*limits)
 
-// MaxFileSize caps the size of each regular file; 0 keeps DefaultMaxFileSize, n < 0 is no limit.
+// MaxFileSize caps the size of each regular file; 0 keeps DefaultMaxFileSize, n < 0 is no
+// limit (a tar header alone can then claim any amount of memory).
 func MaxFileSize(n int64) Option { return func(l *limits) { l.file = pick(n, DefaultMaxFileSize) } }
 
 // MaxImageSize caps the data unpacked: the regular files' contents, 512 bytes for each entry,
