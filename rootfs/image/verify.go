@@ -31,22 +31,22 @@ type verifier struct {
 	c    io.Closer
 	h    hash.Hash
 	want v1.Hash
-	size int64 // exact size; < 0: any size up to max
-	max  int64 // < 0: unbounded
+	size int64 // exact size; < 0: any size up to most
+	most int64 // < 0: unbounded
 	n    int64
 	what string
 	err  error
 }
 
 // verified wraps rc so that reading it to the end fails, naming what, unless it yielded
-// exactly size bytes (when size >= 0; else at most max bytes, max < 0 being no limit) with
+// exactly size bytes (when size >= 0; else at most most bytes, most < 0 being no limit) with
 // digest want. Reading stops one byte past the allowed size.
-func verified(rc io.ReadCloser, want v1.Hash, size, max int64, what string) (io.ReadCloser, error) {
+func verified(rc io.ReadCloser, want v1.Hash, size, most int64, what string) (io.ReadCloser, error) {
 	h, err := v1.Hasher(want.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	limit := max
+	limit := most
 	if size >= 0 {
 		limit = size
 	}
@@ -54,7 +54,7 @@ func verified(rc io.ReadCloser, want v1.Hash, size, max int64, what string) (io.
 	if limit >= 0 {
 		r = io.LimitReader(rc, limit+1)
 	}
-	return &verifier{r: r, c: rc, h: h, want: want, size: size, max: max, what: what}, nil
+	return &verifier{r: r, c: rc, h: h, want: want, size: size, most: most, what: what}, nil
 }
 
 func (v *verifier) Read(p []byte) (int, error) {
@@ -66,8 +66,8 @@ func (v *verifier) Read(p []byte) (int, error) {
 	switch {
 	case v.size >= 0 && v.n > v.size:
 		v.err = fmt.Errorf("%s: longer than the %d bytes its descriptor gives: %w", v.what, v.size, ErrCorrupt)
-	case v.size < 0 && v.max >= 0 && v.n > v.max:
-		v.err = fmt.Errorf("%s: longer than %d bytes", v.what, v.max)
+	case v.size < 0 && v.most >= 0 && v.n > v.most:
+		v.err = fmt.Errorf("%s: longer than %d bytes", v.what, v.most)
 	case err == io.EOF && v.size >= 0 && v.n != v.size:
 		v.err = fmt.Errorf("%s: %d bytes, its descriptor gives %d: %w", v.what, v.n, v.size, ErrCorrupt)
 	}
