@@ -294,3 +294,23 @@ func (r *countingReader) Read(p []byte) (int, error) {
 	r.n += int64(len(p))
 	return len(p), nil
 }
+
+func TestVerifiedReaderStopsOneBytePastTheDescriptorSize(t *testing.T) {
+	h := digestOf(t, plainImage(t, "x"))
+	long := &countingReader{}
+	rc, err := verified(io.NopCloser(long), h, 1000, -1, "blob "+h.String()+" in f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(io.Discard, rc)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "blob "+h.String()+" in f: longer than the 1000 bytes") {
+		t.Errorf("err = %v", err)
+	}
+	if long.n > 1001 {
+		t.Errorf("read %d bytes of a 1000-byte blob", long.n)
+	}
+	rc, _ = verified(io.NopCloser(&countingReader{}), h, -1, 4096, "manifest")
+	if _, err := io.Copy(io.Discard, rc); err == nil || !strings.Contains(err.Error(), "longer than 4096 bytes") {
+		t.Errorf("unknown size over the bound: err = %v", err)
+	}
+}
