@@ -35,6 +35,9 @@ type Options struct {
 	Epoch time.Time
 	// Logf, if set, receives progress lines.
 	Logf func(format string, args ...any)
+	// Unpack holds the size limits for unpacking images (tree.MaxFileSize,
+	// tree.MaxImageSize); none is the tree package's defaults.
+	Unpack []tree.Option
 }
 
 // Image is an assembled machine: what the output writers need.
@@ -197,9 +200,9 @@ func (a *assembler) unpack(ctx context.Context, ref string, pos spec.Pos) (*tree
 		return t, cf, nil
 	}
 	a.logf("unpacking %s", ref)
-	t, err = tree.Unpack(img)
+	t, err = tree.Unpack(img, a.opts.Unpack...)
 	if err != nil {
-		return nil, nil, pos.Errorf("image %q: %v", ref, err)
+		return nil, nil, pos.Errorf("image %q: %w", ref, err)
 	}
 	a.mu.Lock()
 	a.trees[d] = t
@@ -247,8 +250,8 @@ func (a *assembler) kernel(ctx context.Context, out *Image) error {
 		}
 		return k.Pos.Errorf("kernel image %q has no file %q", k.Image, tarName)
 	}
-	if err := tree.ApplyTar(out.Root, bytes.NewReader(n.Data)); err != nil {
-		return k.Pos.Errorf("kernel image %q: %s: %v", k.Image, tarName, err)
+	if err := tree.ApplyTar(out.Root, bytes.NewReader(n.Data), a.opts.Unpack...); err != nil {
+		return k.Pos.Errorf("kernel image %q: %s: %w", k.Image, tarName, err)
 	}
 	return nil
 }

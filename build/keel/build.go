@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/qemu"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -31,6 +33,8 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
+	maxFile := fs.String("max-file-size", "1G", "largest file an image layer may hold once unpacked")
+	maxImage := fs.String("max-image-size", "4G", "largest an image may be once unpacked, all its layers together")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -45,6 +49,17 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {
 		return err
+	}
+	var unpack []tree.Option
+	for _, l := range []struct {
+		flag, value string
+		opt         func(int64) tree.Option
+	}{{"max-file-size", *maxFile, tree.MaxFileSize}, {"max-image-size", *maxImage, tree.MaxImageSize}} {
+		n, err := qemu.ParseSize(l.value)
+		if err != nil {
+			return fmt.Errorf("--%s: %w", l.flag, err)
+		}
+		unpack = append(unpack, l.opt(n))
 	}
 	if *name == "" {
 		base := filepath.Base(files[0])
@@ -71,8 +86,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
-		Arch: image.NormalizeArch(*arch), Resolver: resolver, Epoch: epoch, Logf: logf,
+		Arch: image.NormalizeArch(*arch), Resolver: resolver, Epoch: epoch, Logf: logf, Unpack: unpack,
 	})
+	if errors.Is(err, tree.ErrTooLarge) {
+		return fmt.Errorf("%w (limits: --max-file-size %s, --max-image-size %s)", err, *maxFile, *maxImage)
+	}
 	if err != nil {
 		return err
 	}

@@ -48,16 +48,24 @@ func (c *blobCache) put(h v1.Hash, size int64, r io.Reader) error {
 		return fmt.Errorf("blob cache: %w", err)
 	}
 	defer f.Close()
+	// A registry sending more than the manifest says is cut off there, before it can fill
+	// the disk.
+	if size >= 0 {
+		r = io.LimitReader(r, size+1)
+	}
 	sum := sha256.New()
 	n, err := io.Copy(io.MultiWriter(f, sum), r)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", h, err)
 	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
-		return fmt.Errorf("blob %s: content has digest sha256:%s", h, got)
+	if size >= 0 && n > size {
+		return fmt.Errorf("blob %s: longer than the %d bytes the manifest gives: %w", h, size, ErrCorrupt)
 	}
 	if size >= 0 && n != size {
-		return fmt.Errorf("blob %s: %d bytes, manifest says %d", h, n, size)
+		return fmt.Errorf("blob %s: %d bytes, the manifest gives %d: %w", h, n, size, ErrCorrupt)
+	}
+	if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
+		return fmt.Errorf("blob %s: content has digest sha256:%s: %w", h, got, ErrCorrupt)
 	}
 	return f.Commit()
 }
@@ -107,7 +115,7 @@ func (c *blobCache) lookup(ref string) (v1.Descriptor, error) {
 // image returns the image for arch from the manifest desc, if the cache holds all of it.
 func (c *blobCache) image(desc v1.Descriptor, arch string) (v1.Image, error) {
 	src := c.src()
-	raw, err := readBlob(src, desc.Digest)
+	raw, err := readBlob(src, desc)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("manifest %s: %w in registry cache", desc.Digest, ErrNotFound)
 	}
@@ -115,7 +123,7 @@ func (c *blobCache) image(desc v1.Descriptor, arch string) (v1.Image, error) {
 		return nil, err
 	}
 	d, raw, err := pickManifest(desc, raw, arch, func(d v1.Descriptor) ([]byte, error) {
-		b, err := readBlob(src, d.Digest)
+		b, err := readBlob(src, d)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w in registry cache", ErrNotFound)
 		}

@@ -130,6 +130,11 @@ func resolveLayout(src blobSource, im *v1.IndexManifest, tag, arch string) (v1.I
 			return nil, fmt.Errorf("no image named %q in OCI layout (names: %s): %w", tag, strings.Join(names, ", "), ErrNotFound)
 		}
 		ms = match
+		for _, d := range ms {
+			if err := checkPinned(tag, d); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var d v1.Descriptor
 	switch len(ms) {
@@ -213,10 +218,13 @@ func (a archive) resolve(arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker archive %s: %w", a.path, err)
 	}
+	if err := checkDockerConfig(a.path, img, tag); err != nil {
+		return nil, err
+	}
 	if err := checkArch(img, arch); err != nil {
 		return nil, err
 	}
-	return img, nil
+	return checkedImage{img}, nil
 }
 
 // tarBlobs reads the regular files of an uncompressed tar file in place.
@@ -272,4 +280,8 @@ func (t *tarBlobs) open(h v1.Hash) (io.ReadCloser, error) {
 		return nil, errors.New("empty digest")
 	}
 	return t.openName(path.Join("blobs", h.Algorithm, h.Hex))
+}
+
+func (t *tarBlobs) where(h v1.Hash) string {
+	return t.path + ":" + path.Join("blobs", h.Algorithm, h.Hex)
 }

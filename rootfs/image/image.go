@@ -57,7 +57,8 @@ type Options struct {
 	// CacheDir holds the local store and the registry cache; "" is DefaultCacheDir().
 	CacheDir string
 	// InsecureRegistries are registry hosts ("host" or "host:port") spoken to over plain
-	// HTTP. Loopback and private addresses, and localhost, always are.
+	// HTTP. Loopback addresses and localhost always are; no other host is, private-range
+	// addresses included.
 	InsecureRegistries []string
 	// Offline makes the resolver use only the store, files and the registry cache.
 	Offline bool
@@ -69,7 +70,8 @@ type Options struct {
 	// Logf, if not nil, receives warnings, such as falling back to a cached digest.
 	Logf func(format string, args ...any)
 	// RemoteOptions are passed to go-containerregistry's remote package after Keel's own
-	// (context, keychain, user agent).
+	// (context, keychain, user agent, a transport using HTTPS for every host but those
+	// above): a transport given here replaces Keel's and must enforce that itself.
 	RemoteOptions []remote.Option
 }
 
@@ -130,6 +132,9 @@ func (r *Resolver) Resolve(ctx context.Context, ref, arch string) (v1.Image, err
 		return nil, fmt.Errorf("image %q: local store: %w", ref, err)
 	}
 	img, err = r.pull(ctx, n, arch)
+	if errors.Is(err, ErrCorrupt) {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
 	if err != nil {
 		where := "registry " + n.Context().RegistryStr()
 		if r.opts.Offline {

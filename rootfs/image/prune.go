@@ -85,9 +85,9 @@ func markReachable(blobs dirBlobs, d v1.Descriptor, keep map[v1.Hash]bool) error
 	if mt := d.MediaType; mt != "" && !mt.IsIndex() && !mt.IsImage() {
 		return nil
 	}
-	raw, err := readBlob(blobs, d.Digest)
+	raw, err := readBlob(blobs, d)
 	if err != nil {
-		return fmt.Errorf("manifest %s: %w", d.Digest, err)
+		return fmt.Errorf("manifest: %w", err)
 	}
 	if isIndex(d.MediaType, raw) {
 		im, err := v1.ParseIndexManifest(bytes.NewReader(raw))

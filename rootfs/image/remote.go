@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,6 +43,7 @@ func (r *Resolver) pull(ctx context.Context, ref name.Reference, arch string) (v
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(r.opts.Keychain),
 		remote.WithUserAgent("keel"),
+		remote.WithTransport(httpsOnly{base: remote.DefaultTransport, allow: r.plainHTTP}),
 	}
 	opts = append(opts, r.opts.RemoteOptions...)
 	puller, err := remote.NewPuller(opts...)
@@ -64,7 +68,7 @@ func (r *Resolver) pull(ctx context.Context, ref name.Reference, arch string) (v
 	}
 	manifests := []blob{{top.Descriptor, top.Manifest}}
 	desc, raw, err := pickManifest(top.Descriptor, top.Manifest, arch, func(d v1.Descriptor) ([]byte, error) {
-		if b, err := readBlob(c.src(), d.Digest); err == nil {
+		if b, err := readBlob(c.src(), d); err == nil {
 			return b, nil
 		}
 		m, err := remote.Get(ref.Context().Digest(d.Digest.String()), opts...)
@@ -136,6 +140,44 @@ func (r *Resolver) download(ref name.Reference, d v1.Descriptor, opts []remote.O
 		src = &progressReader{r: rc, p: p, fn: r.opts.Progress}
 	}
 	return r.cache.put(d.Digest, d.Size, src)
+}
+
+// plainHTTP reports whether the registry host ("host" or "host:port") may be spoken to over
+// plain HTTP: localhost, a loopback address or one of InsecureRegistries. Private-range
+// addresses, for which go-containerregistry would fall back to HTTP, may not: anyone on the
+// network path could then change what is pulled.
+func (r *Resolver) plainHTTP(host string) bool {
+	if slices.Contains(r.opts.InsecureRegistries, host) {
+		return true
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// httpsOnly sends over HTTPS the plain-HTTP requests to hosts allow refuses.
+type httpsOnly struct {
+	base  http.RoundTripper
+	allow func(host string) bool
+}
+
+func (t httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "http" || t.allow(req.URL.Host) {
+		return t.base.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.URL.Scheme = "https"
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w (plain HTTP is only used for loopback addresses and --insecure-registry)", err)
+	}
+	return resp, nil
 }
 
 // isNotFound reports whether the registry answered that the image does not exist.

@@ -13,18 +13,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// blobSource opens blobs by digest.
+// blobSource opens blobs by digest, unverified: see openVerified and readBlob.
 type blobSource interface {
 	open(h v1.Hash) (io.ReadCloser, error)
-}
-
-func readBlob(src blobSource, h v1.Hash) ([]byte, error) {
-	rc, err := src.open(h)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
+	// where names the file holding h, for errors.
+	where(h v1.Hash) string
 }
 
 // kind classifies a manifest by its descriptor's media type or, failing that, its contents.
@@ -149,18 +142,18 @@ func loadImage(src blobSource, desc v1.Descriptor, raw []byte, arch string) (v1.
 	if err := checkArch(img, arch); err != nil {
 		return nil, err
 	}
-	return img, nil
+	return checkedImage{img}, nil
 }
 
 // resolveIn resolves the image for arch starting from desc in a blob source holding all of
 // it (a layout, an archive, the registry cache).
 func resolveIn(src blobSource, desc v1.Descriptor, arch string) (v1.Image, error) {
-	raw, err := readBlob(src, desc.Digest)
+	raw, err := readBlob(src, desc)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", desc.Digest, err)
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	d, raw, err := pickManifest(desc, raw, arch, func(d v1.Descriptor) ([]byte, error) {
-		return readBlob(src, d.Digest)
+		return readBlob(src, d)
 	})
 	if err != nil {
 		return nil, err
@@ -185,7 +178,7 @@ func (i *blobImage) RawConfigFile() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readBlob(i.src, m.Config.Digest)
+	return readBlob(i.src, m.Config)
 }
 
 func (i *blobImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
@@ -213,4 +206,4 @@ func (l *blobLayer) Digest() (v1.Hash, error)            { return l.desc.Digest,
 func (l *blobLayer) Size() (int64, error)                { return l.desc.Size, nil }
 func (l *blobLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
 func (l *blobLayer) Descriptor() (*v1.Descriptor, error) { d := l.desc; return &d, nil }
-func (l *blobLayer) Compressed() (io.ReadCloser, error)  { return l.src.open(l.desc.Digest) }
+func (l *blobLayer) Compressed() (io.ReadCloser, error)  { return openVerified(l.src, l.desc) }

@@ -156,6 +156,9 @@ func (s *Store) image(normalized, arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPinned(normalized, d); err != nil {
+		return nil, err
+	}
 	return resolveIn(dirBlobs(s.dir), d, arch)
 }
 
@@ -195,3 +198,5 @@ func (d dirBlobs) open(h v1.Hash) (io.ReadCloser, error) {
 	}
 	return os.Open(d.path(h))
 }
+
+func (d dirBlobs) where(h v1.Hash) string { return d.path(h) }

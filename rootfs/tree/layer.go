@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path"
 	"strings"
 
@@ -20,15 +21,84 @@ const (
 	whiteoutOpaque = ".wh..wh..opq"
 )
 
+// Default limits of Unpack, ApplyLayer and ApplyTar: a layer is unpacked into memory, and a
+// few kilobytes of compressed or sparse layer can claim gigabytes.
+const (
+	DefaultMaxFileSize  = 1 << 30 // 1 GiB: one regular file
+	DefaultMaxImageSize = 4 << 30 // 4 GiB: all the layers of an image
+)
+
+// ErrTooLarge is returned (wrapped) when unpacking would exceed a size limit.
+var ErrTooLarge = errors.New("size limit exceeded")
+
+// Option sets a limit of Unpack, ApplyLayer and ApplyTar.
+type Option func(*limits)
+
+// MaxFileSize caps the size of each regular file; 0 keeps DefaultMaxFileSize, n < 0 is no
+// limit (a tar header alone can then claim any amount of memory).
+func MaxFileSize(n int64) Option { return func(l *limits) { l.file = pick(n, DefaultMaxFileSize) } }
+
+// MaxImageSize caps the data unpacked: the regular files' contents, 512 bytes for each entry,
+// and anything after a layer's end-of-archive marker, summed over the layers of the image (for
+// Unpack) or of the one layer (ApplyLayer, ApplyTar). 0 keeps DefaultMaxImageSize, n < 0 is
+// no limit.
+func MaxImageSize(n int64) Option { return func(l *limits) { l.image = pick(n, DefaultMaxImageSize) } }
+
+func pick(n, def int64) int64 {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return math.MaxInt64
+	}
+	return n
+}
+
+type limits struct {
+	file, image int64
+	used        int64 // of image
+}
+
+func newLimits(opts []Option) *limits {
+	l := &limits{file: DefaultMaxFileSize, image: DefaultMaxImageSize}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
+}
+
+// take accounts n more bytes of what makes up the image.
+func (l *limits) take(n int64) error {
+	if n > l.image-l.used {
+		return fmt.Errorf("image unpacks to more than %s: %w", sizeString(l.image), ErrTooLarge)
+	}
+	l.used += n
+	return nil
+}
+
+// sizeString formats n bytes in the largest binary unit dividing it.
+func sizeString(n int64) string {
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d %s", n>>u.shift, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
 // Unpack returns the tree of img: its layers applied in order to an empty tree.
-func Unpack(img v1.Image) (*Tree, error) {
+func Unpack(img v1.Image, opts ...Option) (*Tree, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return nil, fmt.Errorf("unpack image: %w", err)
 	}
+	lim := newLimits(opts)
 	t := New()
 	for _, l := range layers {
-		if err := ApplyLayer(t, l); err != nil {
+		if err := applyLayer(t, l, lim); err != nil {
 			return nil, err
 		}
 	}
@@ -36,8 +106,13 @@ func Unpack(img v1.Image) (*Tree, error) {
 }
 
 // ApplyLayer applies an image layer to t with the semantics of OCI layer changesets (see
-// ApplyTar). Errors name the layer's digest.
-func ApplyLayer(t *Tree, layer v1.Layer) error {
+// ApplyTar). The layer is read to its end, so that a reader verifying its digest sees all of
+// it. Errors name the layer's digest.
+func ApplyLayer(t *Tree, layer v1.Layer, opts ...Option) error {
+	return applyLayer(t, layer, newLimits(opts))
+}
+
+func applyLayer(t *Tree, layer v1.Layer, lim *limits) error {
 	d, err := layer.Digest()
 	if err != nil {
 		return fmt.Errorf("apply layer: digest: %w", err)
@@ -47,8 +122,20 @@ func ApplyLayer(t *Tree, layer v1.Layer) error {
 		return fmt.Errorf("apply layer %s: %w", d, err)
 	}
 	defer rc.Close()
-	if err := ApplyTar(t, rc); err != nil {
+	if err := applyTar(t, rc, lim); err != nil {
 		return fmt.Errorf("apply layer %s: %w", d, err)
+	}
+	// What follows the end-of-archive marker is padding, but it is part of the layer.
+	limit := lim.image - lim.used
+	if limit < math.MaxInt64 {
+		limit++ // one byte too many tells an overflow
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(rc, limit))
+	if err != nil {
+		return fmt.Errorf("apply layer %s: %w", d, err)
+	}
+	if err := lim.take(n); err != nil {
+		return fmt.Errorf("apply layer %s: after the end of the archive: %w", d, err)
 	}
 	return nil
 }
@@ -82,8 +169,15 @@ type entry struct {
 // symbolic links: an entry whose parent is a symlink is an error (ErrSymlink), as is a hard
 // link to a missing entry or to a directory. If an error occurs after that, t may have been
 // partly changed.
-func ApplyTar(t *Tree, r io.Reader) error {
-	entries, err := readLayer(r)
+//
+// Regular files are read into memory, each only after its size was checked against the
+// limits (see MaxFileSize and MaxImageSize).
+func ApplyTar(t *Tree, r io.Reader, opts ...Option) error {
+	return applyTar(t, r, newLimits(opts))
+}
+
+func applyTar(t *Tree, r io.Reader, lim *limits) error {
+	entries, err := readLayer(r, lim)
 	if err != nil {
 		return err
 	}
@@ -108,7 +202,7 @@ func ApplyTar(t *Tree, r io.Reader) error {
 }
 
 // readLayer reads and checks every entry of a layer.
-func readLayer(r io.Reader) ([]entry, error) {
+func readLayer(r io.Reader, lim *limits) ([]entry, error) {
 	tr := tar.NewReader(r)
 	var entries []entry
 	for {
@@ -129,10 +223,13 @@ func readLayer(r io.Reader) ([]entry, error) {
 			}
 		}
 		e := entry{hdr: hdr, path: p}
+		if err := lim.take(blockSize); err != nil {
+			return nil, &EntryError{Name: hdr.Name, Err: err}
+		}
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeGNUSparse: // the reader turns the old TypeRegA into TypeReg
-			if e.data, err = io.ReadAll(tr); err != nil {
-				return nil, &EntryError{Name: hdr.Name, Err: fmt.Errorf("read contents: %w", err)}
+			if e.data, err = readContents(tr, hdr.Size, lim); err != nil {
+				return nil, &EntryError{Name: hdr.Name, Err: err}
 			}
 		case tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		default:
@@ -140,6 +237,28 @@ func readLayer(r io.Reader) ([]entry, error) {
 		}
 		entries = append(entries, e)
 	}
+}
+
+// blockSize is the size of a tar header, counted for each entry against the image's limit.
+const blockSize = 512
+
+// readContents reads a regular file's size bytes (its size once a sparse file's holes are
+// filled in), once they are known to fit the limits.
+func readContents(r io.Reader, size int64, lim *limits) ([]byte, error) {
+	if size < 0 {
+		return nil, fmt.Errorf("negative size %d", size)
+	}
+	if size > lim.file {
+		return nil, fmt.Errorf("file of %s is over the %s limit for one file: %w", sizeString(size), sizeString(lim.file), ErrTooLarge)
+	}
+	if err := lim.take(size); err != nil {
+		return nil, fmt.Errorf("file of %s: %w", sizeString(size), err)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("read contents: %w", err)
+	}
+	return data, nil
 }
 
 // layerPath cleans the name of a layer entry. Layer paths are relative to the root: an
