@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/ocispec"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -31,6 +32,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
+	strict := fs.Bool("strict-labels", false, "refuse host privileges that only an image label grants (also the YAML's strict: true)")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -72,10 +74,15 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	start := time.Now()
+	var privileges []ocispec.Report
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
 		Arch: image.NormalizeArch(*arch), Resolver: resolver, Epoch: epoch, Logf: logf,
+		Strict: *strict, Privileges: func(r ocispec.Report) { privileges = append(privileges, r) },
 	})
 	if err != nil {
+		return err
+	}
+	if err := ocispec.WriteReports(stderr, privileges); err != nil {
 		return err
 	}
 	logf("compressing")

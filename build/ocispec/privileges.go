@@ -190,7 +190,8 @@ func (c *converter) confinementPrivileges(cf *confinement) {
 }
 
 // namespacePrivileges records the host namespaces the container shares. A label that
-// sets the default value grants nothing.
+// sets the default value grants nothing. The host's user namespace is left out: sharing
+// it is what every container without user namespaces does.
 func (c *converter) namespacePrivileges() {
 	y, l := c.yaml, c.label
 	for _, ns := range []struct {
@@ -202,7 +203,6 @@ func (c *converter) namespacePrivileges() {
 		{"ipc", y.Ipc, l.Ipc, spec.NSHost},
 		{"uts", y.Uts, l.Uts, spec.NSHost},
 		{"pid", y.Pid, l.Pid, spec.NSNew},
-		{"userns", y.Userns, l.Userns, spec.NSHost},
 	} {
 		yv, lv := deref(ns.yaml), deref(ns.label)
 		v := firstNonEmpty(yv, lv, ns.def)
