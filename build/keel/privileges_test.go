@@ -55,7 +55,7 @@ services:
 			if code == 0 {
 				t.Fatal("strict build succeeded")
 			}
-			want := fmt.Sprintf(`services "svc": strict: image "%s/keel/svc:1" label grants host path /var/log:/var/log`, host)
+			want := fmt.Sprintf(`services "svc": strict: image "%s/keel/svc:1" label grants host path /var/log:/var/log;`, host)
 			if !strings.Contains(stderr, want) {
 				t.Errorf("stderr %q does not contain %q", stderr, want)
 			}

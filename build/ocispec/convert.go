@@ -76,6 +76,7 @@ func Convert(img spec.Image, label *spec.ImageConfig, image v1.ImageConfig, opts
 		return nil, bundle.Runtime{}, wrap(img, opts, err)
 	}
 	c.runtimePrivileges(img.Runtime, label.Runtime)
+	sortPrivileges(c.privs)
 	report := Report{Kind: opts.Kind, Name: img.Name, Image: img.Image, Privileges: c.privs}
 	if opts.Strict {
 		if err := report.strictError(); err != nil {

@@ -1,7 +1,6 @@
 package ocispec
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -64,17 +63,31 @@ func (r Report) LabelGranted() []Privilege {
 	return out
 }
 
-// strictError names each host privilege only the label grants, or is nil.
+// strictError names the host privileges only the label grants, or is nil.
 func (r Report) strictError() error {
-	var errs []error
-	for _, p := range r.LabelGranted() {
-		errs = append(errs, fmt.Errorf("strict: image %q label grants %s %s; set it in the YAML to allow it", r.Image, p.Aspect, p.Value))
+	granted := r.LabelGranted()
+	if len(granted) == 0 {
+		return nil
 	}
-	return errors.Join(errs...)
+	names := make([]string, len(granted))
+	for i, p := range granted {
+		names[i] = p.Aspect + " " + p.Value
+	}
+	return fmt.Errorf("strict: image %q label grants %s; set them in the YAML to allow them", r.Image, strings.Join(names, ", "))
 }
 
 func (c *converter) grant(aspect, value string, src Source, host bool) {
 	c.privs = append(c.privs, Privilege{Aspect: aspect, Value: value, Source: src, Host: host})
+}
+
+// aspects are the Aspect constants in the order reports list them.
+var aspects = []string{AspectCapabilities, AspectNamespace, AspectDevice, AspectHostPath, AspectConfinement}
+
+// sortPrivileges orders privs by aspect, keeping the order within one.
+func sortPrivileges(privs []Privilege) {
+	slices.SortStableFunc(privs, func(a, b Privilege) int {
+		return slices.Index(aspects, a.Aspect) - slices.Index(aspects, b.Aspect)
+	})
 }
 
 // WriteReports writes one line per container: its capabilities, host namespaces,
@@ -82,7 +95,6 @@ func (c *converter) grant(aspect, value string, src Source, host bool) {
 // unless it is the built-in default.
 func WriteReports(w io.Writer, reports []Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	aspects := []string{AspectCapabilities, AspectNamespace, AspectDevice, AspectHostPath, AspectConfinement}
 	fmt.Fprintln(tw, "CONTAINER\tCAPABILITIES\tHOST NS\tDEVICES\tHOST PATHS\tCONFINEMENT")
 	for _, r := range reports {
 		name := string(r.Kind) + "/" + r.Name
