@@ -252,6 +252,7 @@ func TestReportSaysWhereEachPrivilegeComesFrom(t *testing.T) {
 		Pid:          ptr("host"),
 		Net:          ptr("host"),
 		Devices:      &[]spec.Device{{Path: "all", Type: "c"}},
+		Resources:    &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}},
 		Binds:        &[]string{"/:/hostroot"},
 		Runtime:      &spec.Runtime{Mkdir: &[]string{"/var/lib/x"}, Mounts: &[]specs.Mount{{Source: "/", Destination: "/mnt", Type: "bind", Options: []string{"rbind", "rw"}}}},
 	}
@@ -265,6 +266,7 @@ func TestReportSaysWhereEachPrivilegeComesFrom(t *testing.T) {
 		{AspectNamespace, "pid", FromLabel},
 		{AspectNamespace, "net", FromDefault}, // LinuxKit's default: the label grants nothing
 		{AspectDevice, "all c", FromLabel},
+		{AspectDevice, "cgroup a *:* rwm", FromLabel},
 		{AspectHostPath, "/:/hostroot", FromLabel},
 		{AspectHostPath, "/var/log:/var/log", FromYAML},
 		{AspectHostPath, "runtime mkdir /var/lib/x", FromLabel},

@@ -261,7 +261,8 @@ func (c *converter) mountPrivileges(mounts []specs.Mount) {
 	}
 }
 
-// devicePrivileges records the devices the container may use.
+// devicePrivileges records the devices the container may use: device nodes and classes,
+// and the device cgroup rules of resources that allow access.
 func (c *converter) devicePrivileges() {
 	y, l := c.yaml, c.label
 	src := FromLabel
@@ -274,6 +275,24 @@ func (c *converter) devicePrivileges() {
 			v = "all " + d.Type
 		}
 		c.grant(AspectDevice, v, src, true)
+	}
+	src = FromLabel
+	if y.Resources != nil {
+		src = FromYAML
+	}
+	if r := pickPtr(y.Resources, l.Resources); r != nil {
+		for _, d := range r.Devices {
+			if !d.Allow {
+				continue
+			}
+			num := func(p *int64) string {
+				if p == nil {
+					return "*"
+				}
+				return fmt.Sprint(*p)
+			}
+			c.grant(AspectDevice, fmt.Sprintf("cgroup %s %s:%s %s", firstNonEmpty(d.Type, "a"), num(d.Major), num(d.Minor), d.Access), src, true)
+		}
 	}
 }
 
