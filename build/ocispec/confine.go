@@ -95,13 +95,14 @@ func retargetProfile(p *specs.LinuxSeccomp, host, arch string) (*specs.LinuxSecc
 
 // confinement is the state of a container's confinement and where each part came from.
 type confinement struct {
-	masked, readonly     []string
-	maskedSrc, roSrc     Source
-	seccomp              string
-	seccompSrc           Source
-	noNewPrivileges      bool
-	nnpSrc               Source
-	defaultMasked, defRO []string
+	masked, readonly       []string
+	maskedSrc, readonlySrc Source
+	seccomp                string
+	seccompSrc             Source
+	noNewPrivileges        bool
+	nnpSrc                 Source
+	// containerd's lists, to tell how much a given list leaves out.
+	defaultMasked, defaultReadonly []string
 }
 
 // confine applies the defaults of the masked and read-only paths, seccomp and
@@ -115,7 +116,7 @@ func (c *converter) confine(caps []string, capsSrc Source) (*confinement, error)
 	if err != nil {
 		return nil, err
 	}
-	cf := &confinement{defaultMasked: masked, defRO: readonly}
+	cf := &confinement{defaultMasked: masked, defaultReadonly: readonly}
 	sysAdmin := slices.Contains(caps, "CAP_SYS_ADMIN")
 	all := true
 	for _, cp := range spec.AllCapabilities() {
@@ -136,7 +137,7 @@ func (c *converter) confine(caps []string, capsSrc Source) (*confinement, error)
 		return def, FromDefault
 	}
 	cf.masked, cf.maskedSrc = layer(y.MaskedPaths, l.MaskedPaths, masked)
-	cf.readonly, cf.roSrc = layer(y.ReadonlyPaths, l.ReadonlyPaths, readonly)
+	cf.readonly, cf.readonlySrc = layer(y.ReadonlyPaths, l.ReadonlyPaths, readonly)
 
 	cf.seccomp, cf.seccompSrc = spec.SeccompDefault, FromDefault
 	cf.noNewPrivileges, cf.nnpSrc = true, FromDefault

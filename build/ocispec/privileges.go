@@ -35,8 +35,8 @@ const (
 // Privilege is one privilege over the host or one part of a container's confinement.
 type Privilege struct {
 	Aspect string // one of the Aspect constants
-	// Value names the privilege: "CAP_SYS_ADMIN", "pid", "c 1:3 /dev/null", "bind
-	// /var:/var", "runtime mkdir /var/lib/x", "seccomp=unconfined".
+	// Value names the privilege: "CAP_SYS_ADMIN", "pid", "/dev/null", "all c",
+	// "/var:/var:ro", "runtime mkdir /var/lib/x", "seccomp=unconfined".
 	Value  string
 	Source Source
 	// Host is true for a privilege over the host, or a confinement turned off, which
@@ -47,8 +47,8 @@ type Privilege struct {
 // Report is a container's privileges in effect.
 type Report struct {
 	Kind       Kind
-	Name       string
-	Image      string
+	Name       string // the container's name in the YAML
+	Image      string // the image reference
 	Privileges []Privilege
 }
 
@@ -196,7 +196,7 @@ func (c *converter) confinementPrivileges(cf *confinement) {
 		}
 	}
 	paths("masked", cf.masked, cf.defaultMasked, cf.maskedSrc)
-	paths("readonly", cf.readonly, cf.defRO, cf.roSrc)
+	paths("readonly", cf.readonly, cf.defaultReadonly, cf.readonlySrc)
 	c.grant(AspectConfinement, "seccomp="+cf.seccomp, cf.seccompSrc, cf.seccomp != "default")
 	c.grant(AspectConfinement, fmt.Sprintf("nnp=%t", cf.noNewPrivileges), cf.nnpSrc, !cf.noNewPrivileges)
 }
