@@ -38,6 +38,11 @@ type Options struct {
 	// Unpack holds the size limits for unpacking images (tree.MaxFileSize,
 	// tree.MaxImageSize); none is the tree package's defaults.
 	Unpack []tree.Option
+	// Strict refuses host privileges that only an image label grants; the description's
+	// strict key turns it on too.
+	Strict bool
+	// Privileges, if set, receives each container's privileges in effect, in bundle order.
+	Privileges func(ocispec.Report)
 }
 
 // Image is an assembled machine: what the output writers need.
@@ -281,7 +286,11 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 	if err != nil {
 		return err
 	}
-	opts := ocispec.Options{Kind: kind, IDs: a.ids}
+	opts := ocispec.Options{
+		Kind: kind, IDs: a.ids, Arch: a.opts.Arch, Strict: a.opts.Strict || a.cfg.Strict,
+		ReadFile: func(name string) ([]byte, error) { return readFile(t, name) },
+		Report:   a.opts.Privileges,
+	}
 	s, rt, err := ocispec.ConvertImage(img, imageConfig(cf.Config), opts)
 	if err != nil {
 		return err
@@ -307,6 +316,18 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 	}
 	a.stamp(root, dir, path.Join(dir, bundle.ConfigFile), path.Join(dir, bundle.RuntimeFile))
 	return nil
+}
+
+// readFile is the contents of the regular file name in t.
+func readFile(t *tree.Tree, name string) ([]byte, error) {
+	n, err := t.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsRegular() {
+		return nil, fmt.Errorf("/%s is not a regular file", name)
+	}
+	return n.Data, nil
 }
 
 // imageConfig carries the fields of an image's config that a runtime spec uses.

@@ -12,6 +12,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/ocispec"
 	"github.com/keel-os/keel/build/qemu"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
@@ -35,6 +36,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
 	maxFile := fs.String("max-file-size", "1G", "largest file an image layer may hold once unpacked")
 	maxImage := fs.String("max-image-size", "4G", "largest an image may be once unpacked, all its layers together")
+	strict := fs.Bool("strict-labels", false, "refuse host privileges that only an image label grants (also the YAML's strict: true)")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -85,13 +87,18 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	start := time.Now()
+	var privileges []ocispec.Report
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
 		Arch: image.NormalizeArch(*arch), Resolver: resolver, Epoch: epoch, Logf: logf, Unpack: unpack,
+		Strict: *strict, Privileges: func(r ocispec.Report) { privileges = append(privileges, r) },
 	})
 	if errors.Is(err, tree.ErrTooLarge) {
 		return fmt.Errorf("%w (limits: --max-file-size %s, --max-image-size %s)", err, *maxFile, *maxImage)
 	}
 	if err != nil {
+		return err
+	}
+	if err := ocispec.WriteReports(stderr, privileges); err != nil {
 		return err
 	}
 	logf("compressing")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"runtime"
 	"slices"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -33,6 +34,15 @@ type Options struct {
 	Rootfs string
 	// IDs resolves uid and gid names to numbers: spec.Config.IDs().
 	IDs map[string]uint32
+	// Arch is the target's GOARCH, for the seccomp profile; empty is the build host's.
+	Arch string
+	// ReadFile reads a file of the image's root filesystem ("etc/passwd"), to resolve a
+	// user or group name in the image's USER; nil when the root filesystem is not at hand.
+	ReadFile func(name string) ([]byte, error)
+	// Strict refuses host privileges that only the image's label grants (Report.LabelGranted).
+	Strict bool
+	// Report, if set, receives the container's privileges in effect.
+	Report func(Report)
 }
 
 // ConvertImage is Convert with the label read from the image config's
@@ -56,7 +66,7 @@ func Convert(img spec.Image, label *spec.ImageConfig, image v1.ImageConfig, opts
 	if label == nil {
 		label = &spec.ImageConfig{}
 	}
-	c := &converter{yaml: &img.ImageConfig, label: label, image: image, opts: opts, name: img.Name}
+	c := &converter{yaml: &img.ImageConfig, label: label, image: image, opts: opts, name: img.Name, ref: img.Image}
 	s, err := c.spec()
 	if err != nil {
 		return nil, bundle.Runtime{}, wrap(img, opts, err)
@@ -64,6 +74,17 @@ func Convert(img spec.Image, label *spec.ImageConfig, image v1.ImageConfig, opts
 	rt := runtimeConfig(img.Runtime, label.Runtime)
 	if rt.Keel, err = keelConfig(&img.ImageConfig, label, opts.Kind); err != nil {
 		return nil, bundle.Runtime{}, wrap(img, opts, err)
+	}
+	c.runtimePrivileges(img.Runtime, label.Runtime)
+	sortPrivileges(c.privs)
+	report := Report{Kind: opts.Kind, Name: img.Name, Image: img.Image, Privileges: c.privs}
+	if opts.Strict {
+		if err := report.strictError(); err != nil {
+			return nil, bundle.Runtime{}, wrap(img, opts, err)
+		}
+	}
+	if opts.Report != nil {
+		opts.Report(report)
 	}
 	return s, rt, nil
 }
@@ -83,6 +104,9 @@ type converter struct {
 	image       v1.ImageConfig
 	opts        Options
 	name        string
+	ref         string // the image reference
+	// privs are the privileges in effect, recorded as they are worked out.
+	privs []Privilege
 }
 
 func (c *converter) spec() (*specs.Spec, error) {
@@ -109,6 +133,17 @@ func (c *converter) spec() (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	adminSrc, err := c.capabilityPrivileges(caps.Bounding)
+	if err != nil {
+		return nil, err
+	}
+	c.namespacePrivileges()
+	c.mountPrivileges(mounts)
+	cf, err := c.confine(caps.Bounding, adminSrc)
+	if err != nil {
+		return nil, err
+	}
+	c.confinementPrivileges(cf)
 	user, err := c.user()
 	if err != nil {
 		return nil, err
@@ -121,8 +156,9 @@ func (c *converter) spec() (*specs.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.devicePrivileges()
 
-	return &specs.Spec{
+	s := &specs.Spec{
 		Version: specs.Version,
 		Process: &specs.Process{
 			User: user,
@@ -132,7 +168,7 @@ func (c *converter) spec() (*specs.Spec, error) {
 			// Never nil: runc would keep every capability.
 			Capabilities:    caps,
 			Rlimits:         rlimits,
-			NoNewPrivileges: pick(y.NoNewPrivileges, l.NoNewPrivileges, false),
+			NoNewPrivileges: cf.noNewPrivileges,
 			OOMScoreAdj:     pickPtr(y.OOMScoreAdj, l.OOMScoreAdj),
 		},
 		Root:        &specs.Root{Path: c.rootfs(), Readonly: readonly},
@@ -148,10 +184,20 @@ func (c *converter) spec() (*specs.Spec, error) {
 			Namespaces:        namespaces,
 			Devices:           devices,
 			RootfsPropagation: pick(y.RootfsPropagation, l.RootfsPropagation, ""),
-			MaskedPaths:       nonEmpty(pick(y.MaskedPaths, l.MaskedPaths, nil)),
-			ReadonlyPaths:     nonEmpty(pick(y.ReadonlyPaths, l.ReadonlyPaths, nil)),
+			MaskedPaths:       nonEmpty(cf.masked),
+			ReadonlyPaths:     nonEmpty(cf.readonly),
 		},
-	}, nil
+	}
+	if cf.seccomp == spec.SeccompDefault {
+		arch := c.opts.Arch
+		if arch == "" {
+			arch = runtime.GOARCH
+		}
+		if s.Linux.Seccomp, err = seccompProfile(s, arch); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 func (c *converter) rootfs() string {
@@ -178,11 +224,18 @@ func (c *converter) user() (specs.User, error) {
 	y, l := c.yaml, c.label
 	var u specs.User
 	var err error
-	if u.UID, err = pick(y.UID, l.UID, spec.ID{}).Resolve(c.opts.IDs); err != nil {
-		return u, fmt.Errorf("uid: %w", err)
-	}
-	if u.GID, err = pick(y.GID, l.GID, spec.ID{}).Resolve(c.opts.IDs); err != nil {
-		return u, fmt.Errorf("gid: %w", err)
+	if y.UID == nil && l.UID == nil && y.GID == nil && l.GID == nil && c.image.User != "" {
+		// The image's USER applies unless the YAML or label sets uid or gid.
+		if u.UID, u.GID, err = c.imageUser(c.image.User); err != nil {
+			return u, err
+		}
+	} else {
+		if u.UID, err = pick(y.UID, l.UID, spec.ID{}).Resolve(c.opts.IDs); err != nil {
+			return u, fmt.Errorf("uid: %w", err)
+		}
+		if u.GID, err = pick(y.GID, l.GID, spec.ID{}).Resolve(c.opts.IDs); err != nil {
+			return u, fmt.Errorf("gid: %w", err)
+		}
 	}
 	for _, id := range pick(y.AdditionalGids, l.AdditionalGids, nil) {
 		g, err := id.Resolve(c.opts.IDs)

@@ -7,8 +7,9 @@
 //
 //   - Precedence: a key set in the YAML (even to an empty value) replaces the label's,
 //     which replaces the built-in default. Command, env and cwd fall back to the image's
-//     entrypoint+cmd, env and working directory. The image's USER is ignored, as in
-//     LinuxKit: uid and gid default to 0.
+//     entrypoint+cmd, env and working directory. Unlike LinuxKit, the image's USER
+//     applies when neither YAML nor label sets uid or gid, resolved as runtimes do
+//     (names through the image's /etc/passwd and /etc/group, Options.ReadFile).
 //   - capabilities.add and binds.add add to the capabilities and binds in effect (the
 //     label's, or the YAML's replacement of them). Keel also honours them in the label
 //     and together with capabilities/binds in the YAML, where LinuxKit drops them.
@@ -23,7 +24,17 @@
 //   - Namespaces: a new mount and cgroup namespace always; a new pid namespace unless
 //     pid is host; the host's net, ipc, uts and user namespaces unless the key is new
 //     (or none, for net) or a path to join.
-//   - Masked and read-only paths: none unless given (LinuxKit has no defaults).
+//   - Confinement (Keel's, not LinuxKit's): containerd's masked and read-only paths
+//     (Docker's lists, without the build host's per-CPU paths), containerd's default
+//     seccomp profile for Options.Arch, and noNewPrivileges, unless the YAML or label
+//     sets maskedPaths, readonlyPaths, seccomp (Keel-only: default or unconfined) or
+//     noNewPrivileges. Privileged containers keep LinuxKit's behaviour: CAP_SYS_ADMIN
+//     (or all capabilities) gets no default paths; all capabilities get no seccomp and
+//     noNewPrivileges false, as Docker's --privileged.
+//   - Privileges: each container's capabilities, host namespaces, devices, binds of
+//     host paths, runtime mounts and mkdir, and confinement are reported with their
+//     source (YAML, label or default; Options.Report, WriteReports); Options.Strict
+//     refuses those only the label grants.
 //   - Devices: each device node is also allowed in the device cgroup; path "all"
 //     allows a whole class.
 //   - cgroupsPath: for services, "/<name>" unless given.

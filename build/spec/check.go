@@ -130,6 +130,12 @@ var checks = map[string]func(v reflect.Value) error{
 		}
 		return nil
 	},
+	"seccomp": func(v reflect.Value) error {
+		if s := v.String(); s != SeccompDefault && s != SeccompUnconfined {
+			return fmt.Errorf("invalid seccomp %q: expected %q or %q", s, SeccompDefault, SeccompUnconfined)
+		}
+		return nil
+	},
 	"tmpfs": func(v reflect.Value) error {
 		_, err := ParseTmpfs(v.String())
 		return err
@@ -153,6 +159,12 @@ var checks = map[string]func(v reflect.Value) error{
 		return nil
 	},
 }
+
+// Values of seccomp.
+const (
+	SeccompDefault    = "default"
+	SeccompUnconfined = "unconfined"
+)
 
 // restartPolicies are the values of restart.
 var restartPolicies = []string{bundle.RestartAlways, bundle.RestartOnFailure, bundle.RestartNever}

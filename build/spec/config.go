@@ -9,6 +9,9 @@ type Config struct {
 	Services   []Image  `yaml:"services,omitempty" json:"services,omitempty" section:"services"`
 	Files      []File   `yaml:"files,omitempty" json:"files,omitempty"`
 	Volumes    []Volume `yaml:"volumes,omitempty" json:"volumes,omitempty"`
+	// Strict (Keel-only) refuses host privileges that only an image label grants
+	// (build/ocispec.Options.Strict); true in any merged file makes the whole description strict.
+	Strict bool `yaml:"strict,omitempty" json:"strict,omitempty"`
 	// Trust is accepted so that older LinuxKit files parse; Keel ignores it.
 	Trust *Trust `yaml:"trust,omitempty" json:"trust,omitempty"`
 }

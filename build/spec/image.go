@@ -70,6 +70,9 @@ type ImageConfig struct {
 	Readonly      *bool     `yaml:"readonly,omitempty" json:"readonly,omitempty"`
 	MaskedPaths   *[]string `yaml:"maskedPaths,omitempty" json:"maskedPaths,omitempty" check:"abs-path"`
 	ReadonlyPaths *[]string `yaml:"readonlyPaths,omitempty" json:"readonlyPaths,omitempty" check:"abs-path"`
+	// Seccomp is SeccompDefault (containerd's default profile) or SeccompUnconfined; a
+	// Keel-only key (build/ocispec has the default).
+	Seccomp *string `yaml:"seccomp,omitempty" json:"seccomp,omitempty" check:"seccomp"`
 	// UID, GID and AdditionalGids are numbers or names (see ID).
 	UID             *ID   `yaml:"uid,omitempty" json:"uid,omitempty"`
 	GID             *ID   `yaml:"gid,omitempty" json:"gid,omitempty"`

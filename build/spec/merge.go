@@ -3,6 +3,7 @@ package spec
 // merge adds src, a later file, to dst as `linuxkit build a.yml b.yml` does:
 //   - kernel: each field src sets (a non-empty string, a non-nil tar or ucode) replaces
 //     dst's; Kernel.Pos follows the image;
+//   - strict: true if any file sets it;
 //   - init, onboot, onshutdown, services, files, volumes and trust lists: appended.
 //
 // Uniqueness of names is checked on the result (see validateConfig).
@@ -27,6 +28,7 @@ func merge(dst, src *Config) {
 	if !k.Pos.IsValid() {
 		k.Pos = src.Kernel.Pos
 	}
+	dst.Strict = dst.Strict || src.Strict
 	dst.Init = append(dst.Init, src.Init...)
 	dst.Onboot = append(dst.Onboot, src.Onboot...)
 	dst.Onshutdown = append(dst.Onshutdown, src.Onshutdown...)

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -58,6 +58,8 @@ func main() {
 		disk(arg(args, 0, "/data"))
 	case "suite":
 		suite(args)
+	case "confinement":
+		confinement(arg(args, 0, "confined"))
 	default:
 		fmt.Fprintf(os.Stderr, "checker: unknown subcommand %q\n", os.Args[1])
 		os.Exit(2)
