@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/sbom"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -31,12 +32,13 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
 	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
+	withSBOM := fs.Bool("sbom", false, "also write NAME.spdx.json, an SPDX 2.3 SBOM: images, Go modules, Debian packages")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] a.yml [b.yml...]")
 		return errUsage
 	}
 	if len(formats) == 0 {
@@ -76,8 +78,14 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	wopts := assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp}
+	if *withSBOM {
+		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
+			return err
+		}
+	}
 	logf("compressing")
-	paths, err := assemble.Write(img, assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp})
+	paths, err := assemble.Write(img, wopts)
 	if err != nil {
 		return err
 	}
