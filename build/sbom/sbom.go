@@ -61,17 +61,25 @@ func Generate(sources []assemble.Source, opts Options) ([]byte, error) {
 	}
 	doc := g.document(opts)
 	// The namespace is unique per content: a hash of the document without it.
-	b, err := json.Marshal(doc)
+	b, err := marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("sbom: %w", err)
+		return nil, err
 	}
 	sum := sha256.Sum256(b)
 	doc.DocumentNamespace = NamespacePrefix + idPart(opts.Name) + "-" + hex.EncodeToString(sum[:])
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
+	return marshal(doc)
+}
+
+// marshal writes doc as indented JSON, leaving "&" and "<" as they are (purl qualifiers).
+func marshal(doc *document) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
-	return append(out, '\n'), nil
+	return buf.Bytes(), nil
 }
 
 // generator collects packages, files and relationships, each once, keyed by SPDX ID.
@@ -223,7 +231,7 @@ func (g *generator) binary(digestHex, p string, data []byte, info *buildinfo.Bui
 			{Algorithm: "SHA1", Value: hex.EncodeToString(s1[:])},
 			{Algorithm: "SHA256", Value: hex.EncodeToString(s256[:])},
 		},
-		Comment: "Go binary built with " + info.GoVersion + ", main package " + info.Path,
+		Comment: "Go binary built with " + info.GoVersion + ", main package " + info.Path + settings(info),
 	}
 	g.relate(id, relContains, g.module(info.Main, "APPLICATION"))
 	for _, dep := range info.Deps {
@@ -273,6 +281,18 @@ func (g *generator) module(m debug.Module, purpose string) string {
 	}
 	g.pkgs[id] = p
 	return id
+}
+
+// settings renders the build settings recorded in the binary (GOARCH, CGO_ENABLED, -tags...).
+func settings(info *buildinfo.BuildInfo) string {
+	var b strings.Builder
+	for _, s := range info.Settings {
+		if b.Len() == 0 {
+			b.WriteString("; build settings:")
+		}
+		fmt.Fprintf(&b, " %s=%s", s.Key, s.Value)
+	}
+	return b.String()
 }
 
 // idPart makes s usable in an SPDX ID, which allows letters, digits, "." and "-".
