@@ -32,7 +32,7 @@
 //	    source: /bin/busybox     # host file or directory (absolute, or relative to the package
 //	                             # dir); a directory is copied recursively
 //	    mode: "0755"             # octal; default: the host file's permission bits
-//	  - path: /bin/sh
+//	  - path: /usr/bin/busybox
 //	    deb: busybox-static      # with source: the absolute path inside this Debian package
 //	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version)
 //	  - path: /etc/motd
