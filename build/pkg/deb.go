@@ -102,26 +102,32 @@ func debRoot(ctx context.Context, name, arch, cacheDir string) (string, Deb, err
 	if len(debs) != 1 {
 		return "", info, fmt.Errorf("deb %s:%s: apt-get download left %d .deb files", name, arch, len(debs))
 	}
-	out, err := exec.CommandContext(ctx, "dpkg-deb", "-f", debs[0], "Package", "Version", "Architecture").Output()
+	return unpackDeb(ctx, debs[0], filepath.Join(tmp, "root"), root)
+}
+
+// unpackDeb unpacks the .deb file deb into root (through x, a fresh path on root's file
+// system) and records its name, version and arch beside root.
+func unpackDeb(ctx context.Context, deb, x, root string) (string, Deb, error) {
+	out, err := exec.CommandContext(ctx, "dpkg-deb", "-f", deb, "Package", "Version", "Architecture").Output()
 	if err != nil {
-		return "", info, fmt.Errorf("deb %s: dpkg-deb -f: %w", filepath.Base(debs[0]), err)
+		return "", Deb{}, fmt.Errorf("deb %s: dpkg-deb -f: %w", filepath.Base(deb), err)
 	}
-	if info, err = parseControl(string(out)); err != nil {
-		return "", info, fmt.Errorf("deb %s: %w", filepath.Base(debs[0]), err)
+	info, err := parseControl(string(out))
+	if err != nil {
+		return "", info, fmt.Errorf("deb %s: %w", filepath.Base(deb), err)
 	}
-	x := filepath.Join(tmp, "root")
-	if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", debs[0], x).CombinedOutput(); err != nil {
-		return "", info, fmt.Errorf("deb %s: dpkg-deb -x: %w: %s", filepath.Base(debs[0]), err, tail(string(out), 1000))
+	if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", deb, x).CombinedOutput(); err != nil {
+		return "", info, fmt.Errorf("deb %s: dpkg-deb -x: %w: %s", filepath.Base(deb), err, tail(string(out), 1000))
 	}
 	// The version is recorded before the root appears, so a cached root always has it.
 	if err := atomicfile.WriteFile(debInfoFile(root), 0o644, func(w io.Writer) error {
 		return json.NewEncoder(w).Encode(info)
 	}); err != nil {
-		return "", info, fmt.Errorf("deb %s: %w", name, err)
+		return "", info, fmt.Errorf("deb %s: %w", info.Package, err)
 	}
 	if err := os.Rename(x, root); err != nil {
 		if _, statErr := os.Stat(root); statErr != nil { // not a concurrent fetch that won
-			return "", info, fmt.Errorf("deb %s: %w", name, err)
+			return "", info, fmt.Errorf("deb %s: %w", info.Package, err)
 		}
 	}
 	return root, info, nil

@@ -3,6 +3,8 @@ package pkg
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -121,5 +123,40 @@ func TestParseDebsLabelRejectsEntriesWithoutPackageOrArch(t *testing.T) {
 		if _, err := ParseDebsLabel(v); err == nil {
 			t.Errorf("ParseDebsLabel(%s) succeeded", v)
 		}
+	}
+}
+
+// TestUnpackDebRecordsTheVersionDpkgDebReads builds a small .deb with dpkg-deb, unpacks it
+// as debRoot does after apt-get download, and checks that a later debRoot reads its version.
+func TestUnpackDebRecordsTheVersionDpkgDebReads(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("no dpkg-deb")
+	}
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "DEBIAN", "control"), "Package: keel-test\nVersion: 2:1.0-3+b1\nArchitecture: s390x\nMaintainer: nobody <nobody@example.com>\nDescription: test\n")
+	writeFile(t, filepath.Join(src, "bin", "tool"), "tool")
+	deb := filepath.Join(t.TempDir(), "keel-test.deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", src, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb --build: %v\n%s", err, out)
+	}
+	cache := t.TempDir()
+	root := filepath.Join(cache, "deb", "keel-test_s390x")
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	want := Deb{Package: "keel-test", Version: "2:1.0-3+b1", Arch: "s390x"}
+	got, info, err := unpackDeb(context.Background(), deb, filepath.Join(t.TempDir(), "x"), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != root || !reflect.DeepEqual(info, want) {
+		t.Errorf("unpackDeb = %s, %+v; want %s, %+v", got, info, root, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bin", "tool")); err != nil {
+		t.Errorf("not unpacked: %v", err)
+	}
+	got, info, err = debRoot(context.Background(), "keel-test", "s390x", cache)
+	if err != nil || got != root || !reflect.DeepEqual(info, want) {
+		t.Errorf("debRoot from the cache = %s, %+v, %v; want %+v", got, info, err, want)
 	}
 }
