@@ -88,7 +88,8 @@ func ociPURL(ref, digest, arch string) string {
 			q["tag"] = t.TagStr()
 		}
 	} else {
-		base = path.Base(ref)
+		base, _, _ = strings.Cut(path.Base(ref), "@")
+		base, _, _ = strings.Cut(base, ":")
 	}
 	return "pkg:oci/" + escape(strings.ToLower(base), "") + "@" + escape(digest, "") + qualifiers(q)
 }

@@ -21,7 +21,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
+	"path"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -215,7 +215,7 @@ func (g *generator) binaries(digestHex string, t *tree.Tree) ([]string, error) {
 		ids = append(ids, g.binary(digestHex, p, n.Data, info))
 		return nil
 	})
-	if err != nil && err != fs.SkipAll {
+	if err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -224,7 +224,7 @@ func (g *generator) binaries(digestHex string, t *tree.Tree) ([]string, error) {
 // binary adds one Go binary and the modules it was built from; it returns the file's ID.
 func (g *generator) binary(digestHex, p string, data []byte, info *buildinfo.BuildInfo) string {
 	s1, s256 := sha1.Sum(data), sha256.Sum256(data)
-	id := "SPDXRef-File-" + idPart(p[strings.LastIndex(p, "/")+1:]) + "-" + shortHash(digestHex+"/"+p)
+	id := "SPDXRef-File-" + idPart(path.Base(p)) + "-" + shortHash(digestHex+"/"+p)
 	g.files[id] = file{
 		SPDXID: id, FileName: "./" + p, FileTypes: []string{"BINARY"},
 		Checksums: []checksum{
