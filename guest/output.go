@@ -14,3 +14,6 @@ func CmdlineFile(name string) string { return name + "-cmdline" }
 
 // TarFile is the root filesystem as a tar archive (format tar).
 func TarFile(name string) string { return name + ".tar" }
+
+// SBOMFile is the software bill of materials, an SPDX 2.3 JSON document (keel build --sbom).
+func SBOMFile(name string) string { return name + ".spdx.json" }

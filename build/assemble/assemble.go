@@ -51,6 +51,7 @@ type Image struct {
 	UCode   []byte // CPU microcode cpio to put before the initrd, if any
 	Cmdline string
 	Root    *tree.Tree
+	Sources []Source // the images it was made from, by reference
 }
 
 // assembler holds the state of one assembly: resolved images are unpacked once per digest.
@@ -112,6 +113,10 @@ func Assemble(ctx context.Context, cfg *spec.Config, opts Options) (*Image, erro
 		return nil, err
 	}
 	if err := a.files(out.Root); err != nil {
+		return nil, err
+	}
+	var err error
+	if out.Sources, err = a.sources(); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -27,6 +27,7 @@ type WriteOptions struct {
 	Name        string   // base name of the files (package guest names them)
 	Formats     []string // FormatKernelInitrd, FormatTar
 	Compression initrd.Compression
+	SBOM        []byte // if set, written as guest.SBOMFile(Name) with the other outputs
 }
 
 // Write writes the outputs. Every file is written under a temporary name and all are renamed
@@ -85,6 +86,11 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			}
 		default:
 			return nil, fmt.Errorf("unknown output format %q (want %s or %s)", format, FormatKernelInitrd, FormatTar)
+		}
+	}
+	if opts.SBOM != nil {
+		if err := create(guest.SBOMFile(opts.Name), func(w io.Writer) error { _, err := w.Write(opts.SBOM); return err }); err != nil {
+			return nil, err
 		}
 	}
 	for _, f := range pending {

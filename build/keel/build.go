@@ -14,6 +14,7 @@ import (
 	"github.com/keel-os/keel/build/assemble"
 	"github.com/keel-os/keel/build/ocispec"
 	"github.com/keel-os/keel/build/qemu"
+	"github.com/keel-os/keel/build/sbom"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -37,12 +38,13 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	maxFile := fs.String("max-file-size", "1G", "largest file an image layer may hold once unpacked")
 	maxImage := fs.String("max-image-size", "4G", "largest an image may be once unpacked, all its layers together")
 	strict := fs.Bool("strict-labels", false, "refuse host privileges that only an image label grants (also the YAML's strict: true)")
+	withSBOM := fs.Bool("sbom", false, "also write NAME.spdx.json, an SPDX 2.3 SBOM: images, Go modules, Debian packages")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] a.yml [b.yml...]")
 		return errUsage
 	}
 	if len(formats) == 0 {
@@ -101,8 +103,14 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := ocispec.WriteReports(stderr, privileges); err != nil {
 		return err
 	}
+	wopts := assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp}
+	if *withSBOM {
+		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
+			return err
+		}
+	}
 	logf("compressing")
-	paths, err := assemble.Write(img, assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp})
+	paths, err := assemble.Write(img, wopts)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -64,7 +65,7 @@ func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, er
 	if err != nil {
 		return "", nil, fmt.Errorf("build %s: %w", ref, err)
 	}
-	img, err := p.image(layerTar, opts.Arch, epoch)
+	img, err := p.image(layerTar, opts.Arch, epoch, l.debs)
 	if err != nil {
 		return "", nil, err
 	}
@@ -123,10 +124,19 @@ func (p *Package) addFile(ctx context.Context, l *layer, f File, opts *Options) 
 	}
 	switch {
 	case f.Deb != "":
-		root, err := debRoot(ctx, f.Deb, opts.Arch, opts.CacheDir)
+		root, info, err := debRoot(ctx, f.Deb, opts.Arch, opts.CacheDir)
 		if err != nil {
 			return fmt.Errorf("%s: %w", origin, err)
 		}
+		if info.Version == "" && opts.Stderr != nil {
+			fmt.Fprintf(opts.Stderr, "# deb %s: version unknown (unpacked by an older keel); remove %s to fetch it again\n", f.Deb, root)
+		}
+		d := l.debs[info.Package]
+		if d == nil {
+			d = &info
+			l.debs[info.Package] = d
+		}
+		d.Files = append(d.Files, path.Join("/", f.Path))
 		return l.addHost(f.Path, filepath.Join(root, f.Source), f.Mode, origin)
 	case f.Source != "":
 		src := f.Source

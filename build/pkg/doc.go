@@ -2,8 +2,10 @@
 // It is the library behind `keel pkg build DIR [--arch amd64|arm64|s390x] [--push REF]`.
 //
 // The image has one layer holding the package's statically compiled Go binaries and its
-// files, an image config whose architecture/os name the target, and the label
-// org.mobyproject.config carrying the package's LinuxKit runtime configuration as JSON.
+// files, an image config whose architecture/os name the target, the label
+// org.mobyproject.config carrying the package's LinuxKit runtime configuration as JSON and,
+// when files come from Debian packages (deb:), the label org.keel.debs listing each package's
+// name, version, arch and the image paths taken from it (keel build --sbom reads it back).
 //
 // # build.yml
 //
@@ -30,6 +32,9 @@
 //	    source: /bin/busybox     # host file or directory (absolute, or relative to the package
 //	                             # dir); a directory is copied recursively
 //	    mode: "0755"             # octal; default: the host file's permission bits
+//	  - path: /usr/bin/busybox
+//	    deb: busybox-static      # with source: the absolute path inside this Debian package
+//	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version)
 //	  - path: /etc/motd
 //	    contents: "hello\n"      # default mode 0644
 //	  - path: /sbin

@@ -31,11 +31,17 @@ func (p *Package) configJSON() (string, error) {
 }
 
 // image assembles the OCI image: one layer made of layerTar (an uncompressed tar) and a
-// config for linux/arch created at epoch.
-func (p *Package) image(layerTar []byte, arch string, epoch time.Time) (v1.Image, error) {
+// config for linux/arch created at epoch, labelled with the Debian packages debs if any.
+func (p *Package) image(layerTar []byte, arch string, epoch time.Time, debs map[string]*Deb) (v1.Image, error) {
 	label, err := p.configJSON()
 	if err != nil {
 		return nil, err
+	}
+	labels := map[string]string{ConfigLabel: label}
+	if len(debs) > 0 {
+		if labels[DebsLabel], err = debsLabel(debs); err != nil {
+			return nil, fmt.Errorf("image %s: %w", p.Image, err)
+		}
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
@@ -65,7 +71,7 @@ func (p *Package) image(layerTar []byte, arch string, epoch time.Time) (v1.Image
 	cf.Config.Cmd = p.Cmd
 	cf.Config.Env = p.Env
 	cf.Config.WorkingDir = p.WorkingDir
-	cf.Config.Labels = map[string]string{ConfigLabel: label}
+	cf.Config.Labels = labels
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: config: %w", p.Image, err)

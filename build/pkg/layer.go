@@ -17,9 +17,12 @@ import (
 type layer struct {
 	tree   *tree.Tree
 	origin map[string]string
+	debs   map[string]*Deb // the Debian packages deb: files came from, by name
 }
 
-func newLayer() *layer { return &layer{tree: tree.New(), origin: map[string]string{}} }
+func newLayer() *layer {
+	return &layer{tree: tree.New(), origin: map[string]string{}, debs: map[string]*Deb{}}
+}
 
 // add puts n at the absolute image path p, creating missing parent directories.
 func (l *layer) add(p string, n *tree.Node, origin string) error {
