@@ -29,7 +29,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
 	compress := fs.String("compress", "zstd", "initrd compression: zstd (the default), zstd-max (12% smaller, needs the zstd command, ~35 s), zstd-fast (quicker builds), gzip or none")
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -58,7 +58,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ropts := image.Options{CacheDir: *cacheDir, InsecureRegistries: insecure, Offline: *offline}
+	cache, err := cacheDir()
+	if err != nil {
+		return err
+	}
+	ropts := image.Options{CacheDir: cache, InsecureRegistries: insecure, Offline: *offline}
 	logf := func(string, ...any) {}
 	if isTerminal(stdout) {
 		ropts.Progress = image.TextProgress(stdout)

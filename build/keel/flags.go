@@ -9,10 +9,24 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/keel-os/keel/rootfs/image"
 )
 
 // errUsage reports bad flags; the flag package has already printed why.
 var errUsage = errors.New("usage")
+
+// cacheFlag defines --cache on fs; the returned func gives its value, else
+// image.DefaultCacheDir().
+func cacheFlag(fs *flag.FlagSet) func() (string, error) {
+	dir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	return func() (string, error) {
+		if *dir != "" {
+			return *dir, nil
+		}
+		return image.DefaultCacheDir()
+	}
+}
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("keel "+name, flag.ContinueOnError)
