@@ -18,7 +18,7 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	runs := fs.Int("runs", 5, "boots of each image (the floor and the YAML's)")
 	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
-	arch := fs.String("arch", "amd64", "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", "amd64", archUsage("target architecture"))
 	mem := fs.String("mem", "1G", "guest memory")
 	cpus := fs.Int("cpus", 1, "guest virtual CPUs (the published numbers are for 1)")
 	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")

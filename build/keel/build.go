@@ -23,7 +23,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("build", stderr)
 	out := fs.String("o", ".", "output directory")
 	fs.StringVar(out, "dir", ".", "output directory (same as -o)")
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	var formats, insecure listFlag
 	fs.Var(&formats, "format", "outputs, comma-separated: kernel+initrd, tar (default kernel+initrd)")
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/rootfs/image"
 )
 
@@ -67,6 +68,26 @@ func (l *listFlag) Set(s string) error {
 }
 
 func hostArch() string { return runtime.GOARCH }
+
+// archUsage is the help text of an --arch flag: what, then the architectures of package arch.
+func archUsage(what string) string { return what + ": " + orList(arch.Names()) }
+
+// kconfigSymbols lists the CONFIG_ symbol of each architecture, that tells a .config's arch.
+func kconfigSymbols() []string {
+	var syms []string
+	for _, a := range arch.All() {
+		syms = append(syms, a.Kconfig)
+	}
+	return syms
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
 
 // isTerminal reports whether w is a terminal, for progress output.
 func isTerminal(w io.Writer) bool {

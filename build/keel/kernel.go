@@ -44,7 +44,7 @@ func kernelCmd(args []string, stdout, stderr io.Writer) error {
 // it in the local store as a LinuxKit-style kernel image: /kernel, /kernel.tar, /config.
 func kernelBuildCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("kernel build", stderr)
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	source := fs.String("source", kernel.DefaultSource, "kernel source tarball: Debian's linux-source-6.12, or a kernel.org 6.12 tarball")
 	var extra listFlag
 	fs.Var(&extra, "config", "a config fragment merged after Keel's own (repeatable)")

@@ -17,7 +17,7 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	fs := newFlagSet("pkg build", stderr)
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	tag := fs.String("tag", "", "image tag (default: build.yml's tag, else dev)")
 	push := fs.String("push", "", "also push the image to this registry reference")
 	insecure := fs.Bool("insecure", false, "plain HTTP to the --push registry")
