@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 )
@@ -160,7 +161,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
-	floorInitrd := filepath.Join(imagesDir, "floor-initrd.img")
+	floorInitrd := guest.InitrdFile(filepath.Join(imagesDir, "floor"))
 	logf("building the floor initramfs")
 	if err := buildFloor(ctx, opts.ModuleDir, opts.Arch, floorInitrd); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
