@@ -35,9 +35,8 @@ type Options struct {
 	Runs   int      // boots of each image; default 5
 	OutDir string   // default bench/out
 	Mem    string   // guest memory; default 1G
-	// CPUs is the guest's virtual CPUs; default 1, as the published numbers are. More shows
-	// what runs side by side on a machine with several cores (QEMU's TCG gives each vCPU a
-	// host thread).
+	// CPUs is the guest's virtual CPUs; default 1, as in the published numbers (under TCG
+	// each vCPU is a host thread).
 	CPUs  int
 	Accel string // default tcg: the numbers are TCG numbers
 	// Compression is the initramfs's, for the booted image and the timed builds; default
