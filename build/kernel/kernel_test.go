@@ -220,7 +220,8 @@ func TestBuildStopsBeforeCompilingWhenAFragmentSymbolIsDropped(t *testing.T) {
 }
 
 // shareUnpackedSource links the default cache's unpacked DefaultSource, if it has one, into
-// the kernel cache below cache, so a test need not unpack 1.5 GB; the test only reads it.
+// the kernel cache below cache, so a test need not unpack 1.5 GB. Only merge_config.sh's
+// temporary files come and go in it, as in any build sharing that cache.
 func shareUnpackedSource(t *testing.T, cache string) {
 	t.Helper()
 	shared, err := image.DefaultCacheDir()
