@@ -7,12 +7,14 @@ package arch
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 )
 
 // Arch is one target architecture.
 type Arch struct {
-	Name string // Go's GOARCH: amd64, arm64, s390x
+	Name    string   // Go's GOARCH: amd64, arm64, s390x
+	Aliases []string // other spellings of Name (uname -m, image platforms), lower case
 
 	// Kernel build.
 	KernelArch  string // the kernel's ARCH=
@@ -36,7 +38,7 @@ type Arch struct {
 
 var table = []Arch{
 	{
-		Name:       "amd64",
+		Name: "amd64", Aliases: []string{"x86_64", "x86-64"},
 		KernelArch: "x86_64", Triple: "x86_64-linux-gnu",
 		ImageTarget: "bzImage", ImagePath: "arch/x86/boot/bzImage", Kconfig: "CONFIG_X86_64",
 		QEMU: "qemu-system-x86_64", Machine: "q35", KVMMachine: "q35", TCGCPU: "",
@@ -44,7 +46,7 @@ var table = []Arch{
 		UEFI: "/usr/share/ovmf/OVMF.fd", UEFIBoot: "BOOTX64.EFI",
 	},
 	{
-		Name:       "arm64",
+		Name: "arm64", Aliases: []string{"aarch64"},
 		KernelArch: "arm64", Triple: "aarch64-linux-gnu",
 		ImageTarget: "Image", ImagePath: "arch/arm64/boot/Image", Kconfig: "CONFIG_ARM64",
 		QEMU: "qemu-system-aarch64", Machine: "virt", KVMMachine: "virt,gic-version=host", TCGCPU: "max",
@@ -64,6 +66,7 @@ var table = []Arch{
 func All() []Arch {
 	out := make([]Arch, len(table))
 	for i, a := range table {
+		a.Aliases = append([]string(nil), a.Aliases...)
 		a.KVMFlags = append([]string(nil), a.KVMFlags...)
 		out[i] = a
 	}
@@ -93,6 +96,18 @@ func Lookup(name string) (Arch, error) {
 		}
 	}
 	return Arch{}, fmt.Errorf("unsupported arch %q (want %s)", name, strings.Join(Names(), ", "))
+}
+
+// Canonical returns the Name that name (in any case) or one of its Aliases spells, else name
+// in lower case: Canonical("x86_64") is amd64.
+func Canonical(name string) string {
+	name = strings.ToLower(name)
+	for _, a := range table {
+		if a.Name == name || slices.Contains(a.Aliases, name) {
+			return a.Name
+		}
+	}
+	return name
 }
 
 // Native reports whether code for a runs here without a cross compiler.

@@ -120,3 +120,32 @@ func TestAllReturnsCopiesACallerCannotChangeTheTableThrough(t *testing.T) {
 		t.Errorf("the table changed through All(): %+v", a)
 	}
 }
+
+func TestCanonicalMapsAliasesInAnyCaseToTheName(t *testing.T) {
+	for in, want := range map[string]string{
+		"amd64": "amd64", "x86_64": "amd64", "X86_64": "amd64", "x86-64": "amd64",
+		"aarch64": "arm64", "ARM64": "arm64", "s390x": "s390x", "MIPS": "mips",
+	} {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAliasesAreLowerCaseAndNameNoOtherArch(t *testing.T) {
+	seen := map[string]string{}
+	for _, a := range All() {
+		seen[a.Name] = a.Name
+	}
+	for _, a := range All() {
+		for _, alias := range a.Aliases {
+			if alias != strings.ToLower(alias) {
+				t.Errorf("%s: alias %q is not lower case", a.Name, alias)
+			}
+			if other, ok := seen[alias]; ok {
+				t.Errorf("%s: alias %q is also %s", a.Name, alias, other)
+			}
+			seen[alias] = a.Name
+		}
+	}
+}

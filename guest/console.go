@@ -17,5 +17,12 @@ const (
 	Timeline = "timeline "
 )
 
+// FloorUptime and FloorStat start the lines the benchmark's floor /init prints instead of
+// PID 1's: its uptime in seconds, then the first line of /proc/stat.
+const (
+	FloorUptime = "keel-floor: uptime "
+	FloorStat   = "keel-floor: stat "
+)
+
 // Line is the console line PID 1 prints for message msg, without its newline.
 func Line(msg string) string { return LinePrefix + msg }

@@ -19,12 +19,9 @@ import (
 //	scripts/kconfig/merge_config.sh -n -O buildDir FRAGMENTS...
 //
 // with KCONFIG_CONFIG=buildDir/.config, ARCH=karch and CROSS_COMPILE=crossCompile (Kconfig
-// asks the compiler what it supports, so it must be installed). merge_config.sh merges the
-// fragments on allnoconfig through make allnoconfig KCONFIG_ALLCONFIG=..., which resolves
-// dependencies as olddefconfig does. Its output, warnings on dropped values included, is
-// left in buildDir/merge_config.log; Dropped is the check that matters. merge_config.sh
-// makes its temporary files in srcDir, so srcDir must be writable, and it must be clean
-// (no in-tree .config) for an out-of-tree build. buildDir is created if needed.
+// asks that compiler what it supports). The fragments are merged on allnoconfig; the output
+// is left in buildDir/merge_config.log, and Dropped is the check that matters. srcDir must
+// be writable (merge_config.sh's temporary files) and clean; buildDir is created if needed.
 func Merge(ctx context.Context, srcDir, buildDir, karch, crossCompile string, frags []Fragment) error {
 	if len(frags) == 0 {
 		return errors.New("kernel config merge: no fragments")

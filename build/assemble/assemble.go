@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/keel-os/keel/build/kernel"
 	"github.com/keel-os/keel/build/ocispec"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/bundle"
@@ -232,7 +233,7 @@ func (a *assembler) kernel(ctx context.Context, out *Image) error {
 	}
 	binary := k.Binary
 	if binary == "" {
-		binary = "kernel"
+		binary = kernel.KernelFile
 	}
 	n, err := t.Lookup(binary)
 	if err != nil || !n.IsRegular() {
@@ -246,7 +247,7 @@ func (a *assembler) kernel(ctx context.Context, out *Image) error {
 		}
 		out.UCode = n.Data
 	}
-	tarName := "kernel.tar"
+	tarName := kernel.ModulesFile
 	if k.Tar != nil {
 		tarName = *k.Tar
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 )
@@ -34,9 +35,8 @@ type Options struct {
 	Runs   int      // boots of each image; default 5
 	OutDir string   // default bench/out
 	Mem    string   // guest memory; default 1G
-	// CPUs is the guest's virtual CPUs; default 1, as the published numbers are. More shows
-	// what runs side by side on a machine with several cores (QEMU's TCG gives each vCPU a
-	// host thread).
+	// CPUs is the guest's virtual CPUs; default 1, as in the published numbers (under TCG
+	// each vCPU is a host thread).
 	CPUs  int
 	Accel string // default tcg: the numbers are TCG numbers
 	// Compression is the initramfs's, for the booted image and the timed builds; default
@@ -160,7 +160,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 
-	floorInitrd := filepath.Join(imagesDir, "floor-initrd.img")
+	floorInitrd := guest.InitrdFile(filepath.Join(imagesDir, "floor"))
 	logf("building the floor initramfs")
 	if err := buildFloor(ctx, opts.ModuleDir, opts.Arch, floorInitrd); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)

@@ -27,12 +27,10 @@ type BuildTimes struct {
 	OtherQEMUs []int `json:"other_qemus,omitempty"`
 }
 
-// measureBuilds times rounds rounds of three builds of base.Files for base.Arch, each
-// written with base.Compression: from the local store under base.CacheDir; cold, from a
-// fresh cache directory and a registry on 127.0.0.1 holding copies of the images (from the
-// local store or the registry cache, never the network), through a copy of the YAML whose
-// references point there; and warm, the same again with the cache the cold build filled.
-// Builds write into work, which is removed.
+// measureBuilds times rounds rounds of three builds of base: from the local store; cold,
+// from a fresh cache and a registry on 127.0.0.1 holding copies of the images (never the
+// network); and warm, again with the cache the cold build filled. Builds write into work,
+// which is removed.
 func measureBuilds(ctx context.Context, base buildOptions, work string, rounds int, logf func(string, ...any)) (BuildTimes, error) {
 	files, arch, cacheDir := base.Files, base.Arch, base.CacheDir
 	bt := BuildTimes{Runs: rounds}

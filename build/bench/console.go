@@ -17,10 +17,10 @@ const (
 	// was asked for with `keel-ctl poweroff --timeline`, followed by the timeline as JSON.
 	TimelinePrefix = guest.LinePrefix + guest.Timeline
 	// FloorPrefix starts the line the floor's /init prints, followed by its uptime.
-	FloorPrefix = "keel-floor: uptime "
+	FloorPrefix = guest.FloorUptime
 	// FloorStatPrefix starts the line the floor's /init prints next: the first line of
 	// /proc/stat, the CPU time the kernel's boot took.
-	FloorStatPrefix = "keel-floor: stat "
+	FloorStatPrefix = guest.FloorStat
 )
 
 // Timeline, Span and Memory are the timeline PID 1 prints (package timeline).
@@ -35,7 +35,7 @@ type (
 var ErrNoTimeline = errors.New(`no "` + strings.TrimSpace(TimelinePrefix) + `" line on the console (does PID 1 know keel-ctl poweroff --timeline?)`)
 
 // ErrNoFloor is returned when a console shows no floor uptime line.
-var ErrNoFloor = errors.New(`no "keel-floor: uptime" line on the console`)
+var ErrNoFloor = errors.New(`no "` + strings.TrimSpace(FloorPrefix) + `" line on the console`)
 
 // consoleLines splits console output into lines without carriage returns.
 func consoleLines(console string) []string {

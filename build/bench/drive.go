@@ -8,18 +8,19 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // What the driver waits for on the console.
 const (
-	// BootCompleteLine is the line PID 1 prints once every service has started and the
-	// timeline holds the services-ready stage, CPU time and memory: the driver types nothing
-	// before it, so that nothing it runs falls within the boot it measures.
-	BootCompleteLine = "keel: boot complete"
+	// BootCompleteLine: every service has started. The driver types nothing before it, so
+	// nothing it runs falls within the boot it measures.
+	BootCompleteLine = guest.LinePrefix + guest.BootComplete
 	// restartedFormat is PID 1's line once `keel-ctl restart NAME` has restarted NAME.
-	restartedFormat = "keel: keel-ctl: service %s restart"
+	restartedFormat = guest.LinePrefix + "keel-ctl: service %s restart"
 	// powerOffRequested is PID 1's line once a poweroff was asked for.
-	powerOffRequested = "keel: power off requested"
+	powerOffRequested = guest.LinePrefix + guest.PowerOff + " requested"
 	// markerPrefix starts the lines the driver has the shell echo to know it has answered.
 	markerPrefix = "keel-bench-"
 )

@@ -54,11 +54,9 @@ func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 		}
 	}
 	cfg.Kernel.Cmdline = appendCmdline(cfg.Kernel.Cmdline, opts.Cmdline...)
-	epoch := time.Unix(0, 0).UTC()
-	if e, ok, err := tree.SourceDateEpoch(); err != nil {
+	epoch, err := tree.Epoch()
+	if err != nil {
 		return nil, err
-	} else if ok {
-		epoch = e
 	}
 	resolver, err := image.NewResolver(image.Options{CacheDir: opts.CacheDir})
 	if err != nil {

@@ -18,9 +18,8 @@ type Result struct {
 	Ratio float64 `json:"services_ready_over_floor"`
 	// Memory holds PID 1's and containerd's memory at services_ready, in kB.
 	Memory []Metric `json:"memory"`
-	// CPU holds how the vCPUs spent the boot, in seconds: busy (user and system) and idle
-	// when the floor's /init ran, when PID 1 started and when every service had started.
-	// Little idle time means the boot is bound by the CPU, not by waiting.
+	// CPU holds the vCPUs' busy and idle seconds when the floor's /init ran, when PID 1
+	// started and when every service had started: little idle means a CPU-bound boot.
 	CPU []Metric `json:"cpu"`
 
 	// Restarts compares memory at services_ready with memory after service restarts, from

@@ -126,13 +126,11 @@ func partOf(p string) (name string, rank int) {
 	return "", len(binaryParts) + 1
 }
 
-// Breakdown sums the contents of files by part: each binary of binaryParts, each container
-// bundle under /containers/KIND/NAME (its rootfs, config.json and runtime.json), the kernel
-// modules, and "other" for the rest. A file with several names counts once, for the
-// first-ranked part its names belong to (binaries in binaryParts order, then the first
-// other part in archive order); the binaries among its other names are that part's Links.
-// Parts come in that order, bundles sorted by path; parts absent from files are left out,
-// "other" only when it holds something.
+// Breakdown sums the contents of files by part: each binary of binaryParts, each bundle
+// under /containers/KIND/NAME, the kernel modules, and "other". A file with several names
+// counts once, for its first-ranked part; its other binary names are that part's Links.
+// Parts come in that order, bundles sorted by path; absent parts and an empty "other" are
+// left out.
 func Breakdown(files []File) []Part {
 	type inode struct {
 		size  int64

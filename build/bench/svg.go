@@ -48,11 +48,9 @@ type Bar struct {
 	Start, End float64
 }
 
-// ChartBars returns the bars of t's chart, top to bottom: the kernel (0 to PID 1's start),
-// PID 1's mounts and module loading (to mounts_done), every span in start order (PID 1's
-// module loading among them, as a PID 1 bar), and the
-// shutdown. Stages t did not reach are left out; a span that has not ended is drawn up to its
-// start.
+// ChartBars returns the bars of t's chart, top to bottom: the kernel, PID 1's mounts, every
+// span in start order, and the shutdown. Stages t did not reach are left out; a span that
+// has not ended is drawn up to its start.
 func ChartBars(t Timeline) []Bar {
 	var bars []Bar
 	if t.PID1Start > 0 {

@@ -18,12 +18,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	runs := fs.Int("runs", 5, "boots of each image (the floor and the YAML's)")
 	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
-	arch := fs.String("arch", "amd64", "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", "amd64", archUsage("target architecture"))
 	mem := fs.String("mem", "1G", "guest memory")
 	cpus := fs.Int("cpus", 1, "guest virtual CPUs (the published numbers are for 1)")
 	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")
 	compress := fs.String("compress", "zstd", "initrd compression of the booted and timed builds, as keel build's --compress")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
 	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
 	restarts := fs.Int("restarts", 100, "service restarts in one more boot, before memory is sampled again; 0 skips it")
@@ -39,11 +39,15 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cache, err := cacheDir()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	r, err := bench.Run(ctx, bench.Options{
 		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel, Compression: comp,
-		CacheDir: *cacheDir, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
+		CacheDir: cache, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
 		Restarts: countOption(*restarts), Log: stderr,
 	})
 	if err != nil {

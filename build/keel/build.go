@@ -27,13 +27,13 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("build", stderr)
 	out := fs.String("o", ".", "output directory")
 	fs.StringVar(out, "dir", ".", "output directory (same as -o)")
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	var formats, insecure listFlag
 	fs.Var(&formats, "format", "outputs, comma-separated: kernel+initrd, tar (default kernel+initrd)")
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
 	compress := fs.String("compress", "zstd", "initrd compression: zstd (the default), zstd-max (12% smaller, needs the zstd command, ~35 s), zstd-fast (quicker builds), gzip or none")
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	offline := fs.Bool("offline", false, "use only the local store and the cache")
 	maxFile := fs.String("max-file-size", "1G", "largest file an image layer may hold once unpacked")
 	maxImage := fs.String("max-image-size", "4G", "largest an image may be once unpacked, all its layers together")
@@ -77,7 +77,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ropts := image.Options{CacheDir: *cacheDir, InsecureRegistries: insecure, Offline: *offline}
+	cache, err := cacheDir()
+	if err != nil {
+		return err
+	}
+	ropts := image.Options{CacheDir: cache, InsecureRegistries: insecure, Offline: *offline}
 	logf := func(string, ...any) {}
 	if isTerminal(stdout) {
 		ropts.Progress = image.TextProgress(stdout)

@@ -9,10 +9,25 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/rootfs/image"
 )
 
 // errUsage reports bad flags; the flag package has already printed why.
 var errUsage = errors.New("usage")
+
+// cacheFlag defines --cache on fs; the returned func gives its value, else
+// image.DefaultCacheDir().
+func cacheFlag(fs *flag.FlagSet) func() (string, error) {
+	dir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	return func() (string, error) {
+		if *dir != "" {
+			return *dir, nil
+		}
+		return image.DefaultCacheDir()
+	}
+}
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("keel "+name, flag.ContinueOnError)
@@ -53,6 +68,26 @@ func (l *listFlag) Set(s string) error {
 }
 
 func hostArch() string { return runtime.GOARCH }
+
+// archUsage is the help text of an --arch flag: what, then the architectures of package arch.
+func archUsage(what string) string { return what + ": " + orList(arch.Names()) }
+
+// kconfigSymbols lists the CONFIG_ symbol of each architecture, that tells a .config's arch.
+func kconfigSymbols() []string {
+	var syms []string
+	for _, a := range arch.All() {
+		syms = append(syms, a.Kconfig)
+	}
+	return syms
+}
+
+// orList joins words as "a, b or c".
+func orList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
 
 // isTerminal reports whether w is a terminal, for progress output.
 func isTerminal(w io.Writer) bool {

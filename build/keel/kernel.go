@@ -14,7 +14,6 @@ import (
 	"github.com/keel-os/keel/build/kernel"
 	"github.com/keel-os/keel/build/pkg"
 	kernelconfig "github.com/keel-os/keel/kernel-config"
-	"github.com/keel-os/keel/rootfs/image"
 )
 
 const kernelUsage = `usage: keel kernel <build|check|prune> [flags]
@@ -45,14 +44,14 @@ func kernelCmd(args []string, stdout, stderr io.Writer) error {
 // it in the local store as a LinuxKit-style kernel image: /kernel, /kernel.tar, /config.
 func kernelBuildCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("kernel build", stderr)
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	source := fs.String("source", kernel.DefaultSource, "kernel source tarball: Debian's linux-source-6.12, or a kernel.org 6.12 tarball")
 	var extra listFlag
 	fs.Var(&extra, "config", "a config fragment merged after Keel's own (repeatable)")
 	name := fs.String("image", "keel/kernel", "image name in the local store")
 	tag := fs.String("tag", pkg.DefaultTag, "image tag")
 	jobs := fs.Int("j", 0, "parallel make jobs (default: the number of CPUs)")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	verbose := fs.Bool("v", false, "show make's output instead of the progress line")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -62,11 +61,9 @@ func kernelBuildCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "keel kernel build: unexpected argument %q\n", rest[0])
 		return errUsage
 	}
-	dir := *cacheDir
-	if dir == "" {
-		if dir, err = image.DefaultCacheDir(); err != nil {
-			return err
-		}
+	dir, err := cacheDir()
+	if err != nil {
+		return err
 	}
 	opts := kernel.Options{Arch: *arch, Source: *source, CacheDir: dir, Jobs: *jobs, Log: stderr}
 	if *verbose {
@@ -123,7 +120,7 @@ func kernelPruneCmd(args []string, stdout, stderr io.Writer) error {
 	source := fs.String("source", kernel.DefaultSource, "the kernel source tarball builds use: what is current is worked out from it")
 	name := fs.String("image", "keel/kernel", "image in the local store whose kernels stay")
 	tag := fs.String("tag", pkg.DefaultTag, "its tag")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	dryRun := fs.Bool("dry-run", false, "only say what would be removed")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -133,11 +130,9 @@ func kernelPruneCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "keel kernel prune: unexpected argument %q\n", rest[0])
 		return errUsage
 	}
-	dir := *cacheDir
-	if dir == "" {
-		if dir, err = image.DefaultCacheDir(); err != nil {
-			return err
-		}
+	dir, err := cacheDir()
+	if err != nil {
+		return err
 	}
 	keep, err := storedKernelSums(dir, *name+":"+*tag)
 	if err != nil {

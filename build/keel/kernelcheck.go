@@ -15,7 +15,7 @@ import (
 // every requested symbol olddefconfig dropped. It fails when anything does not pass.
 func kernelCheckCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("kernel check", stderr)
-	arch := fs.String("arch", "", "architecture: amd64, arm64 or s390x (default: from CONFIG_X86_64, CONFIG_ARM64 or CONFIG_S390 in the config, else amd64)")
+	arch := fs.String("arch", "", archUsage("architecture")+" (default: from "+orList(kconfigSymbols())+" in the config, else amd64)")
 	keel := fs.Bool("keel", false, "the config was merged from Keel's own fragments for the arch: report what was dropped")
 	var fragments listFlag
 	fs.Var(&fragments, "fragments", "fragments the config was merged from, comma-separated, in merge order (after Keel's with --keel): report what was dropped")

@@ -17,11 +17,11 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	fs := newFlagSet("pkg build", stderr)
-	arch := fs.String("arch", hostArch(), "target architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	tag := fs.String("tag", "", "image tag (default: build.yml's tag, else dev)")
 	push := fs.String("push", "", "also push the image to this registry reference")
 	insecure := fs.Bool("insecure", false, "plain HTTP to the --push registry")
-	cacheDir := fs.String("cache", "", "cache and local store directory (default $KEEL_CACHE or ~/.cache/keel)")
+	cacheDir := cacheFlag(fs)
 	verbose := fs.Bool("v", false, "show go build output")
 	dirs, err := parse(fs, args[1:])
 	if err != nil {
@@ -31,12 +31,11 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "keel pkg build: a package directory is needed")
 		return errUsage
 	}
-	if *cacheDir == "" {
-		if *cacheDir, err = image.DefaultCacheDir(); err != nil {
-			return err
-		}
+	cache, err := cacheDir()
+	if err != nil {
+		return err
 	}
-	store, err := openStore(*cacheDir)
+	store, err := openStore(cache)
 	if err != nil {
 		return err
 	}
@@ -50,7 +49,7 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		opts := pkg.Options{
-			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure, CacheDir: *cacheDir,
+			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure, CacheDir: cache,
 			Store: func(ref string, img v1Image) error { return store.PutPlatform(ref, img) },
 		}
 		if *verbose {
@@ -97,7 +96,7 @@ func moduleDir(dir string) (string, error) {
 
 func imagesCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("images", stderr)
-	cacheDir := fs.String("cache", "", "cache and local store directory")
+	cacheDir := cacheFlag(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -107,7 +106,11 @@ func imagesCmd(args []string, stdout, stderr io.Writer) error {
 			"       keel images prune [--cache DIR]      remove what no stored image refers to")
 		return errUsage
 	}
-	store, err := openStore(*cacheDir)
+	cache, err := cacheDir()
+	if err != nil {
+		return err
+	}
+	store, err := openStore(cache)
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	fs := newFlagSet("run qemu", stderr)
-	arch := fs.String("arch", hostArch(), "guest architecture: amd64, arm64 or s390x")
+	arch := fs.String("arch", hostArch(), archUsage("guest architecture"))
 	mem := fs.String("mem", "1G", "guest memory")
 	cpus := fs.Int("cpus", 1, "virtual CPUs")
 	accel := fs.String("accel", "auto", "accelerator: auto, kvm or tcg")

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -116,6 +118,54 @@ func TestModulesTarIsDeterministicAndLeavesOutHostSymlinks(t *testing.T) {
 	}
 }
 
+// TestModulesTarKeepsItsBytes pins kernel.tar's bytes for a module tree with every kind of
+// entry: fixed modes, mtime 0 whatever SOURCE_DATE_EPOCH says (the cache key does not hold it).
+func TestModulesTarKeepsItsBytes(t *testing.T) {
+	stage := t.TempDir()
+	mod := filepath.Join(stage, "lib", "modules", "6.12.0-keel")
+	for _, err := range []error{
+		os.MkdirAll(filepath.Join(mod, "kernel", "fs", "empty"), 0o700),
+		os.WriteFile(filepath.Join(mod, "kernel", "fs", "ext4.ko"), []byte("elf ext4"), 0o755),
+		os.WriteFile(filepath.Join(mod, "modules.alias"), []byte("alias fs-ext4 ext4\n"), 0o600),
+		os.WriteFile(filepath.Join(mod, "modules.dep"), []byte("kernel/fs/ext4.ko:\n"), 0o644),
+		os.Symlink("kernel/fs", filepath.Join(mod, "fs")),
+		os.Symlink("/usr/src/linux", filepath.Join(mod, "source")),
+		os.Symlink("/usr/src/linux", filepath.Join(mod, "build")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, epoch := range []string{"", "1700000000"} {
+		t.Setenv("SOURCE_DATE_EPOCH", epoch)
+		out := filepath.Join(t.TempDir(), "kernel.tar")
+		if err := writeModulesTar(stage, out); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != modulesTarSum {
+			t.Errorf("SOURCE_DATE_EPOCH=%q: kernel.tar sha256 %s, want %s", epoch, got, modulesTarSum)
+		}
+	}
+}
+
+func TestModulesTarOfAKernelWithoutModulesIsAnEmptyTar(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "kernel.tar")
+	if err := writeModulesTar(t.TempDir(), out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, make([]byte, 1024)) {
+		t.Errorf("kernel.tar = %q, want the two zero blocks of an empty tar", b)
+	}
+}
+
+// modulesTarSum is the SHA-256 of the tar TestModulesTarKeepsItsBytes writes.
+const modulesTarSum = "5d8f276d56a0c772e26cd83bd94a60ebecf3a9803271f6093f0701e11597f5b2"
+
 func TestBuildRejectsAnUnknownArchBeforeDoingAnything(t *testing.T) {
 	_, err := Build(context.Background(), Options{Arch: "mips", CacheDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), `"mips"`) {
@@ -151,17 +201,48 @@ func TestBuildStopsBeforeCompilingWhenAFragmentSymbolIsDropped(t *testing.T) {
 		}
 		t.Skipf("no kernel source %s", DefaultSource)
 	}
-	cache, err := image.DefaultCacheDir()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cache := t.TempDir()
+	shareUnpackedSource(t, cache)
 	broken := kernelconfig.Fragment{Name: "broken.config", Data: []byte("# CONFIG_BLK_DEV is not set\nCONFIG_VIRTIO_BLK=y\n")}
-	_, err = Build(context.Background(), Options{Arch: "s390x", CacheDir: cache, Extra: []kernelconfig.Fragment{broken}})
+	_, err := Build(context.Background(), Options{Arch: "s390x", CacheDir: cache, Extra: []kernelconfig.Fragment{broken}})
 	if err == nil {
 		t.Fatal("the build succeeded")
 	}
 	if !strings.Contains(err.Error(), "broken.config:2: CONFIG_VIRTIO_BLK=y requested, but olddefconfig dropped it") {
 		t.Errorf("err = %v, want the dropped symbol with broken.config:2", err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "kernel", "build")); err == nil {
+		t.Error("a build directory was made")
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "kernel", "s390x-*")); len(left) != 0 {
+		t.Errorf("cached %v", left)
+	}
+}
+
+// shareUnpackedSource links the default cache's unpacked DefaultSource, if it has one, into
+// the kernel cache below cache, so a test need not unpack 1.5 GB. Only merge_config.sh's
+// temporary files come and go in it, as in any build sharing that cache.
+func shareUnpackedSource(t *testing.T, cache string) {
+	t.Helper()
+	shared, err := image.DefaultCacheDir()
+	if err != nil {
+		return
+	}
+	root := filepath.Join(cache, "kernel")
+	h, err := sourceHash(DefaultSource, root) // remembered in the new cache for Build
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(shared, "kernel", "src", srcDir(h))
+	if _, err := os.Stat(filepath.Join(src, "scripts", "kconfig", "merge_config.sh")); err != nil {
+		return
+	}
+	link := filepath.Join(root, "src", srcDir(h))
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(src, link); err != nil {
+		t.Fatal(err)
 	}
 }
 

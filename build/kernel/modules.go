@@ -1,20 +1,28 @@
 package kernel
 
 import (
-	"archive/tar"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
-	"time"
+
+	"github.com/keel-os/keel/rootfs/tarout"
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
-// writeModulesTar writes stage/lib as a deterministic tar to path: names sorted, owner root,
-// mtime 0. The build and source symlinks modules_install may leave point into this host and
-// are left out.
-func writeModulesTar(stage, path string) (err error) {
-	f, err := os.Create(path)
+// writeModulesTar writes stage/lib as a deterministic tar to out: names sorted, owner root,
+// directories 0755, files 0644 and mtime 0, like the kernel itself (the cache key holds no
+// SOURCE_DATE_EPOCH). The build and source symlinks modules_install may leave point into
+// this host and are left out.
+func writeModulesTar(stage, out string) (err error) {
+	t := tree.New()
+	lib := filepath.Join(stage, "lib")
+	if _, err := os.Stat(lib); !os.IsNotExist(err) {
+		if err := tree.ReadHost(lib, addModule(t)); err != nil {
+			return fmt.Errorf("kernel.tar: %w", err)
+		}
+	}
+	f, err := os.Create(out)
 	if err != nil {
 		return fmt.Errorf("kernel.tar: %w", err)
 	}
@@ -23,58 +31,25 @@ func writeModulesTar(stage, path string) (err error) {
 			err = fmt.Errorf("kernel.tar: %w", cerr)
 		}
 	}()
-	tw := tar.NewWriter(f)
-	lib := filepath.Join(stage, "lib")
-	if _, err := os.Stat(lib); os.IsNotExist(err) {
-		return tw.Close() // a kernel without modules
-	}
-	err = filepath.WalkDir(lib, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(stage, p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		hdr := &tar.Header{Name: filepath.ToSlash(rel), ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			if name := d.Name(); name == "build" || name == "source" {
-				return nil
-			}
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, target, 0o777
-			return tw.WriteHeader(hdr)
-		case d.IsDir():
-			hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, hdr.Name+"/", 0o755
-			return tw.WriteHeader(hdr)
-		case info.Mode().IsRegular():
-			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeReg, 0o644, info.Size()
-			if err := tw.WriteHeader(hdr); err != nil {
-				return err
-			}
-			src, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			_, err = io.Copy(tw, src)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("kernel.tar: %w", err)
-	}
-	if err := tw.Close(); err != nil {
+	if err := tarout.WriteClamped(f, t, nil); err != nil {
 		return fmt.Errorf("kernel.tar: %w", err)
 	}
 	return nil
+}
+
+// addModule adds each entry tree.ReadHost reads from stage/lib to t under lib/.
+func addModule(t *tree.Tree) func(rel string, n *tree.Node) error {
+	return func(rel string, n *tree.Node) error {
+		switch {
+		case n.IsSymlink():
+			if name := path.Base(rel); name == "build" || name == "source" {
+				return nil
+			}
+		case n.IsDir():
+			n.Mode = tree.ModeDir | 0o755
+		default:
+			n.Mode = 0o644
+		}
+		return t.Add(path.Join("lib", rel), n)
+	}
 }

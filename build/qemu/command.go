@@ -41,10 +41,8 @@ func Command(cfg Config) ([]string, error) {
 	args = append(args,
 		"-smp", fmt.Sprint(c.CPUs),
 		"-m", c.Mem,
-		// Only the devices asked for: without -nodefaults QEMU adds a VGA card, a CD-ROM drive
-		// (on q35's SATA controller, which the guest then probes), a parallel port and a NIC.
-		// The console stays where -nographic puts it: serial port 0 on stdio, multiplexed with
-		// QEMU's monitor (Ctrl-A c; Ctrl-A x quits).
+		// Only the devices asked for (no VGA, CD-ROM the guest would probe, parallel port or
+		// NIC); serial port 0 on stdio, multiplexed with the monitor (Ctrl-A x quits).
 		"-nographic",
 		"-nodefaults",
 		"-serial", "mon:stdio",

@@ -2,14 +2,11 @@
 // keel build) in QEMU and reports how the guest ended. It is the library behind
 // `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data] [--nic] [--hostfwd] NAME`.
 //
-// Machines: amd64 runs qemu-system-x86_64 -machine q35; arm64 qemu-system-aarch64 -machine
-// virt -cpu max; s390x qemu-system-s390x -machine s390-ccw-virtio. With -nodefaults the guest
-// gets only the devices the Config asks for (no VGA, no default CD-ROM or NIC). The serial
-// console is on stdio, multiplexed with QEMU's monitor (-serial mon:stdio), and console=ttyS0
-// (amd64), console=ttyAMA0 (arm64) or console=ttysclp0 (s390x) is appended to the kernel
-// command line. -no-reboot turns any guest reboot into a QEMU exit.
-// Config.UEFI (keel run --uefi) adds -bios with Debian's OVMF (amd64) or AAVMF (arm64)
-// firmware, which loads the kernel from fw_cfg and starts it through its EFI stub.
+// The emulator, machine, CPU, serial console and UEFI firmware of each architecture come from
+// package arch. With -nodefaults the guest gets only the devices the Config asks for. The
+// console is on stdio, multiplexed with QEMU's monitor, and console= for the arch's serial
+// port is appended to the kernel command line. -no-reboot turns a guest reboot into a QEMU
+// exit. Config.UEFI (keel run --uefi) boots the kernel through that firmware's EFI stub.
 //
 // # Acceleration
 //

@@ -74,13 +74,7 @@ func containerdSuite(service, flaky string) {
 	out, _ = ctl("status", flaky)
 	check("crash-loop", looping, "starts were %d\n%s", n, out)
 
-	out, _ = ctl("ps")
-	say("%s", out)
-	say("driver: keel-ctl poweroff")
-	if _, err := ctl("poweroff"); err != nil {
-		poweroff()
-	}
-	sleepForever()
+	ctlPoweroff()
 }
 
 // waitFor polls cond every 200 ms until it holds or timeout passes.

@@ -30,6 +30,17 @@ func ctl(args ...string) (string, error) {
 	return string(out), err
 }
 
+// ctlPoweroff shows keel-ctl ps, then powers off through keel-ctl (else /sbin/poweroff).
+func ctlPoweroff() {
+	out, _ := ctl("ps")
+	say("%s", out)
+	say("driver: keel-ctl poweroff")
+	if _, err := ctl("poweroff"); err != nil {
+		poweroff()
+	}
+	sleepForever()
+}
+
 // ctlSuite drives PID 1 through keel-ctl, checks the log files, then powers off.
 // maxSize and maxFiles are the rotation settings the image was booted with.
 func ctlSuite(maxSize int64, maxFiles int) {
@@ -102,13 +113,7 @@ func ctlSuite(maxSize int64, maxFiles int) {
 	}
 	check("kmsg", found, "%s", marker)
 
-	out, _ = ctl("ps")
-	say("%s", out)
-	say("driver: keel-ctl poweroff")
-	if _, err := ctl("poweroff"); err != nil {
-		poweroff()
-	}
-	sleepForever()
+	ctlPoweroff()
 }
 
 // field returns column col of the status table's row for name.

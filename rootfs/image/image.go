@@ -28,12 +28,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/keel-os/keel/arch"
 )
 
 // ErrNotFound is returned (wrapped) when an image is not where it was looked for.
@@ -174,17 +175,11 @@ func Normalize(ref string) (string, error) {
 	return n.Name(), nil
 }
 
-// NormalizeArch maps architecture names to Go's (x86_64 → amd64, aarch64 → arm64); "" is
-// the host's.
-func NormalizeArch(arch string) string {
-	switch a := strings.ToLower(arch); a {
-	case "":
+// NormalizeArch maps architecture names to Go's (x86_64 → amd64, aarch64 → arm64: the
+// aliases of package arch); "" is the host's.
+func NormalizeArch(a string) string {
+	if a == "" {
 		return runtime.GOARCH
-	case "x86_64", "x86-64":
-		return "amd64"
-	case "aarch64":
-		return "arm64"
-	default:
-		return a
 	}
+	return arch.Canonical(a)
 }

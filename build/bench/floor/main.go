@@ -9,7 +9,7 @@
 //	keel-floor: stat <the first line of /proc/stat, which it mounts after reading the clock>
 //	keel: power off
 //
-// and calls reboot(2) with POWER_OFF; the second line is what build/qemu's Run waits for.
+// and calls reboot(2) with POWER_OFF; the last line is what build/qemu's Run waits for.
 package main
 
 import (
@@ -26,11 +26,11 @@ func main() {
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		fmt.Printf("keel-floor: clock_gettime: %v\n", err)
 	}
-	fmt.Printf("keel-floor: uptime %.6f\n", float64(ts.Nano())/1e9)
+	fmt.Printf(guest.FloorUptime+"%.6f\n", float64(ts.Nano())/1e9)
 	if line, err := cpuLine(); err != nil {
 		fmt.Printf("keel-floor: stat: %v\n", err)
 	} else {
-		fmt.Printf("keel-floor: stat %s\n", line)
+		fmt.Printf(guest.FloorStat+"%s\n", line)
 	}
 	fmt.Println(guest.Line(guest.PowerOff))
 	if err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF); err != nil {
