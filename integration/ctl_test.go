@@ -41,6 +41,14 @@ func TestKeelCtlAndLogs(t *testing.T) {
 	t.Run("LogsRotateWithinSizeTimesCount", func(t *testing.T) { mustContain(t, console, `CHECK rotation ok files=4`) })
 	t.Run("KeelCtlLogsShowsTheNewestLines", func(t *testing.T) { mustContain(t, console, `CHECK logs-newest ok`) })
 	t.Run("KernelMessagesReachKmsgLog", func(t *testing.T) { mustContain(t, console, `CHECK kmsg ok`) })
+	// The intruder: its own namespaces, no CAP_SYS_BOOT, /run bound.
+	t.Run("ABindOfRunShowsNoSocket", func(t *testing.T) { mustContain(t, console, `CHECK run-bind-hides-sockets ok`) })
+	t.Run("KeelCtlReadsFromAnyContainer", func(t *testing.T) { mustContain(t, console, `CHECK ctl-read-open ok`) })
+	t.Run("KeelCtlPoweroffIsRefusedWithoutHostNamespacesOrCapSysBoot", func(t *testing.T) {
+		mustContain(t, console, `CHECK poweroff-refused ok`, `CHECK stop-refused ok`,
+			`keel: keel-ctl: power off refused: the caller \(pid \d+\) is not in PID 1's pid and mount namespaces and has no CAP_SYS_BOOT`)
+	})
+	t.Run("ContainersIsOnlyForRoot", func(t *testing.T) { mustContain(t, console, `CHECK containers-private ok`) })
 	t.Run("PoweroffThroughKeelCtl", func(t *testing.T) {
 		mustContain(t, console, `driver: keel-ctl poweroff`, poweredOff)
 	})
