@@ -11,7 +11,9 @@ import (
 // restarts, stops and starts a service; 5 MiB of a service's logs stay within the rotation
 // limits; keel-ctl logs shows the newest lines; a kernel message lands in kmsg.log; boot 2
 // reads boot 1's logs, down to what a service said as the poweroff stopped it, and starts its
-// services over the containers boot 1 left.
+// services over the containers boot 1 left. A service with its own namespaces and no
+// CAP_SYS_BOOT that binds /run finds no socket there, may read through keel-ctl but is
+// refused poweroff and stop, and finds /containers 0700.
 func TestKeelCtlAndLogs(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
