@@ -80,12 +80,12 @@ func (in *initProc) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, s.state())
 	})
 	mux.HandleFunc("POST /v1/services/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		if !allowed(w, r, r.PathValue("action")+" "+r.PathValue("name")) {
+			return
+		}
 		s, err := in.services.find(r.PathValue("name"))
 		if err != nil {
 			writeError(w, http.StatusNotFound, err)
-			return
-		}
-		if !allowed(w, r, r.PathValue("action")+" "+s.name) {
 			return
 		}
 		in.mu.Lock()

@@ -99,10 +99,10 @@ func TestIdentifyPeerReadsTheConnectingProcessThroughSOPeercred(t *testing.T) {
 	}
 }
 
-func TestControlRefusesPowerAndServiceActionsWithoutPeerCredentials(t *testing.T) {
+func TestControlRefusesPowerAndServiceActionsWithoutPeerCredentialsButServesReads(t *testing.T) {
 	in := newInit()
 	h := in.controlHandler()
-	for _, path := range []string{"/v1/poweroff", "/v1/reboot", "/v1/halt?timeline=1"} {
+	for _, path := range []string{"/v1/poweroff", "/v1/reboot", "/v1/halt?timeline=1", "/v1/services/web/stop", "/v1/services/web/restart", "/v1/services/web/start"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("POST", path, nil))
 		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "refused") {
@@ -116,5 +116,46 @@ func TestControlRefusesPowerAndServiceActionsWithoutPeerCredentials(t *testing.T
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/timeline", nil))
 	if rec.Code != http.StatusOK {
 		t.Errorf("GET /v1/timeline: %d, want 200 for any peer", rec.Code)
+	}
+}
+
+// serveControlAt serves in's control API on a unix socket in a temp dir, identifying peers
+// under proc, and returns an HTTP client for it.
+func serveControlAt(t *testing.T, in *initProc, proc string) *http.Client {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "control.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: in.controlHandler(), ConnContext: withPeer(proc)}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { srv.Close() })
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+}
+
+func TestControlSocketJudgesEachConnectionsPeer(t *testing.T) {
+	in := newInit()
+	for _, tc := range []struct {
+		name, proc string
+		want       int
+	}{
+		// The test process shares its own namespaces: it passes, and the service is unknown.
+		{"peer in PID 1's namespaces", "/proc", http.StatusNotFound},
+		// Its /proc entries cannot be read: refused before the service is looked up.
+		{"peer that cannot be identified", t.TempDir(), http.StatusForbidden},
+	} {
+		c := serveControlAt(t, in, tc.proc)
+		resp, err := c.Post("http://keel/v1/services/nope/stop", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: POST stop answered %d, want %d", tc.name, resp.StatusCode, tc.want)
+		}
 	}
 }
