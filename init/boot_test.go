@@ -6,10 +6,6 @@ import (
 	"testing"
 )
 
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
 func TestRunStepsLogsAFailedStepByNameAndGoesOn(t *testing.T) {
 	out := captureConsole(t)
 	var ran []string

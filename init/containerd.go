@@ -17,9 +17,9 @@ import (
 
 const (
 	containerdBin    = "/usr/bin/containerd"
-	containerdSocket = "/run/containerd/containerd.sock"
+	containerdSocket = containerdRun + "/containerd.sock"
 	containerdUser   = "/etc/containerd/config.toml"
-	containerdOwn    = "/run/containerd/config.toml"
+	containerdOwn    = containerdRun + "/config.toml"
 	containerdRoot   = "/var/lib/containerd" // the built-in configuration's root
 )
 
@@ -28,10 +28,10 @@ const (
 // set theirs (0 unless their YAML says otherwise), so they do not inherit the shim's.
 const containerdOOMScore = -999
 
-// containerdConfig is the built-in configuration: state on the tmpfs trees, no CRI.
+// containerdConfig is the built-in configuration: state and sockets on /system, no CRI.
 const containerdConfig = `version = 4
 root = "` + containerdRoot + `"
-state = "/run/containerd"
+state = "` + containerdRun + `"
 disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 
 [grpc]
@@ -39,6 +39,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 
 [debug]
   level = "warn"
+
+[plugins."io.containerd.shim.v1.manager"]
+  socket_dir = "` + shimSockets + `"
 `
 
 // containerd is the daemon, which PID 1 starts again whenever it dies (supervise_containerd.go).
@@ -73,8 +76,8 @@ func startContainerd(ctx context.Context, r *reaper, logFile *os.File) (*contain
 	config := containerdUser
 	if _, err := os.Stat(config); err != nil {
 		config = containerdOwn
-		if err := os.MkdirAll("/run/containerd", 0o711); err != nil {
-			return nil, fmt.Errorf("mkdir /run/containerd: %w", err)
+		if err := os.MkdirAll(containerdRun, 0o711); err != nil {
+			return nil, fmt.Errorf("mkdir %s: %w", containerdRun, err)
 		}
 		if err := os.WriteFile(config, []byte(containerdConfig), 0o644); err != nil {
 			return nil, fmt.Errorf("write %s: %w", config, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -26,8 +27,11 @@ import (
 //	GET  /v1/containerd                containerd's state, pid and restarts
 //	POST /v1/poweroff, /v1/reboot, /v1/halt  ?timeline=1: print the final timeline on the console
 //
-// Errors are {"error": "..."} with a 4xx or 5xx status.
-const controlSocket = "/run/keel/control.sock"
+// Errors are {"error": "..."} with a 4xx or 5xx status. The socket is controlSocket, 0600 in
+// a 0700 directory on /system. Any peer that reaches it may read (services, logs, timeline,
+// memory, containerd); the POST requests, which change the machine, are refused (403) unless
+// the peer is privileged (peer.go): in PID 1's pid and mount namespaces, or holding
+// CAP_SYS_BOOT.
 
 // serveControl listens on the control socket until the machine goes down.
 func (in *initProc) serveControl() error {
@@ -39,7 +43,7 @@ func (in *initProc) serveControl() error {
 	if err := os.Chmod(controlSocket, 0o600); err != nil {
 		return fmt.Errorf("chmod %s: %w", controlSocket, err)
 	}
-	srv := &http.Server{Handler: in.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: in.controlHandler(), ReadHeaderTimeout: 10 * time.Second, ConnContext: withPeer("/proc")}
 	goSafe("control", func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logf("control socket: %v", err)
@@ -50,6 +54,16 @@ func (in *initProc) serveControl() error {
 
 func (in *initProc) controlHandler() http.Handler {
 	mux := http.NewServeMux()
+	host := sync.OnceValue(func() controlPeer { return readPeer("/proc", os.Getpid()) })
+	// allowed answers 403 and returns false unless the request's peer is privileged.
+	allowed := func(w http.ResponseWriter, r *http.Request, what string) bool {
+		if err := privileged(peerOf(r.Context()), host()); err != nil {
+			logf("keel-ctl: %s refused: %v", what, err)
+			writeError(w, http.StatusForbidden, fmt.Errorf("%s refused: %w; run it on the host (a shell in PID 1's namespaces) or give the container CAP_SYS_BOOT", what, err))
+			return false
+		}
+		return true
+	}
 	mux.HandleFunc("GET /v1/services", func(w http.ResponseWriter, r *http.Request) {
 		var out []serviceState
 		for _, s := range in.services.all() {
@@ -66,6 +80,9 @@ func (in *initProc) controlHandler() http.Handler {
 		writeJSON(w, http.StatusOK, s.state())
 	})
 	mux.HandleFunc("POST /v1/services/{name}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		if !allowed(w, r, r.PathValue("action")+" "+r.PathValue("name")) {
+			return
+		}
 		s, err := in.services.find(r.PathValue("name"))
 		if err != nil {
 			writeError(w, http.StatusNotFound, err)
@@ -119,6 +136,9 @@ func (in *initProc) controlHandler() http.Handler {
 	})
 	for path, a := range map[string]powerAction{"/v1/poweroff": powerOff, "/v1/reboot": reboot, "/v1/halt": halt} {
 		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, r *http.Request) {
+			if !allowed(w, r, a.String()) {
+				return
+			}
 			if r.URL.Query().Get("timeline") == "1" {
 				in.timelineAtEnd.Store(true)
 			}

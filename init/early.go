@@ -12,7 +12,7 @@ import (
 
 // containerdPaths are the host paths containerd reads or writes when it starts with the
 // built-in configuration: its root, its state, its configuration directory and its log.
-var containerdPaths = []string{containerdRoot, "/run/containerd", "/etc/containerd", "/var/log"}
+var containerdPaths = []string{containerdRoot, containerdRun, "/etc/containerd", "/var/log"}
 
 // containerdWaitsFor reports why containerd must wait for the onboot containers: the first
 // one that could change what containerd finds when it starts (a disk mounted on its root, its

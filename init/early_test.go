@@ -44,7 +44,7 @@ func TestContainerdWaitsOnlyForOnbootContainersThatCouldChangeWhatItFinds(t *tes
 		{"/var bound in (a format-and-mount container)", onbootBundle("008-mount", []specs.Mount{bind("/var")}, bundle.Runtime{}), "binds /var"},
 		{"containerd's configuration directory bound in", onbootBundle("009-conf", []specs.Mount{{Destination: "/c", Source: "/etc/containerd", Options: []string{"bind"}}}, bundle.Runtime{}), "binds /etc/containerd"},
 		{"the host's root bound in", onbootBundle("010-root", []specs.Mount{bind("/")}, bundle.Runtime{}), "binds /"},
-		{"a namespace bound in containerd's state", onbootBundle("011-ns", nil, bundle.Runtime{BindNS: bundle.Namespaces{Mnt: "/run/containerd/ns"}}), "binds a namespace at /run/containerd/ns"},
+		{"a namespace bound in containerd's state", onbootBundle("011-ns", nil, bundle.Runtime{BindNS: bundle.Namespaces{Mnt: "/system/containerd/ns"}}), "binds a namespace at /system/containerd/ns"},
 		{"no mount namespace", &bundle.Bundle{Name: "012-host", Spec: &specs.Spec{Linux: &specs.Linux{}}}, "012-host shares the host's mount namespace"},
 		{"the host's mount namespace joined", &bundle.Bundle{Name: "013-join", Spec: &specs.Spec{Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"}}}}}, "shares the host's mount namespace"},

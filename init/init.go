@@ -57,7 +57,7 @@ func newInit() *initProc {
 	return &initProc{
 		tl:         newRecorder(),
 		reaper:     r,
-		runc:       &runc{bin: "/usr/bin/runc", root: "/run/runc", reaper: r},
+		runc:       &runc{bin: "/usr/bin/runc", root: runcRoot, reaper: r},
 		grace:      guest.DefaultSettings().ShutdownTimeout,
 		bootCtx:    ctx,
 		cancelBoot: cancel,

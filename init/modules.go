@@ -106,7 +106,7 @@ const modprobeLink = "/sbin/modprobe"
 
 // modprobeRunLink is the link PID 1 makes, and names in modprobePath, when the root is
 // read-only and modprobeLink cannot be made.
-const modprobeRunLink = "/run/keel/modprobe"
+const modprobeRunLink = keelStateDir + "/modprobe"
 
 // installModprobe makes this binary the kernel's modprobe, once PID 1 has made its boot
 // mounts. The image has no /sbin/modprobe: the kernel asks for modules before that (its

@@ -25,11 +25,28 @@ const (
 	nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
 	// Sizes of the writable tmpfs trees, in RAM (tmpfs's default is 50% each): together below
-	// all of it, so that filling them leaves memory to run. /run holds state (systemd's 20%),
-	// /var logs, containerd's root and services' data, /tmp scratch files.
-	runSize = "20%"
-	tmpSize = "25%"
-	varSize = "50%"
+	// all of it, so that filling them leaves memory to run. /run holds services' state,
+	// /system PID 1's and containerd's sockets and state, /var logs, containerd's root and
+	// services' data, /tmp scratch files.
+	runSize    = "15%"
+	systemSize = "5%"
+	tmpSize    = "25%"
+	varSize    = "50%"
+)
+
+// systemDir is PID 1's own tmpfs: its control socket, containerd's socket and state (the
+// shims' sockets), runc's state. It is not under /run, which services often bind (binds are
+// recursive), and it is 0711: only a service that binds it, or a path in it, reaches them.
+const systemDir = "/system"
+
+const (
+	keelStateDir  = systemDir + "/keel"       // PID 1's control socket, FIFOs, modprobe link
+	runcRoot      = systemDir + "/runc"       // runc's state for onboot and onshutdown containers
+	containerdRun = systemDir + "/containerd" // containerd's state: its socket, the shims' sockets
+	servicesRunc  = containerdRun + "/runc"   // the shims' runc state for services' tasks
+	serviceFIFOs  = keelStateDir + "/fifo"    // services' stdout and stderr FIFOs
+	shimSockets   = containerdRun + "/s"      // the shims' sockets (38 characters at most)
+	controlSocket = keelStateDir + "/control.sock"
 )
 
 // bootMounts are the mounts of a Keel system, in order. /proc comes first; then the
@@ -37,6 +54,7 @@ const (
 func bootMounts() []pseudoMount {
 	return []pseudoMount{
 		{source: "tmpfs", target: "/run", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755,size=" + runSize},
+		{source: "tmpfs", target: systemDir, fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=711,size=" + systemSize},
 		{source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=1777,size=" + tmpSize},
 		{source: "tmpfs", target: "/var", fstype: "tmpfs", flags: unix.MS_NOSUID | unix.MS_NODEV, data: "mode=755,size=" + varSize},
 		{source: "dev", target: "/dev", fstype: "devtmpfs", flags: unix.MS_NOSUID | unix.MS_NOEXEC, data: "mode=755"},
@@ -55,8 +73,12 @@ func bootMounts() []pseudoMount {
 	}
 }
 
-// varDirs are created on the /var tmpfs; /var/run points at /run.
+// varDirs are created on the /var tmpfs; /var/run points at /run. /run/keel holds the boot
+// timeline, readable by any service that binds /run.
 var varDirs = []string{"/var/log", "/var/lib", "/var/cache", "/var/spool", "/var/tmp", "/run/keel"}
+
+// systemDirs are created on the /system tmpfs, for root alone.
+var systemDirs = []string{keelStateDir, runcRoot}
 
 // filesystems reads the filesystem types the kernel supports.
 func filesystems() map[string]bool {
@@ -141,10 +163,15 @@ func populateDev() {
 	}
 }
 
-// populateVar creates the usual directories on the /var tmpfs.
+// populateVar creates the usual directories on the /var tmpfs, and PID 1's on /system.
 func populateVar() error {
 	for _, d := range varDirs {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("mkdir %s: %w", d, err)
+		}
+	}
+	for _, d := range systemDirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("mkdir %s: %w", d, err)
 		}
 	}

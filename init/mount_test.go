@@ -36,10 +36,10 @@ func TestBootMountsComeInDependencyOrder(t *testing.T) {
 	}
 }
 
-func TestRunTmpAndVarTmpfsAreLimitedToLessThanAllOfRAMTogether(t *testing.T) {
+func TestRunSystemTmpAndVarTmpfsAreLimitedToLessThanAllOfRAMTogether(t *testing.T) {
 	total := 0
 	for _, m := range bootMounts() {
-		if m.target != "/run" && m.target != "/tmp" && m.target != "/var" {
+		if m.fstype != "tmpfs" || m.target == "/dev/shm" {
 			continue
 		}
 		var pct int
@@ -51,5 +51,26 @@ func TestRunTmpAndVarTmpfsAreLimitedToLessThanAllOfRAMTogether(t *testing.T) {
 	}
 	if total >= 100 {
 		t.Errorf("the tmpfs trees may take %d%% of RAM together", total)
+	}
+}
+
+func TestSystemTmpfsIsMountedBeforeItsDirectoriesAndOnlyRootMayListIt(t *testing.T) {
+	var sys *pseudoMount
+	for _, m := range bootMounts() {
+		if m.target == systemDir {
+			sys = &m
+		}
+	}
+	if sys == nil || sys.optional || !strings.Contains(sys.data, "mode=711,") {
+		t.Fatalf("%s must be a required tmpfs with mode 711: %+v", systemDir, sys)
+	}
+	for _, p := range []string{controlSocket, containerdSocket, shimSockets, runcRoot, servicesRunc, serviceFIFOs, modprobeRunLink} {
+		if !strings.HasPrefix(p, systemDir+"/") {
+			t.Errorf("%s is not on %s", p, systemDir)
+		}
+	}
+	// containerd refuses a longer shim socket directory.
+	if len(shimSockets) > 38 {
+		t.Errorf("shim socket directory %s is longer than 38 characters", shimSockets)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/containerd/containerd/v2/cmd/containerd/command"
 	"github.com/containerd/containerd/v2/cmd/ctr/app"
 	runcshim "github.com/keel-os/keel/runc-shim"
+	"github.com/urfave/cli/v3"
 )
 
 // The init binary is also containerd, its runc shim and ctr, installed as hard links: one
@@ -29,9 +30,21 @@ func containerdMain() {
 }
 
 func ctrMain() {
-	if err := app.New().Run(context.Background(), os.Args); err != nil {
+	if err := ctrApp().Run(context.Background(), os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "ctr:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// ctrApp is containerd's ctr with Keel's containerd socket as its default address
+// (CONTAINERD_ADDRESS and --address still choose another).
+func ctrApp() *cli.Command {
+	a := app.New()
+	for _, f := range a.Flags {
+		if sf, ok := f.(*cli.StringFlag); ok && sf.Name == "address" {
+			sf.Value = containerdSocket
+		}
+	}
+	return a
 }

@@ -23,6 +23,7 @@ import (
 type action struct {
 	op     string // "cgroup", "mount", "mkdir", "interface", "bindns"
 	path   string // target path, cgroup or namespace bind path
+	root   string // the tree a mount, mkdir or bindns path stays in: / or the container's rootfs
 	mount  *specs.Mount
 	iface  *bundle.Interface
 	nsType string
@@ -48,6 +49,27 @@ func resolve(rootfs, p string) string {
 	return filepath.Join(rootfs, p)
 }
 
+// rootOf is the tree a runtime.json path is resolved in: the container's rootfs for a
+// relative path, whose symlinks then cannot lead out of it, and / for an absolute one.
+func rootOf(rootfs, p string) string {
+	if filepath.IsAbs(p) {
+		return "/"
+	}
+	return rootfs
+}
+
+// inRoot is a's path inside a.root.
+func (a action) inRoot() string {
+	if a.root == "/" || a.root == "" {
+		return a.path
+	}
+	rel, err := filepath.Rel(a.root, a.path)
+	if err != nil {
+		return a.path
+	}
+	return rel
+}
+
 // preStartPlan lists what is done before the container is created.
 func preStartPlan(rt bundle.Runtime, rootfs string) []action {
 	var plan []action
@@ -56,10 +78,10 @@ func preStartPlan(rt bundle.Runtime, rootfs string) []action {
 	}
 	for i := range rt.Mounts {
 		m := rt.Mounts[i]
-		plan = append(plan, action{op: "mount", path: resolve(rootfs, m.Destination), mount: &m})
+		plan = append(plan, action{op: "mount", path: resolve(rootfs, m.Destination), root: rootOf(rootfs, m.Destination), mount: &m})
 	}
 	for _, d := range rt.Mkdir {
-		plan = append(plan, action{op: "mkdir", path: resolve(rootfs, d)})
+		plan = append(plan, action{op: "mkdir", path: resolve(rootfs, d), root: rootOf(rootfs, d)})
 	}
 	return plan
 }
@@ -76,7 +98,7 @@ func postCreatePlan(rt bundle.Runtime) []action {
 		{"pid", ns.Pid}, {"user", ns.User}, {"uts", ns.Uts},
 	} {
 		if b.path != "" {
-			plan = append(plan, action{op: "bindns", nsType: b.typ, path: b.path})
+			plan = append(plan, action{op: "bindns", nsType: b.typ, path: b.path, root: "/"})
 		}
 	}
 	return plan
@@ -101,13 +123,17 @@ func (a action) do(pid int) error {
 		_, err := cgroup2.NewManager("/sys/fs/cgroup", a.path, &cgroup2.Resources{})
 		return err
 	case "mkdir":
-		return os.MkdirAll(a.path, 0o755)
+		d, err := mkdirInRoot(a.root, a.inRoot(), 0o755)
+		if err == nil {
+			d.Close()
+		}
+		return err
 	case "mount":
-		return doMount(a.mount, a.path)
+		return doMount(a.mount, a.root, a.inRoot())
 	case "interface":
 		return doInterface(a.iface, pid)
 	case "bindns":
-		return bindNamespace(pid, a.nsType, a.path)
+		return bindNamespace(pid, a.nsType, a.root, a.path)
 	}
 	return fmt.Errorf("unknown runtime action %q", a.op)
 }
@@ -159,14 +185,18 @@ func parseMountOptions(opts []string) (flags uintptr, propagation []uintptr, dat
 	return flags, propagation, strings.Join(extra, ",")
 }
 
-func doMount(m *specs.Mount, target string) error {
+// doMount mounts m on target inside root, creating the mount point, both without following
+// a symlink out of root.
+func doMount(m *specs.Mount, root, target string) error {
 	flags, propagation, data := parseMountOptions(m.Options)
 	if strings.HasPrefix(m.Source, "/dev/") {
 		waitForDevice(m.Source, 10*time.Second)
 	}
-	if err := os.MkdirAll(target, 0o755); err != nil {
+	point, err := mkdirInRoot(root, target, 0o755)
+	if err != nil {
 		return err
 	}
+	defer point.Close()
 	typ := m.Type
 	if typ == "bind" {
 		typ = ""
@@ -177,16 +207,26 @@ func doMount(m *specs.Mount, target string) error {
 	if flags&unix.MS_BIND != 0 {
 		first &^= unix.MS_RDONLY
 	}
-	if err := unix.Mount(m.Source, target, typ, first, data); err != nil {
+	if err := unix.Mount(m.Source, fdPath(point), typ, first, data); err != nil {
 		return err
 	}
-	if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
-		if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
+	remount := flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0
+	if !remount && len(propagation) == 0 {
+		return nil
+	}
+	// The handle still holds the directory under the new mount: open the mount itself.
+	mnt, err := openInRoot(root, target)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	if remount {
+		if err := unix.Mount("", fdPath(mnt), "", flags|unix.MS_REMOUNT, ""); err != nil {
 			return fmt.Errorf("remount read-only: %w", err)
 		}
 	}
 	for _, p := range propagation {
-		if err := unix.Mount("", target, "", p, ""); err != nil {
+		if err := unix.Mount("", fdPath(mnt), "", p, ""); err != nil {
 			return fmt.Errorf("set propagation: %w", err)
 		}
 	}
@@ -243,16 +283,14 @@ func doInterface(iface *bundle.Interface, pid int) error {
 	return nil
 }
 
-// bindNamespace bind-mounts /proc/PID/ns/TYPE on path so the namespace outlives the process.
-func bindNamespace(pid int, typ, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o444)
+// bindNamespace bind-mounts /proc/PID/ns/TYPE on path inside root so the namespace outlives
+// the process.
+func bindNamespace(pid int, typ, root, path string) error {
+	f, err := createInRoot(root, path, 0o444)
 	if err != nil {
 		return err
 	}
-	f.Close()
+	defer f.Close()
 	src := fmt.Sprintf("/proc/%d/ns/%s", pid, typ)
-	return unix.Mount(src, path, "", unix.MS_BIND, "")
+	return unix.Mount(src, fdPath(f), "", unix.MS_BIND, "")
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -192,7 +193,9 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 		return fmt.Errorf("create lease: %w", err)
 	}
 	defer func() { _ = done(ctx) }()
-	ctr, err := cl.NewContainer(ctx, s.name, client.WithSpec(&spec), client.WithRuntime("io.containerd.runc.v2", nil))
+	// runc's state for the task goes on /system, not in the shim's default under /run.
+	runtimeOpts := &runcoptions.Options{Root: servicesRunc}
+	ctr, err := cl.NewContainer(ctx, s.name, client.WithSpec(&spec), client.WithRuntime("io.containerd.runc.v2", runtimeOpts))
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
@@ -204,7 +207,7 @@ func (s *service) create(ctx context.Context, cl *client.Client) error {
 // startTask creates a new task of the container and starts it.
 func (s *service) startTask(ctx context.Context) (<-chan client.ExitStatus, error) {
 	ctx = s.ctx(ctx)
-	creator := cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir("/run/keel/fifo"))
+	creator := cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(serviceFIFOs))
 	task, err := s.container.NewTask(ctx, creator)
 	if errdefs.IsAlreadyExists(err) {
 		// A start or an exit that containerd's death cut short left its task behind.
@@ -407,7 +410,7 @@ func (s *service) halt(grace time.Duration) {
 }
 
 // stop halts the service for good as the machine goes down. Its last task and its container
-// are left in containerd: their state under /run goes with the reboot, and removeStale
+// are left in containerd: their state under /system goes with the reboot, and removeStale
 // deletes the records a persistent containerd root keeps at the next boot. Deleting them
 // here would cost, per service, a runc delete and the shim's shutdown on the way down.
 func (s *service) stop(grace time.Duration) {

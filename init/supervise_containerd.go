@@ -24,7 +24,7 @@ var errStopping = errors.New("the machine is going down")
 
 // watch starts containerd again each time it dies, with backoff, until the machine goes down.
 // The shims and their tasks live on without it; the restarted daemon loads them from its
-// state under /run, and the services' supervisors wait on their tasks again (awaitExit).
+// state under /system, and the services' supervisors wait on their tasks again (awaitExit).
 func (c *containerd) watch() {
 	bo := backoff{p: c.policy}
 	var last *ctrdProc

@@ -11,7 +11,9 @@ import (
 // restarts, stops and starts a service; 5 MiB of a service's logs stay within the rotation
 // limits; keel-ctl logs shows the newest lines; a kernel message lands in kmsg.log; boot 2
 // reads boot 1's logs, down to what a service said as the poweroff stopped it, and starts its
-// services over the containers boot 1 left.
+// services over the containers boot 1 left. A service with its own namespaces and no
+// CAP_SYS_BOOT that binds /run finds no socket there, may read through keel-ctl but is
+// refused poweroff and stop, and finds /containers 0700.
 func TestKeelCtlAndLogs(t *testing.T) {
 	needGuest(t)
 	dir := t.TempDir()
@@ -41,6 +43,14 @@ func TestKeelCtlAndLogs(t *testing.T) {
 	t.Run("LogsRotateWithinSizeTimesCount", func(t *testing.T) { mustContain(t, console, `CHECK rotation ok files=4`) })
 	t.Run("KeelCtlLogsShowsTheNewestLines", func(t *testing.T) { mustContain(t, console, `CHECK logs-newest ok`) })
 	t.Run("KernelMessagesReachKmsgLog", func(t *testing.T) { mustContain(t, console, `CHECK kmsg ok`) })
+	// The intruder: its own namespaces, no CAP_SYS_BOOT, /run bound.
+	t.Run("ABindOfRunShowsNoSocket", func(t *testing.T) { mustContain(t, console, `CHECK run-bind-hides-sockets ok`) })
+	t.Run("KeelCtlReadsFromAnyContainer", func(t *testing.T) { mustContain(t, console, `CHECK ctl-read-open ok`) })
+	t.Run("KeelCtlPoweroffIsRefusedWithoutHostNamespacesOrCapSysBoot", func(t *testing.T) {
+		mustContain(t, console, `CHECK poweroff-refused ok`, `CHECK stop-refused ok`,
+			`keel: keel-ctl: power off refused: the caller \(pid \d+\) is not in PID 1's pid and mount namespaces and has no CAP_SYS_BOOT`)
+	})
+	t.Run("ContainersIsOnlyForRoot", func(t *testing.T) { mustContain(t, console, `CHECK containers-private ok`) })
 	t.Run("PoweroffThroughKeelCtl", func(t *testing.T) {
 		mustContain(t, console, `driver: keel-ctl poweroff`, poweredOff)
 	})

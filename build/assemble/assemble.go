@@ -267,14 +267,25 @@ func (a *assembler) kernel(ctx context.Context, out *Image) error {
 	return nil
 }
 
+// skeletonDirs are the directories PID 1 expects at the root, with their modes. /system is
+// the mount point of PID 1's own tmpfs (its control socket, containerd's). /containers holds
+// the bundles, whose image files (setuid binaries, device nodes) only root may reach.
+var skeletonDirs = []struct {
+	name string
+	mode fs.FileMode
+}{
+	{"dev", 0o755}, {"proc", 0o755}, {"sys", 0o755}, {"run", 0o755}, {"system", 0o700},
+	{"tmp", 0o755}, {"var", 0o755}, {"etc", 0o755}, {"containers", 0o700},
+}
+
 // skeleton adds what PID 1 expects to find: mount points and the console device.
 func (a *assembler) skeleton(root *tree.Tree) error {
-	for _, d := range []string{"dev", "proc", "sys", "run", "tmp", "var", "etc", "containers"} {
-		if n, err := root.Lookup(d); err == nil && !n.IsDir() {
+	for _, d := range skeletonDirs {
+		if n, err := root.Lookup(d.name); err == nil && !n.IsDir() {
 			continue // an init image made it something else (a symlink, say): keep it
 		}
-		if err := root.AddDir(d, 0o755, 0, 0); err != nil {
-			return fmt.Errorf("add /%s: %w", d, err)
+		if err := root.AddDir(d.name, d.mode, 0, 0); err != nil {
+			return fmt.Errorf("add /%s: %w", d.name, err)
 		}
 	}
 	if _, err := root.Lookup("dev/console"); err != nil {

@@ -357,3 +357,18 @@ func TestFileSourceFollowsALinkedDirectoryAndDropsSetuid(t *testing.T) {
 		t.Errorf("opt/su: %v, want -rwxr-xr-x", n.Mode)
 	}
 }
+
+func TestSkeletonKeepsContainersAndSystemForRootEvenWhenAnInitImageMadeThemOpen(t *testing.T) {
+	root := tree.New()
+	if err := root.AddDir("containers", 0o755, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := testAssembler(nil).skeleton(root); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]fs.FileMode{"containers": 0o700, "system": 0o700, "run": 0o755} {
+		if n := lookup(t, root, p); !n.IsDir() || n.Perm() != want {
+			t.Errorf("/%s: mode %v, want a directory with %v", p, n.Mode, want)
+		}
+	}
+}

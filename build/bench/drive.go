@@ -98,7 +98,7 @@ func (d *driver) sync() error {
 		left := time.Until(end)
 		if left <= 0 {
 			return fmt.Errorf("no shell answered on the serial console within %s: keel bench types keel-ctl at one "+
-				"(a service such as keel/getty that binds /usr/bin/keel-ctl and /run, as examples/keel.yml has)", d.step)
+				"(a service such as keel/getty that binds /usr/bin/keel-ctl and /system, as examples/keel.yml has)", d.step)
 		}
 		if err := d.send(cmd); err != nil {
 			return err
