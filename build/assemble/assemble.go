@@ -319,6 +319,9 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 	if err := addMountpoints(root, rootfs, s.Mounts); err != nil {
 		return img.Pos.Errorf("%s %q: %v", kind, img.Name, err)
 	}
+	if err := addRuntimeDirs(root, rootfs, rt); err != nil {
+		return img.Pos.Errorf("%s %q: %v", kind, img.Name, err)
+	}
 	for _, f := range []struct {
 		name string
 		v    any

@@ -301,3 +301,49 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
+
+// TestAssembleGivesRepeatedOnbootNamesABundleEach checks that onboot entries sharing a name
+// (LinuxKit allows it) each get their own bundle directory, keyed by index, with their own
+// config, and that a relative runtime mount point is made inside that bundle's rootfs.
+func TestAssembleGivesRepeatedOnbootNamesABundleEach(t *testing.T) {
+	cfg := parseYAML(t, "m.yml", `
+onboot:
+  - name: sysctl
+    image: example/sysctl:test
+  - name: sysctl
+    image: example/sysctl:test
+    command: ["/sbin/sysctl", "-w", "vm.swappiness=0"]
+    runtime:
+      mounts:
+        - type: tmpfs
+          source: tmpfs
+          destination: var/cache
+onshutdown:
+  - name: sysctl
+    image: example/sysctl:test
+`)
+	img, err := Assemble(context.Background(), cfg, Options{Arch: "amd64", Resolver: machineImages(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := img.Root.Lookup("containers/onboot/000-sysctl/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := img.Root.Lookup("containers/onboot/001-sysctl/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(first.Data, []byte("swappiness")) || !bytes.Contains(second.Data, []byte("swappiness")) {
+		t.Errorf("the two sysctl bundles do not each have their own command")
+	}
+	if _, err := img.Root.Lookup("containers/onshutdown/000-sysctl/config.json"); err != nil {
+		t.Errorf("onshutdown bundle: %v", err)
+	}
+	if n, err := img.Root.Lookup("containers/onboot/001-sysctl/rootfs/var/cache"); err != nil || !n.IsDir() {
+		t.Errorf("relative runtime mount point: %v, want a directory in the rootfs", err)
+	}
+	if _, err := img.Root.Lookup("containers/onboot/000-sysctl/rootfs/var/cache"); err == nil {
+		t.Errorf("the runtime mount point of 001-sysctl was made in 000-sysctl too")
+	}
+}

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -36,6 +37,33 @@ func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error 
 		// runc inside the rootfs at run time; the tree never writes through symlinks.
 		if err != nil && !errors.Is(err, tree.ErrSymlink) && !errors.Is(err, fs.ErrExist) {
 			return err
+		}
+	}
+	return nil
+}
+
+// addRuntimeDirs creates, in the container rootfs, the directories runtime.json's relative
+// mount destinations and mkdir paths name: PID 1 resolves them inside the rootfs, as
+// LinuxKit does, but cannot create them once the root filesystem is read-only. Absolute
+// paths are on the machine, where PID 1 creates them itself (under /run, /var, ...).
+func addRuntimeDirs(root *tree.Tree, rootfs string, rt bundle.Runtime) error {
+	var dirs []string
+	for _, m := range rt.Mounts {
+		dirs = append(dirs, m.Destination)
+	}
+	dirs = append(dirs, rt.Mkdir...)
+	for _, d := range dirs {
+		if d == "" || path.IsAbs(d) {
+			continue
+		}
+		// Resolved as PID 1 resolves it: ".." stops at the rootfs.
+		dst := path.Join(rootfs, path.Join("/", d))
+		if _, err := root.Lookup(dst); err == nil {
+			continue
+		}
+		err := root.AddDir(dst, 0o755, 0, 0)
+		if err != nil && !errors.Is(err, tree.ErrSymlink) && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("runtime path %q: %w", d, err)
 		}
 	}
 	return nil

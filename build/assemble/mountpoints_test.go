@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"testing"
 
+	"github.com/keel-os/keel/bundle"
 	"github.com/keel-os/keel/rootfs/tree"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -71,5 +72,45 @@ func TestAddMountpointsReportsAParentThatIsAFile(t *testing.T) {
 	}
 	if err := addMountpoints(root, "b/rootfs", []specs.Mount{{Destination: "/etc/x", Type: "tmpfs", Source: "tmpfs"}}); err == nil {
 		t.Fatal("a mount point below a regular file was accepted")
+	}
+}
+
+func TestAddRuntimeDirsMakesRelativeRuntimePathsInsideTheRootfs(t *testing.T) {
+	root := tree.New()
+	for _, err := range []error{
+		root.AddFile("b/rootfs/etc/motd", 0o644, 0, 0, []byte("hi")),
+		root.AddSymlink("b/rootfs/var/run", "/run", 0, 0),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt := bundle.Runtime{
+		Mounts: []specs.Mount{
+			{Type: "tmpfs", Source: "tmpfs", Destination: "var/cache"},
+			{Type: "ext4", Source: "/dev/vda", Destination: "/var/lib/data"},
+			{Type: "tmpfs", Source: "tmpfs", Destination: "../../escape"},
+			{Type: "tmpfs", Source: "tmpfs", Destination: "var/run/x"},
+		},
+		Mkdir: []string{"var/cache/apk", "/var/lib/svc", "etc/motd"},
+	}
+	if err := addRuntimeDirs(root, "b/rootfs", rt); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"b/rootfs/var/cache", "b/rootfs/var/cache/apk", "b/rootfs/escape"} {
+		if n, err := root.Lookup(p); err != nil || !n.IsDir() {
+			t.Errorf("%s: %v, want a directory", p, err)
+		}
+	}
+	for _, p := range []string{"var/lib/data", "var/lib/svc", "b/rootfs/var/lib", "escape"} {
+		if _, err := root.Lookup(p); err == nil {
+			t.Errorf("%s was created: absolute runtime paths are on the machine, made at run time", p)
+		}
+	}
+	if n, err := root.Lookup("b/rootfs/etc/motd"); err != nil || !n.IsRegular() {
+		t.Errorf("etc/motd: %v; want the image's file kept", err)
+	}
+	if n, err := root.Lookup("b/rootfs/var/run"); err != nil || !n.IsSymlink() {
+		t.Errorf("var/run: %v; want the image's symlink, nothing written through it", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/bundle"
 )
 
 // service parses a one-service configuration; its entry starts on line 2 of svc.yml.
@@ -245,5 +246,62 @@ func TestDefaultMountsBelowARecursiveBindAreLeftToTheBind(t *testing.T) {
 				t.Errorf("/dev is %s, want the bind", m.Type)
 			}
 		}
+	}
+}
+
+func TestConvertMountsRelativeDestinationsFromTheContainerRoot(t *testing.T) {
+	s := convertService(t, `    mounts:
+      - type: tmpfs
+        source: tmpfs
+        destination: tmp/scratch
+      - type: tmpfs
+        destination: run
+        options: [nosuid, size=1m]
+`, nil, Options{})
+	found := map[string]specs.Mount{}
+	for _, m := range s.Mounts {
+		found[m.Destination] = m
+	}
+	if m, ok := found["/tmp/scratch"]; !ok || m.Type != "tmpfs" {
+		t.Errorf("mounts = %+v, want tmpfs on /tmp/scratch", s.Mounts)
+	}
+	if m := found["/run"]; !reflect.DeepEqual(m.Options, []string{"nosuid", "size=1m"}) {
+		t.Errorf("/run mount = %+v", m)
+	}
+	for _, m := range s.Mounts {
+		if !strings.HasPrefix(m.Destination, "/") {
+			t.Errorf("config.json mount destination %q is relative", m.Destination)
+		}
+	}
+}
+
+func TestConvertKeepsRuntimePathsAndInterfacesAsLinuxKitWritesThem(t *testing.T) {
+	img, ids := service(t, `    net: new
+    runtime:
+      mounts:
+        - type: tmpfs
+          source: tmpfs
+          destination: var/cache
+      mkdir: [var/cache/apk, /var/lib/svc]
+      interfaces:
+        - name: eth1
+          peer: veth-svc
+        - name: wg0
+          add: wireguard
+          createInRoot: true
+`)
+	_, rt, err := Convert(img, nil, shell, Options{Kind: Service, IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rt.Mounts) != 1 || rt.Mounts[0].Destination != "var/cache" {
+		t.Errorf("runtime mounts = %+v, want the relative destination kept for PID 1 to resolve in the rootfs", rt.Mounts)
+	}
+	if !reflect.DeepEqual(rt.Mkdir, []string{"var/cache/apk", "/var/lib/svc"}) {
+		t.Errorf("runtime mkdir = %q", rt.Mkdir)
+	}
+	want := []bundle.Interface{{Name: "eth1", Peer: "veth-svc"}, {Name: "wg0", Add: "wireguard", CreateInRoot: true}}
+	if !reflect.DeepEqual(rt.Interfaces, want) {
+		t.Errorf("runtime interfaces = %+v, want %+v", rt.Interfaces, want)
 	}
 }

@@ -125,8 +125,16 @@ var checks = map[string]func(v reflect.Value) error{
 		return err
 	},
 	"runtime-mount": func(v reflect.Value) error {
-		if m := v.Interface().(specs.Mount); !path.IsAbs(m.Destination) {
-			return fmt.Errorf("runtime mount destination %q is not an absolute path", m.Destination)
+		if m := v.Interface().(specs.Mount); m.Destination == "" {
+			return fmt.Errorf("runtime mount of %q has no destination", m.Source)
+		}
+		return nil
+	},
+	// runtime-path is a runtime.json path: absolute on the machine, or relative to the
+	// container's rootfs, as in LinuxKit.
+	"runtime-path": func(v reflect.Value) error {
+		if s := v.String(); s == "" || s == "." {
+			return fmt.Errorf("empty path: expected an absolute path or one relative to the container's root")
 		}
 		return nil
 	},

@@ -90,7 +90,8 @@ const (
 
 // IDs allocates each container a uid/gid, as LinuxKit does: 100, 101, ... in the order
 // onboot, onshutdown, services. A uid, gid or additionalGids entry naming a container
-// resolves to its id (see ID.Resolve); if a name is used in two sections the later wins.
+// resolves to its id (see ID.Resolve); if a name is used twice (onboot names may
+// repeat, and a name may be in two sections) the later wins, as in LinuxKit.
 func (c *Config) IDs() map[string]uint32 {
 	ids := map[string]uint32{}
 	next := uint32(100)

@@ -81,17 +81,29 @@ services:
 	wantError(t, err, "file.yml:6: ", `services[2] "getty"`, `duplicate name "getty" in services`, "first used at file.yml:2")
 }
 
-func TestParseRejectsDuplicateOnbootAndOnshutdownNames(t *testing.T) {
+func TestParseAcceptsRepeatedOnbootAndOnshutdownNamesAsLinuxKit(t *testing.T) {
 	for _, section := range []string{"onboot", "onshutdown"} {
 		t.Run(section, func(t *testing.T) {
-			_, err := parse(t, "file.yml", `
+			cfg, err := parse(t, "file.yml", `
 `+section+`:
   - name: sysctl
     image: linuxkit/sysctl:v1
+  - name: dhcpcd
+    image: linuxkit/dhcpcd:v1
+    command: ["/sbin/dhcpcd", "--nobackground", "-f", "/dhcpcd.conf", "-1"]
   - name: sysctl
-    image: linuxkit/sysctl:v1
+    image: linuxkit/sysctl:v2
 `)
-			wantError(t, err, "file.yml:4: ", `duplicate name "sysctl" in `+section, "first used at file.yml:2")
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			imgs := cfg.Onboot
+			if section == "onshutdown" {
+				imgs = cfg.Onshutdown
+			}
+			if len(imgs) != 3 || imgs[0].Name != "sysctl" || imgs[2].Name != "sysctl" || imgs[2].Image != "linuxkit/sysctl:v2" {
+				t.Errorf("%s = %+v, want both sysctl entries in order", section, imgs)
+			}
 		})
 	}
 }
@@ -172,7 +184,8 @@ func TestParseRejectsInvalidValuesWithFileAndLine(t *testing.T) {
 		{"runtime bindNS", `runtime: {bindNS: {net: run/netns/x}}`, `runtime.bindNS.net: "run/netns/x" is not an absolute path`},
 		{"runtime interface", `runtime: {interfaces: [{add: veth}]}`, "runtime.interfaces[0]: interface has no name"},
 		{"runtime interface peer", `runtime: {interfaces: [{name: wg0, add: wireguard, peer: x}]}`, "peer is only for veth"},
-		{"runtime mkdir", `runtime: {mkdir: [var/lib]}`, `runtime.mkdir[0]: "var/lib" is not an absolute path`},
+		{"runtime mkdir", `runtime: {mkdir: [""]}`, `runtime.mkdir[0]: empty path`},
+		{"runtime mount", `runtime: {mounts: [{type: tmpfs, source: tmpfs}]}`, `runtime.mounts[0]: runtime mount of "tmpfs" has no destination`},
 		{"runtime unknown", `runtime: {noRestart: true}`, `runtime: unknown key "noRestart"`},
 		{"resources unknown", `resources: {memory: {limits: 1}}`, `resources.memory: unknown key "limits" (did you mean "limit"?)`},
 	} {

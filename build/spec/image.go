@@ -145,7 +145,7 @@ type Device struct {
 type Runtime struct {
 	Cgroups    *[]string           `yaml:"cgroups,omitempty" json:"cgroups,omitempty"`
 	Mounts     *[]specs.Mount      `yaml:"mounts,omitempty" json:"mounts,omitempty" check:"runtime-mount"`
-	Mkdir      *[]string           `yaml:"mkdir,omitempty" json:"mkdir,omitempty" check:"abs-path"`
+	Mkdir      *[]string           `yaml:"mkdir,omitempty" json:"mkdir,omitempty" check:"runtime-path"`
 	Interfaces *[]bundle.Interface `yaml:"interfaces,omitempty" json:"interfaces,omitempty" check:"interface"`
 	BindNS     *Namespaces         `yaml:"bindNS,omitempty" json:"bindNS,omitempty"`
 	Namespace  *string             `yaml:"namespace,omitempty" json:"namespace,omitempty"`

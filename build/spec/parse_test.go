@@ -266,6 +266,36 @@ services:
 	}
 }
 
+func TestParseAcceptsRelativeMountDestinationsAsLinuxKit(t *testing.T) {
+	cfg := mustParse(t, `
+onboot:
+  - name: format
+    image: linuxkit/format:v1
+    mounts:
+      - type: tmpfs
+        source: tmpfs
+        destination: tmp/scratch
+    runtime:
+      mounts:
+        - type: bind
+          source: /var/lib/cache
+          destination: var/cache
+      mkdir:
+        - var/cache/apk
+        - /var/lib/cache
+`)
+	rt := cfg.Onboot[0].Runtime
+	if got := (*rt.Mounts)[0].Destination; got != "var/cache" {
+		t.Errorf("runtime.mounts[0].destination = %q, want it kept relative (to the container's rootfs)", got)
+	}
+	if got := *rt.Mkdir; !reflect.DeepEqual(got, []string{"var/cache/apk", "/var/lib/cache"}) {
+		t.Errorf("runtime.mkdir = %q", got)
+	}
+	if got := (*cfg.Onboot[0].Mounts)[0].Destination; got != "tmp/scratch" {
+		t.Errorf("mounts[0].destination = %q, want it as written (made absolute when converted)", got)
+	}
+}
+
 func TestParseMatchesOCIKeysIgnoringCase(t *testing.T) {
 	// LinuxKit (yaml.v3 without tags) spells it "blockio"; OCI JSON spells it "blockIO".
 	cfg := mustParse(t, `

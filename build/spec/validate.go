@@ -71,8 +71,10 @@ func (d *Device) validate() []fieldError {
 	return nil
 }
 
-// validateConfig checks a merged configuration: unique names per section and volume,
-// binds naming volumes that exist, and services' after naming services, without cycles.
+// validateConfig checks a merged configuration: unique service and volume names, binds
+// naming volumes that exist, and services' after naming services, without cycles.
+// Onboot and onshutdown names may repeat, as in LinuxKit: their bundle directories and
+// runc ids carry their index (000-name), while a service's name is its containerd id.
 func validateConfig(c *Config) ErrorList {
 	var errs ErrorList
 	for _, sec := range []struct {
@@ -88,7 +90,7 @@ func validateConfig(c *Config) ErrorList {
 			if img.Name == "" {
 				continue // reported while decoding
 			}
-			if p, dup := first[img.Name]; dup {
+			if p, dup := first[img.Name]; dup && sec.name == SectionServices {
 				errs = append(errs, &Error{
 					Pos:   img.Pos,
 					Field: fmt.Sprintf("%s[%d] %q", sec.name, i, img.Name),

@@ -207,8 +207,9 @@ func DefaultMountpoint(typ string) string {
 
 // NormalizeMount fills in what a mounts entry may leave out, as LinuxKit does: the type
 // from a source of mqueue, devpts, proc, sysfs, cgroup or cgroup2 (or tmpfs for /dev);
-// the source from the type; the destination from the type (DefaultMountpoint). The
-// destination must end up absolute; it is cleaned.
+// the source from the type; the destination from the type (DefaultMountpoint). A relative
+// destination is relative to the container's root, as runc takes it: it is made absolute
+// and cleaned.
 func NormalizeMount(m specs.Mount) (specs.Mount, error) {
 	if m.Type == "" {
 		switch m.Source {
@@ -216,7 +217,7 @@ func NormalizeMount(m specs.Mount) (specs.Mount, error) {
 			m.Type = m.Source
 		}
 	}
-	if m.Type == "" && path.Clean(m.Destination) == "/dev" {
+	if m.Type == "" && m.Destination != "" && path.Join("/", m.Destination) == "/dev" {
 		m.Type = "tmpfs"
 	}
 	if m.Type == "" {
@@ -231,10 +232,7 @@ func NormalizeMount(m specs.Mount) (specs.Mount, error) {
 	if m.Destination == "" {
 		return m, fmt.Errorf("%s mount has no destination", m.Type)
 	}
-	if !path.IsAbs(m.Destination) {
-		return m, fmt.Errorf("mount destination %q is not an absolute path", m.Destination)
-	}
-	m.Destination = path.Clean(m.Destination)
+	m.Destination = path.Join("/", m.Destination)
 	return m, nil
 }
 

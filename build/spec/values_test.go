@@ -79,9 +79,23 @@ func TestNormalizeMountInfersTypeSourceAndDestinationAsLinuxKit(t *testing.T) {
 			t.Errorf("NormalizeMount(%+v) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, in := range []specs.Mount{{Destination: "/data"}, {Type: "tmpfs"}, {Type: "tmpfs", Destination: "tmp"}} {
+	for _, in := range []specs.Mount{{Destination: "/data"}, {Type: "tmpfs"}} {
 		if _, err := NormalizeMount(in); err == nil {
 			t.Errorf("NormalizeMount(%+v) succeeded", in)
+		}
+	}
+}
+
+func TestNormalizeMountTakesARelativeDestinationFromTheContainerRootAsRunc(t *testing.T) {
+	for _, tc := range []struct{ in, want specs.Mount }{
+		{specs.Mount{Type: "tmpfs", Destination: "tmp"}, specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/tmp"}},
+		{specs.Mount{Type: "bind", Source: "/var/lib/cache", Destination: "var/cache/./apk/", Options: []string{"rbind"}}, specs.Mount{Type: "bind", Source: "/var/lib/cache", Destination: "/var/cache/apk", Options: []string{"rbind"}}},
+		{specs.Mount{Type: "tmpfs", Destination: "../../run/x"}, specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/run/x"}},
+		{specs.Mount{Destination: "dev"}, specs.Mount{Type: "tmpfs", Source: "tmpfs", Destination: "/dev"}},
+	} {
+		got, err := NormalizeMount(tc.in)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("NormalizeMount(%+v) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
 }
