@@ -245,14 +245,46 @@ func waitForDevice(path string, timeout time.Duration) {
 	}
 }
 
-// doInterface creates a link (veth pair or another type) or takes an existing one, and moves
-// it into the network namespace of pid. For a veth pair the peer stays in the root namespace.
+// linkPlan is how PID 1 makes an interface of runtime.json, by LinuxKit's rules: a peer
+// without add makes a veth pair; a veth pair, an existing link and a link with createInRoot
+// are made (or found) in PID 1's network namespace and then moved into the container's;
+// other new links are created directly in the container's namespace.
+type linkPlan struct {
+	add    string // link type to create; "" takes the existing link called name
+	inRoot bool   // create or find in PID 1's namespace, then move
+}
+
+func planInterface(iface *bundle.Interface) (linkPlan, error) {
+	p := linkPlan{add: iface.Add}
+	if iface.Peer != "" && p.add == "" {
+		p.add = "veth"
+	}
+	switch {
+	case iface.Name == "":
+		return p, errors.New("interface needs a name")
+	case p.add == "veth" && iface.Peer == "":
+		return p, errors.New("veth needs a peer name")
+	case iface.Peer != "" && p.add != "veth":
+		return p, fmt.Errorf("peer is only for veth interfaces, not %q", p.add)
+	}
+	p.inRoot = p.add == "" || p.add == "veth" || iface.CreateInRoot
+	return p, nil
+}
+
+// doInterface makes the interface as planInterface says in the network namespace of pid.
+// For a veth pair the peer stays in PID 1's namespace.
 func doInterface(iface *bundle.Interface, pid int) error {
-	if iface.Name == "" {
-		return errors.New("interface needs a name")
+	p, err := planInterface(iface)
+	if err != nil {
+		return err
+	}
+	la := netlink.NewLinkAttrs()
+	la.Name = iface.Name
+	if !p.inRoot {
+		la.Namespace = netlink.NsPid(pid)
 	}
 	var link netlink.Link
-	switch iface.Add {
+	switch p.add {
 	case "":
 		l, err := netlink.LinkByName(iface.Name)
 		if err != nil {
@@ -260,22 +292,18 @@ func doInterface(iface *bundle.Interface, pid int) error {
 		}
 		link = l
 	case "veth":
-		if iface.Peer == "" {
-			return errors.New("veth needs a peer name")
-		}
-		la := netlink.NewLinkAttrs()
-		la.Name = iface.Name
 		link = &netlink.Veth{LinkAttrs: la, PeerName: iface.Peer}
 		if err := netlink.LinkAdd(link); err != nil {
 			return fmt.Errorf("add veth %s/%s: %w", iface.Name, iface.Peer, err)
 		}
 	default:
-		la := netlink.NewLinkAttrs()
-		la.Name = iface.Name
-		link = &netlink.GenericLink{LinkAttrs: la, LinkType: iface.Add}
+		link = &netlink.GenericLink{LinkAttrs: la, LinkType: p.add}
 		if err := netlink.LinkAdd(link); err != nil {
-			return fmt.Errorf("add %s %s: %w", iface.Add, iface.Name, err)
+			return fmt.Errorf("add %s %s: %w", p.add, iface.Name, err)
 		}
+	}
+	if !p.inRoot {
+		return nil
 	}
 	if err := netlink.LinkSetNsPid(link, pid); err != nil {
 		return fmt.Errorf("move %s into the namespace of pid %d: %w", iface.Name, pid, err)
