@@ -52,7 +52,8 @@ type Image struct {
 	UCode   []byte // CPU microcode cpio to put before the initrd, if any
 	Cmdline string
 	Root    *tree.Tree
-	Sources []Source // the images it was made from, by reference
+	Sources []Source  // the images it was made from, by reference
+	Epoch   time.Time // Options.Epoch: the time of entries made for the outputs (boot/ in tar)
 }
 
 // assembler holds the state of one assembly: resolved images are unpacked once per digest.
@@ -75,7 +76,7 @@ func Assemble(ctx context.Context, cfg *spec.Config, opts Options) (*Image, erro
 	if err := a.prefetch(ctx); err != nil {
 		return nil, err
 	}
-	out := &Image{Root: tree.New(), Cmdline: cfg.Kernel.Cmdline}
+	out := &Image{Root: tree.New(), Cmdline: cfg.Kernel.Cmdline, Epoch: opts.Epoch}
 	for _, ref := range cfg.Init {
 		t, _, err := a.unpack(ctx, ref.Image, ref.Pos)
 		if err != nil {

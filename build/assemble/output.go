@@ -13,6 +13,7 @@ import (
 	"github.com/keel-os/keel/rootfs/atomicfile"
 	"github.com/keel-os/keel/rootfs/initrd"
 	"github.com/keel-os/keel/rootfs/tarout"
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
 // Output formats.
@@ -81,7 +82,11 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 				return nil, err
 			}
 		case FormatTar:
-			if err := create(guest.TarFile(opts.Name), func(w io.Writer) error { return tarout.Write(w, img.Root) }); err != nil {
+			t, err := tarTree(img)
+			if err != nil {
+				return nil, err
+			}
+			if err := create(guest.TarFile(opts.Name), func(w io.Writer) error { return tarout.Write(w, t) }); err != nil {
 				return nil, err
 			}
 		default:
@@ -100,4 +105,47 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 	}
 	pending = nil
 	return paths, nil
+}
+
+// Where LinuxKit's tar output puts the kernel, its command line and the microcode cpio.
+const (
+	tarKernel  = "boot/kernel"
+	tarCmdline = "boot/cmdline"
+	tarUCode   = "boot/ucode.cpio"
+)
+
+// tarTree is what the tar output holds: the root filesystem and, when there is a kernel,
+// boot/kernel, boot/cmdline and boot/ucode.cpio (only with microcode) as in LinuxKit's tar
+// format, so tools that turn such a tar into a kernel and an initrd find them. They replace
+// what the image has at those paths. The initrd never carries them.
+func tarTree(img *Image) (*tree.Tree, error) {
+	if img.Kernel == nil {
+		return img.Root, nil
+	}
+	t := img.Root.Clone() // shares file contents: cheap
+	type bootFile struct {
+		path string
+		data []byte
+	}
+	files := []bootFile{{tarKernel, img.Kernel}, {tarCmdline, []byte(strings.TrimSpace(img.Cmdline))}}
+	if len(img.UCode) > 0 {
+		files = append(files, bootFile{tarUCode, img.UCode})
+	}
+	if _, err := t.Lookup("boot"); err != nil {
+		if err := t.AddDir("boot", 0o755, 0, 0); err != nil {
+			return nil, fmt.Errorf("tar output: %w", err)
+		}
+		if n, err := t.Lookup("boot"); err == nil {
+			n.ModTime = img.Epoch
+		}
+	}
+	for _, f := range files {
+		if err := t.AddFile(f.path, 0o644, 0, 0, f.data); err != nil {
+			return nil, fmt.Errorf("tar output: %w", err)
+		}
+		if n, err := t.Lookup(f.path); err == nil {
+			n.ModTime = img.Epoch
+		}
+	}
+	return t, nil
 }

@@ -1,9 +1,12 @@
 package assemble
 
 import (
+	"archive/tar"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/keel-os/keel/guest"
@@ -56,5 +59,79 @@ func TestWriteFailingWritesNoSBOM(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("a failed Write left %v", ents)
+	}
+}
+
+// tarEntries reads a tar file into name → contents (directories map to "").
+func tarEntries(t *testing.T, file string) map[string]string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := map[string]string{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[strings.TrimSuffix(h.Name, "/")] = string(data)
+	}
+}
+
+func TestTarOutputCarriesKernelCmdlineAndUCodeUnderBootAsLinuxKit(t *testing.T) {
+	out := assembleCase(t, "testdata/machine.yml", machineImages(t))
+	out.UCode = []byte("070701 microcode cpio")
+	dir := t.TempDir()
+	if _, err := Write(out, WriteOptions{Dir: dir, Name: "m", Formats: []string{FormatTar, FormatKernelInitrd}}); err != nil {
+		t.Fatal(err)
+	}
+	got := tarEntries(t, filepath.Join(dir, guest.TarFile("m")))
+	for name, want := range map[string]string{
+		"boot":            "",
+		"boot/kernel":     "bzImage for tests",
+		"boot/cmdline":    "console=ttyS0 quiet",
+		"boot/ucode.cpio": "070701 microcode cpio",
+	} {
+		if data, ok := got[name]; !ok || data != want {
+			t.Errorf("%s in the tar: %q (present %v), want %q", name, data, ok, want)
+		}
+	}
+	if _, ok := got["containers/services/getty/config.json"]; !ok {
+		t.Errorf("the tar lacks the root filesystem")
+	}
+	if _, err := out.Root.Lookup("boot/kernel"); err == nil {
+		t.Errorf("boot/kernel was added to the root filesystem, so to the initrd")
+	}
+}
+
+func TestTarOutputHasNoUCodeWithoutMicrocodeAndNoBootWithoutKernel(t *testing.T) {
+	out := assembleCase(t, "testdata/machine.yml", machineImages(t))
+	dir := t.TempDir()
+	if _, err := Write(out, WriteOptions{Dir: dir, Name: "m", Formats: []string{FormatTar}}); err != nil {
+		t.Fatal(err)
+	}
+	got := tarEntries(t, filepath.Join(dir, guest.TarFile("m")))
+	if _, ok := got["boot/ucode.cpio"]; ok {
+		t.Errorf("boot/ucode.cpio without microcode")
+	}
+	if _, ok := got["boot/kernel"]; !ok {
+		t.Errorf("boot/kernel missing")
+	}
+	out.Kernel = nil
+	if _, err := Write(out, WriteOptions{Dir: dir, Name: "n", Formats: []string{FormatTar}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tarEntries(t, filepath.Join(dir, guest.TarFile("n")))["boot/kernel"]; ok {
+		t.Errorf("boot/kernel without a kernel")
 	}
 }
