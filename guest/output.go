@@ -12,7 +12,8 @@ func InitrdFile(name string) string { return name + "-initrd.img" }
 // CmdlineFile is the kernel command line, one line (format kernel+initrd).
 func CmdlineFile(name string) string { return name + "-cmdline" }
 
-// TarFile is the root filesystem as a tar archive (format tar).
+// TarFile is the root filesystem as a tar archive, with the kernel, its command line and
+// any microcode under boot/ as in LinuxKit's tar format (format tar).
 func TarFile(name string) string { return name + ".tar" }
 
 // SBOMFile is the software bill of materials, an SPDX 2.3 JSON document (keel build --sbom).

@@ -20,7 +20,11 @@
 //     /sys/fs/cgroup (cgroup2, read-only) by default; /dev and /sys become read-only
 //     with readonly. Then tmpfs entries, binds and mounts, each replacing whatever is at
 //     the same destination, sorted by destination so parents come first. A bind without
-//     options is "rw,rbind,rshared"; with options, rbind is added.
+//     options is "rw,rbind,rshared"; with options, rbind is added. A relative mounts
+//     destination is from the container's / (as runc takes it) and written absolute.
+//   - runtime.json: as the YAML (or label) says, relative runtime mounts and mkdir
+//     included: PID 1 resolves those inside the container's rootfs, and interfaces with
+//     a peer and no add are veth pairs, as in LinuxKit's init.
 //   - Namespaces: a new mount and cgroup namespace always; a new pid namespace unless
 //     pid is host; the host's net, ipc, uts and user namespaces unless the key is new
 //     (or none, for net) or a path to join.

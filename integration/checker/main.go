@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement|intruder ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement|mounted|intruder ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -62,6 +62,8 @@ func main() {
 		suite(args)
 	case "confinement":
 		confinement(arg(args, 0, "confined"))
+	case "mounted":
+		mounted(arg(args, 0, "mounted"), arg(args, 1, "/"), arg(args, 2, "tmpfs"))
 	default:
 		fmt.Fprintf(os.Stderr, "checker: unknown subcommand %q\n", os.Args[1])
 		os.Exit(2)
