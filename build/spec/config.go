@@ -75,6 +75,12 @@ type Volume struct {
 	Pos Pos `yaml:"-" json:"-"`
 }
 
+// Values of Volume.Format.
+const (
+	VolumeFormatFilesystem = "filesystem"
+	VolumeFormatOCI        = "oci"
+)
+
 // Trust is LinuxKit's obsolete content-trust section.
 type Trust struct {
 	Image []string `yaml:"image,omitempty" json:"image,omitempty"`
