@@ -126,3 +126,31 @@ func TestValidateWithoutFilesPrintsUsage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestBuildTakesAPkgRefFromTheStoreAndRefusesOneNotBuiltYet(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	dir, cache := t.TempDir(), t.TempDir()
+	for _, p := range []string{"init", "missing"} {
+		if err := os.MkdirAll(filepath.Join(dir, "pkg", p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeYAML(t, filepath.Join(dir, "pkg", p), "build.yml", "image: keel/test"+p+"\ntag: v2\n")
+	}
+	storeImages(t, cache, map[string]v1.Image{"keel/testinit:v2": testImage(t, map[string]string{"sbin/init": "pid one"}, nil, "")})
+	yml := writeYAML(t, dir, "m.yml", "init:\n  - \"@pkg:pkg/init\"\n")
+	out := filepath.Join(dir, "out")
+	if code, _, stderr := keel(t, "build", "--arch", "amd64", "--cache", cache, "--offline", "--format", "tar", "-o", out, yml); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "m.tar"))
+	if err != nil || !strings.Contains(string(data), "pid one") {
+		t.Errorf("the tar does not hold the package's init: %v", err)
+	}
+
+	missing := writeYAML(t, dir, "missing.yml", "init:\n  - \"@pkg:pkg/missing\"\n")
+	code, _, stderr := keel(t, "build", "--arch", "amd64", "--cache", cache, "--offline", "--format", "tar", "-o", out, missing)
+	if code != 1 || !strings.Contains(stderr, missing+`:2: init[0]: @pkg:pkg/missing: image keel/testmissing:v2 is not built for amd64`) ||
+		!strings.Contains(stderr, `run "keel pkg build --arch amd64 `+filepath.Join(dir, "pkg", "missing")+`" first`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
