@@ -20,7 +20,9 @@
 //     /sys/fs/cgroup (cgroup2, read-only) by default; /dev and /sys become read-only
 //     with readonly. Then tmpfs entries, binds and mounts, each replacing whatever is at
 //     the same destination, sorted by destination so parents come first. A bind without
-//     options is "rw,rbind,rshared"; with options, rbind is added.
+//     options is "rw,rbind,rshared"; with options, rbind is added. A bind (or bind mount)
+//     whose source is not an absolute path names a volume (Options.Volumes), whose
+//     directory is the source; a readonly volume's binds get "ro" ("rw" is an error).
 //   - Namespaces: a new mount and cgroup namespace always; a new pid namespace unless
 //     pid is host; the host's net, ipc, uts and user namespaces unless the key is new
 //     (or none, for net) or a path to join.
