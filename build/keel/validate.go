@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -90,8 +91,7 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 		return res
 	}
 	if err := resolvePkgRefs(cfg, r.Store(), arch); err != nil {
-		addAll(err)
-		return res
+		addAll(err) // and check the rest: the @pkg: references left are skipped below
 	}
 
 	// Each reference is looked up once; those absent are listed once, at their first use.
@@ -103,6 +103,9 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 	lookup := func(ref string, pos spec.Pos) v1.Image {
 		if f, ok := seen[ref]; ok {
 			return f.img
+		}
+		if strings.HasPrefix(ref, spec.PkgPrefix) {
+			return nil // reported by resolvePkgRefs
 		}
 		img, err := r.Resolve(ctx, ref, arch)
 		switch {

@@ -154,3 +154,33 @@ func TestBuildTakesAPkgRefFromTheStoreAndRefusesOneNotBuiltYet(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestValidateStillChecksTheOtherImagesWhenAPackageIsNotBuilt(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "pkg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeYAML(t, filepath.Join(dir, "pkg"), "build.yml", "image: keel/testunbuilt\n")
+	storeImages(t, cache, map[string]v1.Image{
+		"keel/other:dev": testImage(t, map[string]string{"bin/o": "o"}, []string{"/bin/o"}, `{"binds": ["nowhere:/x"]}`),
+	})
+	yml := writeYAML(t, dir, "m.yml", `onboot:
+  - name: unbuilt
+    image: "@pkg:pkg"
+  - name: other
+    image: keel/other:dev
+`)
+	code, stdout, stderr := keel(t, "validate", "--arch", "amd64", "--cache", cache, yml)
+	if code != 1 {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	for _, want := range []string{yml + `:3: onboot[0] "unbuilt": image: @pkg:pkg: image keel/testunbuilt:dev is not built`,
+		yml + `:4: onboot "other": bind "nowhere:/x": no volume named "nowhere" in volumes`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr = %q, want %q", stderr, want)
+		}
+	}
+	if !strings.Contains(stdout, "1 images checked, 0 not checked, 2 problems") {
+		t.Errorf("stdout = %q", stdout)
+	}
+}
