@@ -127,7 +127,7 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 		lookup(ref.Image, ref.Pos)
 	}
 	for _, v := range cfg.Volumes {
-		if v.Image != "" && len(v.Platforms) == 0 {
+		if v.Image != "" && (v.Format != spec.VolumeFormatOCI || len(v.Platforms) == 0) {
 			lookup(v.Image, v.Pos)
 		}
 	}

@@ -69,7 +69,8 @@ type Volume struct {
 	// Format is how an image volume is laid out: "oci" (an OCI layout of the image) or
 	// "filesystem" (its root filesystem, the default).
 	Format string `yaml:"format,omitempty" json:"format,omitempty" check:"volume-format"`
-	// Platforms are the os/arch[/variant] of an "oci" volume's images.
+	// Platforms are the os/arch[/variant] of an "oci" volume's images; a "filesystem"
+	// volume ignores them.
 	Platforms []string `yaml:"platforms,omitempty" json:"platforms,omitempty" check:"platform"`
 
 	Pos Pos `yaml:"-" json:"-"`

@@ -45,9 +45,6 @@ func (v *Volume) validate() []fieldError {
 			return []fieldError{{key: "platforms", msg: "platforms are only for volumes with an image"}}
 		}
 	}
-	if len(v.Platforms) > 0 && v.Format != VolumeFormatOCI {
-		return []fieldError{{key: "platforms", msg: `platforms are only for volumes with format: oci (an image's root filesystem is for the target platform)`}}
-	}
 	return nil
 }
 
