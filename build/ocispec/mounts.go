@@ -108,11 +108,11 @@ func (c *converter) volume(name string, opts []string) (string, []string, error)
 		}
 		opts = append([]string{"ro"}, opts...)
 	}
-	return VolumePath(name), opts, nil
+	return volumePath(name), opts, nil
 }
 
-// VolumePath is where the volume called name is in the machine's root filesystem.
-func VolumePath(name string) string { return "/" + path.Join(bundle.VolumesDir, name) }
+// volumePath is where the volume called name is in the machine's root filesystem.
+func volumePath(name string) string { return "/" + path.Join(bundle.VolumesDir, name) }
 
 // isBind reports whether m is a bind mount.
 func isBind(m specs.Mount) bool {
