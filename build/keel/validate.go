@@ -126,11 +126,6 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 	for _, ref := range cfg.Init {
 		lookup(ref.Image, ref.Pos)
 	}
-	for _, v := range cfg.Volumes {
-		if v.Image != "" && (v.Format != spec.VolumeFormatOCI || len(v.Platforms) == 0) {
-			lookup(v.Image, v.Pos)
-		}
-	}
 	ids := cfg.IDs()
 	for _, sec := range []struct {
 		kind   ocispec.Kind
@@ -146,6 +141,11 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 			}); err != nil {
 				res.errs = append(res.errs, err)
 			}
+		}
+	}
+	for _, v := range cfg.Volumes {
+		if v.Image != "" && (v.Format != spec.VolumeFormatOCI || len(v.Platforms) == 0) {
+			lookup(v.Image, v.Pos)
 		}
 	}
 	return res
