@@ -131,6 +131,7 @@ func (b *booting) coldplug() error {
 }
 
 func (b *booting) readOnlyRoot() error {
+	bindVolumes("/", bindOnItself)
 	err := remountRootReadOnly()
 	b.in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.MountsDone })
 	return err

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/keel-os/keel/bundle"
 )
 
 // pseudoMount is one filesystem PID 1 mounts at boot.
@@ -260,4 +262,35 @@ func unmountAll() {
 		}
 	}
 	_ = unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+// bindVolumes makes each volume directory of the image (bundle.VolumesDir under root) a
+// mount of its own, by binding it onto itself with mount, so that it stays writable once the
+// root is read-only: containers binding a volume share what they write there. A volume that
+// fails is logged and stays read-only.
+func bindVolumes(root string, mount func(dir string) error) {
+	dir := filepath.Join(root, bundle.VolumesDir)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			logf("volumes: %v", err)
+		}
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if err := mount(filepath.Join(dir, e.Name())); err != nil {
+			logf("volume %s stays read-only: %v", e.Name(), err)
+		}
+	}
+}
+
+// bindOnItself binds dir onto itself.
+func bindOnItself(dir string) error {
+	if err := unix.Mount(dir, dir, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind %s: %w", dir, err)
+	}
+	return nil
 }

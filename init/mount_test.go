@@ -2,9 +2,14 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/bundle"
 )
 
 func TestMountinfoParsingKeepsOrderAndUnescapesPaths(t *testing.T) {
@@ -72,5 +77,28 @@ func TestSystemTmpfsIsMountedBeforeItsDirectoriesAndOnlyRootMayListIt(t *testing
 	// containerd refuses a longer shim socket directory.
 	if len(shimSockets) > 38 {
 		t.Errorf("shim socket directory %s is longer than 38 characters", shimSockets)
+	}
+}
+
+func TestBindVolumesMountsEachVolumeDirectoryOnlyAndToleratesNone(t *testing.T) {
+	root := t.TempDir()
+	var bound []string
+	record := func(dir string) error { bound = append(bound, dir); return nil }
+	bindVolumes(root, record)
+	if len(bound) != 0 {
+		t.Fatalf("bound %v in an image without volumes", bound)
+	}
+	vols := filepath.Join(root, bundle.VolumesDir)
+	for _, d := range []string{"b", "a"} {
+		if err := os.MkdirAll(filepath.Join(vols, d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(vols, "stray"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bindVolumes(root, record)
+	if want := []string{filepath.Join(vols, "a"), filepath.Join(vols, "b")}; !slices.Equal(bound, want) {
+		t.Errorf("bound %v, want %v", bound, want)
 	}
 }

@@ -149,7 +149,7 @@ func (a *assembler) prefetch(ctx context.Context) error {
 		}
 	}
 	for _, v := range a.cfg.Volumes {
-		if v.Image != "" {
+		if v.Image != "" && v.Format != spec.VolumeFormatOCI {
 			all = append(all, want{v.Image, v.Pos})
 		}
 	}
@@ -308,6 +308,7 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 		Kind: kind, IDs: a.ids, Arch: a.opts.Arch, Strict: a.opts.Strict || a.cfg.Strict,
 		ReadFile: func(name string) ([]byte, error) { return readFile(t, name) },
 		Report:   a.opts.Privileges,
+		Volumes:  a.cfg.Volumes,
 	}
 	s, rt, err := ocispec.ConvertImage(img, imageConfig(cf.Config), opts)
 	if err != nil {
@@ -368,7 +369,8 @@ func (a *assembler) stamp(root *tree.Tree, paths ...string) {
 	}
 }
 
-// volumes makes /containers/volumes/NAME for each volume, filled from its image if it has one.
+// volumes makes /containers/volumes/NAME for each volume, filled from its image if it has
+// one: its root filesystem, or for format oci an OCI image layout of it (see ociVolume).
 func (a *assembler) volumes(ctx context.Context, root *tree.Tree) error {
 	for _, v := range a.cfg.Volumes {
 		dir := path.Join(bundle.VolumesDir, v.Name)
@@ -376,6 +378,12 @@ func (a *assembler) volumes(ctx context.Context, root *tree.Tree) error {
 			return v.Pos.Errorf("volume %q: %v", v.Name, err)
 		}
 		if v.Image == "" {
+			continue
+		}
+		if v.Format == spec.VolumeFormatOCI {
+			if err := a.ociVolume(ctx, root, dir, v); err != nil {
+				return err
+			}
 			continue
 		}
 		t, _, err := a.unpack(ctx, v.Image, v.Pos)

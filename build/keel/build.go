@@ -92,6 +92,9 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := resolvePkgRefs(cfg, resolver.Store(), image.NormalizeArch(*arch)); err != nil {
+		return err
+	}
 	start := time.Now()
 	var privileges []ocispec.Report
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{

@@ -1,6 +1,7 @@
 // Command keel builds Keel images and runs them: `keel build` turns LinuxKit-compatible YAML
-// into a kernel and an initramfs, `keel pkg build` builds a package image, `keel run qemu`
-// boots a build, `keel bench` measures how fast it boots.
+// into a kernel and an initramfs, `keel validate` checks that YAML without building, `keel
+// pkg build` builds a package image, `keel run qemu` boots a build, `keel bench` measures how
+// fast it boots.
 package main
 
 import (
@@ -14,6 +15,7 @@ const usage = `usage: keel <command> [flags]
 
 commands:
   build     build a kernel+initrd (or tar) from LinuxKit-compatible YAML
+  validate  check YAML without building or the network: keel validate a.yml [b.yml...]
   pkg       build a package image: keel pkg build DIR
   run       boot a build: keel run qemu NAME
   kernel    build a tuned kernel (keel kernel build --arch A) or check a .config
@@ -36,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "build":
 		err = buildCmd(args[1:], stdout, stderr)
+	case "validate":
+		err = validateCmd(args[1:], stdout, stderr)
 	case "pkg":
 		err = pkgCmd(args[1:], stdout, stderr)
 	case "run":
@@ -55,6 +59,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err == errUsage {
 		return 2
+	}
+	if err == errFailed {
+		return 1
 	}
 	if err != nil {
 		msg := err.Error()

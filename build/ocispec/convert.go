@@ -43,6 +43,9 @@ type Options struct {
 	Strict bool
 	// Report, if set, receives the container's privileges in effect.
 	Report func(Report)
+	// Volumes are the description's volumes, which binds and bind mounts may name as
+	// their source (spec.Config.Volumes).
+	Volumes []spec.Volume
 }
 
 // ConvertImage is Convert with the label read from the image config's

@@ -91,13 +91,36 @@ func TestConvertImageWithoutLabelUsesImageConfig(t *testing.T) {
 	}
 }
 
-func TestConvertRejectsBindsOfVolumesForNow(t *testing.T) {
-	cfg, err := spec.Parse(spec.Source{Name: "svc.yml", Data: []byte("volumes: [{name: data}]\nservices: [{name: svc, image: i:1, binds: [\"data:/data\"]}]\n")})
+func TestConvertBindsVolumesByNameAndRefusesUnknownOnes(t *testing.T) {
+	cfg, err := spec.Parse(spec.Source{Name: "svc.yml", Data: []byte(`volumes: [{name: data}, {name: conf, readonly: true}]
+services: [{name: svc, image: i:1, binds: ["data:/data", "conf:/etc/app"], mounts: [{type: bind, source: data, destination: /var/data}]}]
+`)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, _, err := Convert(cfg.Services[0], nil, shell, Options{Kind: Service, Volumes: cfg.Volumes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]specs.Mount{
+		"/data":     {Destination: "/data", Type: "bind", Source: "/containers/volumes/data", Options: []string{"rw", "rbind", "rshared"}},
+		"/etc/app":  {Destination: "/etc/app", Type: "bind", Source: "/containers/volumes/conf", Options: []string{"ro", "rbind", "rshared"}},
+		"/var/data": {Destination: "/var/data", Type: "bind", Source: "/containers/volumes/data"},
+	}
+	for _, m := range s.Mounts {
+		if w, ok := want[m.Destination]; ok {
+			if !reflect.DeepEqual(m, w) {
+				t.Errorf("mount %+v, want %+v", m, w)
+			}
+			delete(want, m.Destination)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing mounts %v", want)
+	}
+
 	_, _, err = Convert(cfg.Services[0], nil, shell, Options{Kind: Service})
-	wantConvertError(t, err, `svc.yml:2: `, `bind "data:/data": binding volume "data" is not supported yet`)
+	wantConvertError(t, err, `svc.yml:2: `, `bind "data:/data": no volume named "data" in volumes`)
 }
 
 func TestConvertReportsInvalidLabelValuesGivenDirectly(t *testing.T) {

@@ -21,7 +21,10 @@
 //     with readonly. Then tmpfs entries, binds and mounts, each replacing whatever is at
 //     the same destination, sorted by destination so parents come first. A bind without
 //     options is "rw,rbind,rshared"; with options, rbind is added. A relative mounts
-//     destination is from the container's / (as runc takes it) and written absolute.
+//     destination is from the container's / (as runc takes it) and written absolute. A
+//     bind (or bind mount) whose source is not an absolute path names a volume
+//     (Options.Volumes), whose directory is the source; a readonly volume's binds get "ro"
+//     ("rw" is an error).
 //   - runtime.json: as the YAML (or label) says, relative runtime mounts and mkdir
 //     included: PID 1 resolves those inside the container's rootfs, and interfaces with
 //     a peer and no add are veth pairs, as in LinuxKit's init.

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/bundle"
 )
 
 // defaultMounts are the filesystems every container gets, keyed by destination. The
@@ -56,11 +57,14 @@ func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(b.Source, "/") {
-			return nil, fmt.Errorf("bind %q: binding volume %q is not supported yet", s, b.Source)
+		src, opts := b.Source, b.Options
+		if !strings.HasPrefix(src, "/") {
+			if src, opts, err = c.volume(b.Source, opts); err != nil {
+				return nil, fmt.Errorf("bind %q: %w", s, err)
+			}
 		}
 		dst := path.Clean(b.Destination)
-		mounts[dst] = specs.Mount{Destination: dst, Type: "bind", Source: b.Source, Options: bindOptions(b.Options)}
+		mounts[dst] = specs.Mount{Destination: dst, Type: "bind", Source: src, Options: bindOptions(opts)}
 	}
 	for _, m := range pick(y.Mounts, l.Mounts, nil) {
 		m, err := spec.NormalizeMount(m)
@@ -68,6 +72,11 @@ func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
 			return nil, err
 		}
 		m.Options = slices.Clone(m.Options)
+		if isBind(m) && !strings.HasPrefix(m.Source, "/") {
+			if m.Source, m.Options, err = c.volume(m.Source, m.Options); err != nil {
+				return nil, fmt.Errorf("mount at %q: %w", m.Destination, err)
+			}
+		}
 		mounts[m.Destination] = m
 	}
 	list := make([]specs.Mount, 0, len(mounts))
@@ -81,6 +90,33 @@ func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
 	}
 	slices.SortFunc(list, func(a, b specs.Mount) int { return strings.Compare(a.Destination, b.Destination) })
 	return list, nil
+}
+
+// volume resolves a bind of the volume called name to its directory, with opts made
+// read-only for a readonly volume ("ro" added; "rw" is an error, as in LinuxKit).
+func (c *converter) volume(name string, opts []string) (string, []string, error) {
+	i := slices.IndexFunc(c.opts.Volumes, func(v spec.Volume) bool { return v.Name == name })
+	if i < 0 {
+		return "", nil, fmt.Errorf("no volume named %q in volumes", name)
+	}
+	if c.opts.Volumes[i].ReadOnly && !slices.Contains(opts, "ro") {
+		if slices.Contains(opts, "rw") {
+			return "", nil, fmt.Errorf("volume %q is read-only: bind it with \"ro\", not \"rw\"", name)
+		}
+		if len(opts) == 0 {
+			opts = []string{"rbind", "rshared"}
+		}
+		opts = append([]string{"ro"}, opts...)
+	}
+	return volumePath(name), opts, nil
+}
+
+// volumePath is where the volume called name is in the machine's root filesystem.
+func volumePath(name string) string { return "/" + path.Join(bundle.VolumesDir, name) }
+
+// isBind reports whether m is a bind mount.
+func isBind(m specs.Mount) bool {
+	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
 }
 
 // underRecursiveBind reports whether a recursive bind mount covers a parent of dst.

@@ -69,11 +69,18 @@ type Volume struct {
 	// Format is how an image volume is laid out: "oci" (an OCI layout of the image) or
 	// "filesystem" (its root filesystem, the default).
 	Format string `yaml:"format,omitempty" json:"format,omitempty" check:"volume-format"`
-	// Platforms are the os/arch[/variant] of an "oci" volume's images.
+	// Platforms are the os/arch[/variant] of an "oci" volume's images; a "filesystem"
+	// volume ignores them.
 	Platforms []string `yaml:"platforms,omitempty" json:"platforms,omitempty" check:"platform"`
 
 	Pos Pos `yaml:"-" json:"-"`
 }
+
+// Values of Volume.Format.
+const (
+	VolumeFormatFilesystem = "filesystem"
+	VolumeFormatOCI        = "oci"
+)
 
 // Trust is LinuxKit's obsolete content-trust section.
 type Trust struct {

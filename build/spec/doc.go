@@ -29,4 +29,10 @@
 // files and volumes are appended in file order. Names must be unique within each of
 // onboot, onshutdown and services, and volume names must be unique, across all files;
 // the services named by after must exist in the merged configuration, without cycles.
+//
+// # Package references
+//
+// An image reference "@pkg:DIR" (PkgPrefix) names a package directory, relative to the file
+// it is written in; Parse keeps it as written and Config.ResolvePackages replaces it by the
+// package's image (build/pkg.ResolveRefs).
 package spec

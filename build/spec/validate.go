@@ -121,7 +121,8 @@ func validateConfig(c *Config) ErrorList {
 	return errs
 }
 
-// checkVolumeBinds checks that binds whose source is not a path name a volume.
+// checkVolumeBinds checks that binds whose source is not a path name a volume, and do not
+// ask for a readonly volume read-write.
 func checkVolumeBinds(c *Config, section string, i int, img *Image) ErrorList {
 	var errs ErrorList
 	for _, list := range []struct {
@@ -133,14 +134,16 @@ func checkVolumeBinds(c *Config, section string, i int, img *Image) ErrorList {
 		}
 		for j, s := range *list.binds {
 			b, err := ParseBind(s)
-			if err != nil || strings.HasPrefix(b.Source, "/") || c.Volume(b.Source) != nil {
+			if err != nil || strings.HasPrefix(b.Source, "/") {
 				continue // syntax errors were reported while decoding
 			}
-			errs = append(errs, &Error{
-				Pos:   img.Pos,
-				Field: fmt.Sprintf("%s[%d] %q: %s[%d]", section, i, img.Name, list.key, j),
-				Err:   fmt.Errorf("bind %q: no volume named %q in volumes", s, b.Source),
-			})
+			field := fmt.Sprintf("%s[%d] %q: %s[%d]", section, i, img.Name, list.key, j)
+			switch v := c.Volume(b.Source); {
+			case v == nil:
+				errs = append(errs, &Error{Pos: img.Pos, Field: field, Err: fmt.Errorf("bind %q: no volume named %q in volumes", s, b.Source)})
+			case v.ReadOnly && slices.Contains(b.Options, "rw") && !slices.Contains(b.Options, "ro"):
+				errs = append(errs, &Error{Pos: img.Pos, Field: field, Err: fmt.Errorf("bind %q: volume %q is readonly: bind it with \"ro\" (or no option), not \"rw\"", s, b.Source)})
+			}
 		}
 	}
 	return errs

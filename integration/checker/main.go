@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement|mounted|intruder ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement|mounted|intruder|volumes ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -64,6 +64,10 @@ func main() {
 		confinement(arg(args, 0, "confined"))
 	case "mounted":
 		mounted(arg(args, 0, "mounted"), arg(args, 1, "/"), arg(args, 2, "tmpfs"))
+	case "volumes":
+		for i := 0; i+1 < len(args); i += 2 {
+			volumes(args[i], args[i+1])
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "checker: unknown subcommand %q\n", os.Args[1])
 		os.Exit(2)

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/keel-os/keel/build/pkg"
+	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/rootfs/image"
+)
+
+// resolvePkgRefs replaces the "@pkg:DIR" image references of cfg by the images `keel pkg
+// build DIR` put in the local store for arch (pkg.ResolveRefs); keel does not build them
+// itself.
+func resolvePkgRefs(cfg *spec.Config, store *image.Store, arch string) error {
+	return pkg.ResolveRefs(cfg, arch, func(ref, arch string) error {
+		_, err := store.Image(ref, arch)
+		return err
+	})
+}
