@@ -34,8 +34,11 @@ root = "` + containerdRoot + `"
 state = "` + containerdRun + `"
 disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 
-[grpc]
+[plugins."io.containerd.server.v1.grpc"]
   address = "` + containerdSocket + `"
+
+[plugins."io.containerd.server.v1.ttrpc"]
+  address = "` + containerdSocket + `.ttrpc"
 
 [debug]
   level = "warn"
