@@ -118,6 +118,9 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 	return fmt.Errorf("unknown initrd compression %q", c)
 }
 
+// trailer is the name of the entry ending a newc archive.
+const trailer = "TRAILER!!!"
+
 type record struct {
 	path     string
 	node     *tree.Node
@@ -135,6 +138,13 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	subdirs := map[*tree.Node]int{}
 	parent := map[string]*tree.Node{"": t.Root()}
 	if err := t.Walk(func(p string, n *tree.Node) error {
+		// The kernel reads names up to a NUL, and stops unpacking at the trailer's name.
+		if strings.ContainsRune(p, 0) {
+			return fmt.Errorf("cpio: %q: a name with a NUL byte cannot be written", p)
+		}
+		if p == trailer {
+			return fmt.Errorf("cpio: %q: the name of the archive's end marker cannot be written", p)
+		}
 		recs = append(recs, record{path: p, node: n})
 		links[n]++
 		if n.IsDir() {
@@ -192,7 +202,7 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 			return fmt.Errorf("cpio: %s: %w", r.path, err)
 		}
 	}
-	if err := writeEntry(cw, "TRAILER!!!", header{nlink: 1}, nil); err != nil {
+	if err := writeEntry(cw, trailer, header{nlink: 1}, nil); err != nil {
 		return fmt.Errorf("cpio: trailer: %w", err)
 	}
 	// Pad to a 512-byte block, as cpio(1) does.

@@ -422,3 +422,19 @@ func TestWriteReportsWriterErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteCPIORefusesNamesTheKernelWouldMisread(t *testing.T) {
+	for _, name := range []string{"TRAILER!!!", "etc/pass\x00wd"} {
+		tr := tree.New()
+		if err := tr.AddFile(name, 0o644, 0, 0, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.AddFile("zz-after", 0o644, 0, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		err := WriteCPIO(io.Discard, tr, nil)
+		if err == nil || !strings.Contains(err.Error(), strconv.Quote(name)) {
+			t.Errorf("WriteCPIO of a file %q: error %v, want one naming it", name, err)
+		}
+	}
+}
