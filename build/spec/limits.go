@@ -11,8 +11,9 @@ import (
 // Limits on what a configuration file may make the decoder do, so that a small hostile file
 // (a "billion laughs" of nested aliases) cannot exhaust memory or time.
 const (
-	// MaxFileSize is the largest YAML file, or image label, that is decoded.
-	MaxFileSize = 4 << 20
+	// MaxFileSize is the largest YAML file, or image label, that is decoded. Configurations
+	// are a few kilobytes; yaml.v3 allocates some 200 bytes per byte of a dense flow list.
+	MaxFileSize = 1 << 20
 	// MaxAliasNodes is how many nodes a document may reach through aliases, each alias
 	// counting the whole expanded value it stands for.
 	MaxAliasNodes = 100_000

@@ -85,14 +85,14 @@ services:
 func TestParseRefusesAFileLargerThanTheLimit(t *testing.T) {
 	data := []byte("services: []\n" + strings.Repeat("# padding\n", MaxFileSize/10))
 	_, err := Parse(Source{Name: "big.yml", Data: data})
-	wantError(t, err, "big.yml: ", "larger than the limit of 4194304 bytes")
+	wantError(t, err, "big.yml: ", "larger than the limit of 1048576 bytes")
 
 	p := filepath.Join(t.TempDir(), "big.yml")
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = ParseFile(p)
-	if err == nil || !strings.Contains(err.Error(), p+": larger than the limit of 4194304 bytes (4 MiB)") {
+	if err == nil || !strings.Contains(err.Error(), p+": larger than the limit of 1048576 bytes (1 MiB)") {
 		t.Errorf("ParseFile of a %d-byte file: error %v, want one naming the file and the limit", len(data), err)
 	}
 }
