@@ -69,6 +69,7 @@ func FuzzWriteCPIO(f *testing.F) {
 	f.Add("c dev/console 5:1\nb dev/sda 8:0\np run/initctl\nd tmp 1777\nm tmp 1777\nt tmp 4102444800\nt . 1", int64(0))
 	f.Add("f a x\nr a\nf a/b c\nu a 4294967296:0\nt a -5", int64(-1))
 	f.Add("f a\x00b x\nf TRAILER!!! y", int64(0))
+	f.Add("s "+strings.Repeat("d/", 2048)+" x\ns long "+strings.Repeat("t", 4096), int64(0))
 	f.Add("f big "+strings.Repeat("x", 600)+"\nf empty \nh e2 empty\nf \"quoted name\" q", int64(1<<40))
 	f.Fuzz(func(t *testing.T, ops string, clampUnix int64) {
 		tr := fuzzTree(ops)
@@ -79,7 +80,8 @@ func FuzzWriteCPIO(f *testing.F) {
 		tr.Walk(func(p string, n *tree.Node) error {
 			nodes[p] = n
 			names[n]++
-			if n.UID < 0 || int64(n.UID) > 1<<32-1 || n.GID < 0 || int64(n.GID) > 1<<32-1 || p == "TRAILER!!!" || strings.ContainsRune(p, 0) {
+			if n.UID < 0 || int64(n.UID) > 1<<32-1 || n.GID < 0 || int64(n.GID) > 1<<32-1 || p == "TRAILER!!!" || strings.ContainsRune(p, 0) ||
+				len(p) >= 4096 || (n.IsSymlink() && (n.Target == "" || len(n.Target) >= 4096)) {
 				refuse = true
 			}
 			return nil
@@ -88,7 +90,7 @@ func FuzzWriteCPIO(f *testing.F) {
 		err := WriteCPIO(&buf, tr, &clamp)
 		if refuse {
 			if err == nil {
-				t.Fatal("tree with an owner out of range, a NUL in a name or a file TRAILER!!! written, want an error")
+				t.Fatal("tree with an owner out of range, or a name or link target the kernel would misread, written; want an error")
 			}
 			return
 		}

@@ -121,6 +121,9 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 // trailer is the name of the entry ending a newc archive.
 const trailer = "TRAILER!!!"
 
+// pathMax is Linux's PATH_MAX, which counts the terminating NUL.
+const pathMax = 4096
+
 type record struct {
 	path     string
 	node     *tree.Node
@@ -144,6 +147,13 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 		}
 		if p == trailer {
 			return fmt.Errorf("cpio: %q: the name of the archive's end marker cannot be written", p)
+		}
+		// The kernel skips names and targets of PATH_MAX bytes or more, and empty targets.
+		if len(p) >= pathMax {
+			return fmt.Errorf("cpio: %.64q...: name longer than %d bytes", p, pathMax-1)
+		}
+		if n.IsSymlink() && (n.Target == "" || len(n.Target) >= pathMax) {
+			return fmt.Errorf("cpio: %q: symbolic link target must be 1 to %d bytes, not %d", p, pathMax-1, len(n.Target))
 		}
 		recs = append(recs, record{path: p, node: n})
 		links[n]++
