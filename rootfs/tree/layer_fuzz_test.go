@@ -165,69 +165,116 @@ func FuzzApplyTar(f *testing.F) {
 		f.Add(fuzzTar(f, hdrs))
 	}
 	f.Add(gnuSparseTar())
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, skip := scan(data)
-		if skip {
-			t.Skip("an entry declares more than maxFuzzEntrySize bytes")
+	f.Fuzz(checkApplyTar)
+}
+
+// checkApplyTar applies the layer data to a small tree and checks the invariants of
+// FuzzApplyTar.
+func checkApplyTar(t *testing.T, data []byte) {
+	s, skip := scan(data)
+	if skip {
+		t.Skip("an entry declares more than maxFuzzEntrySize bytes")
+	}
+	tr := fuzzBase(t)
+	before := listing(tr)
+	baseNodes := strings.Count(before, "\n")
+	err := ApplyTar(tr, bytes.NewReader(data))
+	if s.refused {
+		if err == nil {
+			t.Fatal("layer applied, want it refused")
 		}
-		tr := fuzzBase(t)
-		before := listing(tr)
-		baseNodes := strings.Count(before, "\n")
-		err := ApplyTar(tr, bytes.NewReader(data))
-		if s.refused {
-			if err == nil {
-				t.Fatal("layer applied, want it refused")
+		if after := listing(tr); after != before {
+			t.Fatalf("refused layer (%v) changed the tree:\n%s\nbecame\n%s", err, before, after)
+		}
+		return
+	}
+	nodes, bytes := 0, int64(0)
+	dirs, files := map[*Node]string{}, map[*Node]bool{}
+	tr.Walk(func(p string, n *Node) error {
+		nodes++
+		if c, err := Clean(p); err != nil || c != p || p == "" || strings.HasPrefix(p, "/") {
+			t.Errorf("path %q is not clean and relative", p)
+		}
+		for _, el := range strings.Split(p, "/") {
+			if el == "" || el == "." || el == ".." {
+				t.Errorf("path %q has element %q", p, el)
 			}
-			if after := listing(tr); after != before {
-				t.Fatalf("refused layer (%v) changed the tree:\n%s\nbecame\n%s", err, before, after)
+		}
+		if n.IsDir() {
+			if q, dup := dirs[n]; dup {
+				t.Fatalf("directory at %q is also at %q", p, q)
 			}
-			return
+			dirs[n] = p
 		}
-		nodes, bytes := 0, int64(0)
-		dirs, files := map[*Node]string{}, map[*Node]bool{}
-		tr.Walk(func(p string, n *Node) error {
-			nodes++
-			if c, err := Clean(p); err != nil || c != p || p == "" || strings.HasPrefix(p, "/") {
-				t.Errorf("path %q is not clean and relative", p)
+		if n.IsRegular() && !files[n] { // hard links share a node
+			files[n] = true
+			bytes += int64(len(n.Data))
+		}
+		return nil
+	})
+	if nodes > baseNodes+s.elements {
+		t.Errorf("tree has %d nodes, more than the %d of the base and the %d path elements of the layer", nodes, baseNodes, s.elements)
+	}
+	if base := int64(len("root:x:0:0::/root:/bin/sh\n") + len("#!")); bytes > base+s.data {
+		t.Errorf("tree holds %d bytes of contents, more than the base's %d and the layer's %d", bytes, base, s.data)
+	}
+	if err != nil || s.last == nil {
+		return
+	}
+	n, lerr := tr.Lookup(s.lastPath)
+	if lerr != nil {
+		t.Fatalf("last entry %q: %v", s.last.Name, lerr)
+	}
+	want := map[byte]func() bool{
+		tar.TypeReg: n.IsRegular, tar.TypeGNUSparse: n.IsRegular, tar.TypeDir: n.IsDir, tar.TypeSymlink: n.IsSymlink,
+		tar.TypeLink: func() bool { return !n.IsDir() },
+		tar.TypeChar: func() bool { return n.Type() == ModeChar }, tar.TypeBlock: func() bool { return n.Type() == ModeBlock },
+		tar.TypeFifo: func() bool { return n.Type() == ModeFifo },
+	}[s.last.Typeflag]
+	if want != nil && !want() {
+		t.Errorf("last entry %q (type %q) is %v in the tree", s.last.Name, s.last.Typeflag, n.Mode)
+	}
+}
+
+// FuzzApplyTarEntries is FuzzApplyTar with layers written by archive/tar from lines
+// "T name arg", T being the entry's type flag ('0' file with contents arg, '5' directory,
+// '2' symlink and '1' hard link to arg, '3', '4' devices, '6' fifo, anything else
+// unsupported), so that the fuzzer explores entries rather than header checksums.
+func FuzzApplyTarEntries(f *testing.F) {
+	for _, s := range []string{
+		"5 etc/\n0 etc/hostname box\n2 etc/localtime /usr/share/zoneinfo/UTC\n1 etc/hosts etc/hostname",
+		"0 etc/.wh.passwd\n5 usr/\n0 usr/.wh..wh..opq\n0 usr/lib/libc.so ELF",
+		"0 ../escape x\n0 /etc/shadow x\n1 x ../../etc/shadow",
+		"0 bin/evil x\n0 up/evil x\n2 etc /\n0 etc/evil x",
+		"5 /\n5 ./a/../b/\n0 b//c x\n3 dev/null\n6 fifo\n1 l etc\n0 etc/.wh... x\nx weird",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, entries string) {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, line := range strings.Split(entries, "\n") {
+			if len(line) < 2 {
+				continue
 			}
-			for _, el := range strings.Split(p, "/") {
-				if el == "" || el == "." || el == ".." {
-					t.Errorf("path %q has element %q", p, el)
-				}
+			name, arg, _ := strings.Cut(line[2:], " ")
+			h := &tar.Header{Typeflag: line[0], Name: name, Mode: 0o755, Format: tar.FormatPAX}
+			switch h.Typeflag {
+			case tar.TypeReg:
+				h.Size = int64(len(arg))
+			case tar.TypeSymlink, tar.TypeLink:
+				h.Linkname = arg
 			}
-			if n.IsDir() {
-				if q, dup := dirs[n]; dup {
-					t.Fatalf("directory at %q is also at %q", p, q)
-				}
-				dirs[n] = p
+			if tw.WriteHeader(h) != nil {
+				continue
 			}
-			if n.IsRegular() && !files[n] { // hard links share a node
-				files[n] = true
-				bytes += int64(len(n.Data))
+			if h.Typeflag == tar.TypeReg {
+				io.WriteString(tw, arg)
 			}
-			return nil
-		})
-		if nodes > baseNodes+s.elements {
-			t.Errorf("tree has %d nodes, more than the %d of the base and the %d path elements of the layer", nodes, baseNodes, s.elements)
 		}
-		if base := int64(len("root:x:0:0::/root:/bin/sh\n") + len("#!")); bytes > base+s.data {
-			t.Errorf("tree holds %d bytes of contents, more than the base's %d and the layer's %d", bytes, base, s.data)
+		if err := tw.Close(); err != nil {
+			t.Skip(err)
 		}
-		if err != nil || s.last == nil {
-			return
-		}
-		n, lerr := tr.Lookup(s.lastPath)
-		if lerr != nil {
-			t.Fatalf("last entry %q: %v", s.last.Name, lerr)
-		}
-		want := map[byte]func() bool{
-			tar.TypeReg: n.IsRegular, tar.TypeGNUSparse: n.IsRegular, tar.TypeDir: n.IsDir, tar.TypeSymlink: n.IsSymlink,
-			tar.TypeLink: func() bool { return !n.IsDir() },
-			tar.TypeChar: func() bool { return n.Type() == ModeChar }, tar.TypeBlock: func() bool { return n.Type() == ModeBlock },
-			tar.TypeFifo: func() bool { return n.Type() == ModeFifo },
-		}[s.last.Typeflag]
-		if want != nil && !want() {
-			t.Errorf("last entry %q (type %q) is %v in the tree", s.last.Name, s.last.Typeflag, n.Mode)
-		}
+		checkApplyTar(t, buf.Bytes())
 	})
 }
