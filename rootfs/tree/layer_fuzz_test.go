@@ -188,7 +188,7 @@ func checkApplyTar(t *testing.T, data []byte) {
 		}
 		return
 	}
-	nodes, bytes := 0, int64(0)
+	nodes, size := 0, int64(0)
 	dirs, files := map[*Node]string{}, map[*Node]bool{}
 	tr.Walk(func(p string, n *Node) error {
 		nodes++
@@ -208,15 +208,15 @@ func checkApplyTar(t *testing.T, data []byte) {
 		}
 		if n.IsRegular() && !files[n] { // hard links share a node
 			files[n] = true
-			bytes += int64(len(n.Data))
+			size += int64(len(n.Data))
 		}
 		return nil
 	})
 	if nodes > baseNodes+s.elements {
 		t.Errorf("tree has %d nodes, more than the %d of the base and the %d path elements of the layer", nodes, baseNodes, s.elements)
 	}
-	if base := int64(len("root:x:0:0::/root:/bin/sh\n") + len("#!")); bytes > base+s.data {
-		t.Errorf("tree holds %d bytes of contents, more than the base's %d and the layer's %d", bytes, base, s.data)
+	if base := int64(len("root:x:0:0::/root:/bin/sh\n") + len("#!")); size > base+s.data {
+		t.Errorf("tree holds %d bytes of contents, more than the base's %d and the layer's %d", size, base, s.data)
 	}
 	if err != nil || s.last == nil {
 		return
