@@ -132,7 +132,8 @@ type record struct {
 
 // WriteCPIO writes t to w as an uncompressed newc cpio archive: the root as ".", then every
 // entry by its relative path ("bin/sh"). If clamp is not nil, later modification times are
-// clamped to it.
+// clamped to it. A name or symlink target the kernel would misread or skip (a NUL byte,
+// "TRAILER!!!", PATH_MAX bytes or more, an empty target) is an error.
 func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	// The root comes first, as ".": the kernel applies its mode, owner and time to the
 	// initramfs root (which is otherwise tmpfs's 1777).
