@@ -35,6 +35,9 @@ func fuzzTree(ops string) *tree.Tree {
 		case "c", "b", "p":
 			typ := map[string]fs.FileMode{"c": tree.ModeChar, "b": tree.ModeBlock, "p": tree.ModeFifo}[op]
 			major, minor := pair(arg)
+			if typ == tree.ModeFifo {
+				major, minor = 0, 0 // only devices have numbers
+			}
 			tr.AddDevice(p, typ, 0o600, 0, 0, uint32(major), uint32(minor))
 		case "u", "m", "t":
 			n, err := tr.Lookup(p)
