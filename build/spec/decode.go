@@ -28,7 +28,8 @@ import (
 //     map), at that value's line;
 //   - a struct with a validate method is validated once it decoded cleanly;
 //   - null leaves a non-pointer value zero, but is an error for a pointer (an "unset"
-//     that looks set), with a hint to write [] or "" instead;
+//     that looks set), with a hint to write [] or "" instead, and for a struct with
+//     required keys (a list entry "- " without them);
 //   - a string accepts any scalar's text ("mode: 0644" is "0644"); booleans and numbers
 //     must be written as such;
 //   - an interface (any) takes what yaml.v3 would give it, with string keys only.
@@ -82,6 +83,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field, check string) boo
 		return true
 	}
 	if isNull(n) {
+		if v.Kind() == reflect.Struct && structInfoOf(v.Type()).hasRequired() {
+			// An entry without its required keys ("services: [~]") is no entry.
+			d.fail(n, field, "expected %s, got null", describeType(v.Type()))
+			return false
+		}
 		return true
 	}
 	switch v.Kind() {
@@ -508,6 +514,15 @@ func (si *structInfo) lookup(key string) *fieldInfo {
 		}
 	}
 	return nil
+}
+
+func (si *structInfo) hasRequired() bool {
+	for _, f := range si.fields {
+		if f.required {
+			return true
+		}
+	}
+	return false
 }
 
 func (si *structInfo) keys() []string {

@@ -348,3 +348,15 @@ func TestEveryCheckTagNamesAKnownCheck(t *testing.T) {
 		structInfoOf(reflect.TypeOf(v))
 	}
 }
+
+func TestParseRejectsNullEntries(t *testing.T) {
+	for _, tc := range []struct{ yml, want string }{
+		{"files:\n  -\n", `test.yml:2: files[0]: expected a mapping, got null`},
+		{"services:\n  - name: a\n    image: alpine\n  - ~\n", `test.yml:4: services[1]: expected a mapping, got null`},
+		{"onboot: [null]\n", `test.yml:1: onboot[0]: expected a mapping, got null`},
+		{"volumes: [~]\n", `test.yml:1: volumes[0]: expected a mapping, got null`},
+	} {
+		_, err := parse(t, "test.yml", tc.yml)
+		wantError(t, err, tc.want)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -31,7 +30,7 @@ func Parse(sources ...Source) (*Config, error) {
 		// A file with errors is still merged, as far as it decoded, so that problems
 		// across files (duplicate names) are reported in the same run.
 		var cfg Config
-		errs = append(errs, decodeDocument(src.Name, src.Data, &cfg)...)
+		errs = append(errs, decodeDocument(src.Name, src.Data, &cfg, "")...)
 		merge(merged, &cfg)
 	}
 	errs = append(errs, validateConfig(merged)...)
@@ -46,7 +45,7 @@ func Parse(sources ...Source) (*Config, error) {
 func ParseFile(paths ...string) (*Config, error) {
 	sources := make([]Source, len(paths))
 	for i, p := range paths {
-		data, err := os.ReadFile(p)
+		data, err := readFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("read configuration: %w", err)
 		}
@@ -61,7 +60,7 @@ func ParseFile(paths ...string) (*Config, error) {
 // after (the Keel-only key naming other services).
 func ParseLabel(name string, data []byte) (*ImageConfig, error) {
 	var ic ImageConfig
-	errs := decodeDocument(name, data, &ic)
+	errs := decodeDocument(name, data, &ic, "an image label")
 	if ic.After != nil {
 		// A label cannot know the services of the image description it is used in, and
 		// the ordering must be checked before images are pulled (see validateConfig).
@@ -85,7 +84,7 @@ func ParseLabel(name string, data []byte) (*ImageConfig, error) {
 // typed any take any YAML with string keys. The error, if any, is an ErrorList of every
 // problem, each at file:line, in line order.
 func DecodeStrict(file string, data []byte, out any) error {
-	errs := decodeDocument(file, data, out)
+	errs := decodeDocument(file, data, out, "")
 	if len(errs) == 0 {
 		return nil
 	}
@@ -93,8 +92,13 @@ func DecodeStrict(file string, data []byte, out any) error {
 	return errs
 }
 
-// decodeDocument decodes the single YAML document in data into out.
-func decodeDocument(name string, data []byte, out any) ErrorList {
+// decodeDocument decodes the single YAML document in data into out. A document larger than
+// MaxFileSize, or whose aliases expand past MaxAliasNodes, is refused before decoding;
+// noAlias, when set, names what the document is to refuse any anchor or alias in it.
+func decodeDocument(name string, data []byte, out any, noAlias string) ErrorList {
+	if len(data) > MaxFileSize {
+		return ErrorList{{Pos: Pos{File: name}, Err: errFileTooLarge}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -113,6 +117,9 @@ func decodeDocument(name string, data []byte, out any) ErrorList {
 	}
 	if len(doc.Content) == 0 {
 		return nil
+	}
+	if err := checkAliases(name, doc.Content[0], noAlias); err != nil {
+		return ErrorList{err}
 	}
 	d := &decoder{file: name}
 	d.decode(doc.Content[0], reflect.ValueOf(out).Elem(), "", "")

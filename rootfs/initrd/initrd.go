@@ -118,6 +118,12 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 	return fmt.Errorf("unknown initrd compression %q", c)
 }
 
+// trailer is the name of the entry ending a newc archive.
+const trailer = "TRAILER!!!"
+
+// pathMax is Linux's PATH_MAX, which counts the terminating NUL.
+const pathMax = 4096
+
 type record struct {
 	path     string
 	node     *tree.Node
@@ -126,7 +132,8 @@ type record struct {
 
 // WriteCPIO writes t to w as an uncompressed newc cpio archive: the root as ".", then every
 // entry by its relative path ("bin/sh"). If clamp is not nil, later modification times are
-// clamped to it.
+// clamped to it. A name or symlink target the kernel would misread or skip (a NUL byte,
+// "TRAILER!!!", PATH_MAX bytes or more, an empty target) is an error.
 func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	// The root comes first, as ".": the kernel applies its mode, owner and time to the
 	// initramfs root (which is otherwise tmpfs's 1777).
@@ -135,6 +142,20 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 	subdirs := map[*tree.Node]int{}
 	parent := map[string]*tree.Node{"": t.Root()}
 	if err := t.Walk(func(p string, n *tree.Node) error {
+		// The kernel reads names up to a NUL, and stops unpacking at the trailer's name.
+		if strings.ContainsRune(p, 0) {
+			return fmt.Errorf("cpio: %q: a name with a NUL byte cannot be written", p)
+		}
+		if p == trailer {
+			return fmt.Errorf("cpio: %q: the name of the archive's end marker cannot be written", p)
+		}
+		// The kernel skips names and targets of PATH_MAX bytes or more, and empty targets.
+		if len(p) >= pathMax {
+			return fmt.Errorf("cpio: %.64q...: name longer than %d bytes", p, pathMax-1)
+		}
+		if n.IsSymlink() && (n.Target == "" || len(n.Target) >= pathMax) {
+			return fmt.Errorf("cpio: %q: symbolic link target must be 1 to %d bytes, not %d", p, pathMax-1, len(n.Target))
+		}
 		recs = append(recs, record{path: p, node: n})
 		links[n]++
 		if n.IsDir() {
@@ -192,7 +213,7 @@ func WriteCPIO(w io.Writer, t *tree.Tree, clamp *time.Time) error {
 			return fmt.Errorf("cpio: %s: %w", r.path, err)
 		}
 	}
-	if err := writeEntry(cw, "TRAILER!!!", header{nlink: 1}, nil); err != nil {
+	if err := writeEntry(cw, trailer, header{nlink: 1}, nil); err != nil {
 		return fmt.Errorf("cpio: trailer: %w", err)
 	}
 	// Pad to a 512-byte block, as cpio(1) does.

@@ -422,3 +422,34 @@ func TestWriteReportsWriterErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteCPIORefusesNamesTheKernelWouldMisread(t *testing.T) {
+	for _, name := range []string{"TRAILER!!!", "etc/pass\x00wd", strings.Repeat("x", 4096)} {
+		tr := tree.New()
+		if err := tr.AddFile(name, 0o644, 0, 0, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.AddFile("zz-after", 0o644, 0, 0, nil); err != nil {
+			t.Fatal(err)
+		}
+		err := WriteCPIO(io.Discard, tr, nil)
+		quoted := strconv.Quote(name)
+		quoted = quoted[:min(len(quoted), 20)]
+		if err == nil || !strings.Contains(err.Error(), quoted) {
+			t.Errorf("WriteCPIO of a file %.40q: error %.100v, want one naming it", name, err)
+		}
+	}
+}
+
+func TestWriteCPIORefusesSymlinkTargetsTheKernelWouldSkip(t *testing.T) {
+	for _, target := range []string{"", strings.Repeat("t", 4096)} {
+		tr := tree.New()
+		if err := tr.AddSymlink("link", target, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		err := WriteCPIO(io.Discard, tr, nil)
+		if err == nil || !strings.Contains(err.Error(), `"link": symbolic link target must be 1 to 4095 bytes`) {
+			t.Errorf("WriteCPIO of a symlink to %d bytes: error %v", len(target), err)
+		}
+	}
+}
