@@ -245,7 +245,9 @@ func (s *service) rewait(task client.Task) (exit <-chan client.ExitStatus, gone,
 		case waitAgain:
 			exit, err = task.Wait(s.ctx(context.Background()))
 			if err == nil {
-				logf("service %s re-attached (pid %d, %s)", s.name, task.Pid(), st.Status)
+				// st.Status is not logged: a shim containerd has just reloaded may report a
+				// running task as stopped until it has asked runc again.
+				logf("service %s re-attached (pid %d)", s.name, task.Pid())
 				return exit, false, true
 			}
 		}
