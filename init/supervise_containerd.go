@@ -236,7 +236,7 @@ func (s *service) rewait(task client.Task) (exit <-chan client.ExitStatus, gone,
 			return nil, false, false
 		}
 		ctx, cancel := context.WithTimeout(s.ctx(s.life), 10*time.Second)
-		st, err := task.Status(ctx)
+		_, err := task.Status(ctx)
 		cancel()
 		switch afterLostWait(err) {
 		case taskGone:
