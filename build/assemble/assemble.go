@@ -306,7 +306,7 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 	}
 	opts := ocispec.Options{
 		Kind: kind, IDs: a.ids, Arch: a.opts.Arch, Strict: a.opts.Strict || a.cfg.Strict,
-		ReadFile: func(name string) ([]byte, error) { return readFile(t, name) },
+		ReadFile: t.ReadFile,
 		Report:   a.opts.Privileges,
 		Volumes:  a.cfg.Volumes,
 	}
@@ -338,18 +338,6 @@ func (a *assembler) container(ctx context.Context, root *tree.Tree, kind ocispec
 	}
 	a.stamp(root, dir, path.Join(dir, bundle.ConfigFile), path.Join(dir, bundle.RuntimeFile))
 	return nil
-}
-
-// readFile is the contents of the regular file name in t.
-func readFile(t *tree.Tree, name string) ([]byte, error) {
-	n, err := t.Lookup(name)
-	if err != nil {
-		return nil, err
-	}
-	if !n.IsRegular() {
-		return nil, fmt.Errorf("/%s is not a regular file", name)
-	}
-	return n.Data, nil
 }
 
 // imageConfig carries the fields of an image's config that a runtime spec uses.

@@ -166,14 +166,7 @@ func checkContainer(c spec.Image, img v1.Image, kind ocispec.Kind, opts ocispec.
 		if unpackErr != nil {
 			return nil, unpackErr
 		}
-		n, err := t.Lookup(name)
-		if err != nil {
-			return nil, err
-		}
-		if !n.IsRegular() {
-			return nil, fmt.Errorf("/%s is not a regular file", name)
-		}
-		return n.Data, nil
+		return t.ReadFile(name)
 	}
 	cc := cf.Config
 	_, _, err = ocispec.ConvertImage(c, ocispecv1.ImageConfig{

@@ -283,6 +283,18 @@ func (t *Tree) Lookup(p string) (*Node, error) {
 	return n, nil
 }
 
+// ReadFile returns the contents of the regular file at p.
+func (t *Tree) ReadFile(p string) ([]byte, error) {
+	n, err := t.Lookup(p)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsRegular() {
+		return nil, fmt.Errorf("/%s is not a regular file", strings.TrimPrefix(p, "/"))
+	}
+	return n.Data, nil
+}
+
 // Add places n at p, creating missing parents. An existing directory at p that n also is
 // keeps its entries and takes n's mode, owner and time; anything else at p is replaced (with
 // everything below it). The tree owns n afterwards.

@@ -333,3 +333,19 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestReadFileReturnsARegularFilesContentsAndRefusesOthers(t *testing.T) {
+	tr := New()
+	if err := tr.AddFile("etc/passwd", 0o644, 0, 0, []byte("root:x:0:0::/root:/bin/sh\n")); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := tr.ReadFile("/etc/passwd"); err != nil || string(data) != "root:x:0:0::/root:/bin/sh\n" {
+		t.Errorf("ReadFile(/etc/passwd) = %q, %v", data, err)
+	}
+	if _, err := tr.ReadFile("etc"); err == nil || !strings.Contains(err.Error(), "/etc is not a regular file") {
+		t.Errorf("ReadFile(etc) error = %v; want it to say /etc is not a regular file", err)
+	}
+	if _, err := tr.ReadFile("missing"); err == nil {
+		t.Error("ReadFile(missing) gave no error")
+	}
+}
