@@ -15,6 +15,11 @@ const (
 	// Timeline is followed on its line by the boot timeline as JSON (package timeline),
 	// printed before reboot(2) when keel-ctl asked for it (poweroff --timeline).
 	Timeline = "timeline "
+	// Requested follows a power action's message once it was asked for.
+	Requested = " requested"
+	// CtlService is the message once keel-ctl had a service started, stopped or restarted:
+	// its name, then the action.
+	CtlService = "keel-ctl: service %s %s"
 )
 
 // FloorUptime and FloorStat start the lines the benchmark's floor /init prints instead of

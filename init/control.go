@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // controlSocket is where PID 1 serves keel-ctl: HTTP/1.1 over a unix socket, JSON bodies.
@@ -109,7 +111,7 @@ func (in *initProc) controlHandler() http.Handler {
 			writeError(w, http.StatusConflict, err)
 			return
 		}
-		logf("keel-ctl: service %s %s", s.name, r.PathValue("action"))
+		logf(guest.CtlService, s.name, r.PathValue("action"))
 		writeJSON(w, http.StatusOK, s.state())
 	})
 	mux.HandleFunc("GET /v1/logs/{name}", func(w http.ResponseWriter, r *http.Request) {

@@ -340,7 +340,7 @@ func (in *initProc) launchContainerd() (*containerd, error) {
 // is left, syncs, unmounts and finally calls reboot(2). Only the first request counts.
 func (in *initProc) shutdownMachine(a powerAction) {
 	in.shutdown.Do(func() {
-		logf("%s requested", a)
+		logf("%s"+guest.Requested, a)
 		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownStart })
 		in.cancelBoot()
 		in.mu.Lock()

@@ -17,10 +17,8 @@ const (
 	// BootCompleteLine: every service has started. The driver types nothing before it, so
 	// nothing it runs falls within the boot it measures.
 	BootCompleteLine = guest.LinePrefix + guest.BootComplete
-	// restartedFormat is PID 1's line once `keel-ctl restart NAME` has restarted NAME.
-	restartedFormat = guest.LinePrefix + "keel-ctl: service %s restart"
 	// powerOffRequested is PID 1's line once a poweroff was asked for.
-	powerOffRequested = guest.LinePrefix + guest.PowerOff + " requested"
+	powerOffRequested = guest.LinePrefix + guest.PowerOff + guest.Requested
 	// markerPrefix starts the lines the driver has the shell echo to know it has answered.
 	markerPrefix = "keel-bench-"
 )
@@ -153,7 +151,7 @@ func (d *driver) memory() (Memory, error) {
 // the one that typed it, or, when name is the shell's own service, the next. It reports
 // whether PID 1 restarted it.
 func (d *driver) restart(name string) (bool, error) {
-	done := fmt.Sprintf(restartedFormat, name)
+	done := fmt.Sprintf(guest.LinePrefix+guest.CtlService, name, "restart")
 	if err := d.send("keel-ctl restart " + name + " >/dev/null"); err != nil {
 		return false, err
 	}
