@@ -122,6 +122,13 @@ func boot(t *testing.T, image string, args ...string) (string, error) {
 	t.Logf("boot of %s took %s", filepath.Base(image), time.Since(start).Round(time.Millisecond))
 	if testing.Verbose() || err != nil {
 		t.Logf("console:\n%s", out.String())
+	} else {
+		// A check on the console may fail after the boot went well: show what it read.
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("console of %s:\n%s", filepath.Base(image), out.String())
+			}
+		})
 	}
 	return out.String(), err
 }
