@@ -7,10 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/tree"
 	"gopkg.in/yaml.v3"
@@ -40,6 +42,15 @@ type Package struct {
 	Cmd        []string       `yaml:"cmd"`
 	Env        []string       `yaml:"env"`
 	WorkingDir string         `yaml:"workdir"`
+
+	// LinuxKit's build.yml keys. Org prefixes Image ("org: linuxkit", "image: getty" is
+	// linuxkit/getty); Arches are the arches keel pkg build builds when --arch is not given,
+	// and the only ones it builds; Network and Dependents are accepted and have no effect:
+	// Keel builds run no Dockerfile steps, and it rebuilds no other packages.
+	Org        string   `yaml:"org"`
+	Arches     []string `yaml:"arches"`
+	Network    *bool    `yaml:"network"`
+	Dependents []string `yaml:"dependents"`
 
 	KeyPos map[string]spec.Pos `yaml:"-"` // where each top-level key is written
 }
@@ -121,6 +132,11 @@ func Load(dir string) (*Package, error) {
 	}
 	file := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, derr := os.Stat(filepath.Join(dir, "Dockerfile")); derr == nil {
+			return nil, fmt.Errorf("package %s has a Dockerfile and no %s: keel pkg build runs no Dockerfiles; write a %s with binaries: and files:", dir, FileName, FileName)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
 	}
@@ -170,6 +186,18 @@ func (p *Package) errf(pos spec.Pos, format string, args ...any) error {
 func (p *Package) validate() error {
 	if p.Image == "" {
 		return p.errf(spec.Pos{}, "image: is required")
+	}
+	if p.Org != "" {
+		if strings.Contains(p.Image, "/") {
+			return p.errf(p.KeyPos["org"], "org %q and image %q: the image names its org already", p.Org, p.Image)
+		}
+		p.Image = p.Org + "/" + p.Image
+	}
+	if len(p.Binaries) == 0 && len(p.Files) == 0 {
+		// An image of a label alone is fine; one whose contents a Dockerfile was to make is not.
+		if _, err := os.Stat(filepath.Join(p.Dir, "Dockerfile")); err == nil {
+			return p.errf(spec.Pos{}, "a LinuxKit package built from its Dockerfile: keel pkg build runs no Dockerfiles; describe the image with binaries: (Go packages) and files: (including deb:)")
+		}
 	}
 	if last := p.Image[strings.LastIndex(p.Image, "/")+1:]; strings.ContainsAny(last, ":@") {
 		return p.errf(p.KeyPos["image"], "image %q must be a repository without tag or digest: use tag:", p.Image)
@@ -232,4 +260,33 @@ func checkImagePath(p string) error {
 		return fmt.Errorf("%q: the root cannot be replaced", p)
 	}
 	return nil
+}
+
+// BuildArches are the arches keel pkg build builds: flag when given (it must be one of
+// build.yml's arches: when those are listed), else those of arches: that Keel supports
+// (skipped lists the others, e.g. riscv64), else host.
+func (p *Package) BuildArches(flag, host string) (build, skipped []string, err error) {
+	if flag != "" {
+		if _, err := arch.Lookup(flag); err != nil {
+			return nil, nil, err
+		}
+		if len(p.Arches) > 0 && !slices.Contains(p.Arches, flag) {
+			return nil, nil, p.errf(p.KeyPos["arches"], "%s is not among the package's arches %v", flag, p.Arches)
+		}
+		return []string{flag}, nil, nil
+	}
+	if len(p.Arches) == 0 {
+		return []string{host}, nil, nil
+	}
+	for _, a := range p.Arches {
+		if _, err := arch.Lookup(a); err != nil {
+			skipped = append(skipped, a)
+		} else if !slices.Contains(build, a) {
+			build = append(build, a)
+		}
+	}
+	if len(build) == 0 {
+		return nil, nil, p.errf(p.KeyPos["arches"], "none of the arches %v is one Keel builds", p.Arches)
+	}
+	return build, skipped, nil
 }

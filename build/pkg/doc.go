@@ -48,6 +48,14 @@
 //	cmd: []                      # image config Cmd
 //	env: [PATH=/usr/bin:/bin]    # image config Env (none by default)
 //	workdir: /                   # image config WorkingDir
+//	org: linuxkit                # LinuxKit's keys: org prefixes image (linuxkit/getty);
+//	arches: [amd64, arm64]       # built in one run without --arch (arches Keel does not
+//	                             # build are named and skipped), pushed as one index;
+//	network: true                # accepted, no effect: no Dockerfile steps run;
+//	dependents: [../other]       # accepted, no effect: Keel rebuilds no other package
+//
+// A package directory with a Dockerfile and no binaries: or files: is refused: Keel runs no
+// Dockerfiles, and an empty image would not be what the Dockerfile made.
 //
 // # Reproducibility
 //
