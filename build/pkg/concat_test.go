@@ -77,8 +77,8 @@ func TestConcatMatchingNothingNamesTheLine(t *testing.T) {
 
 func TestLoadRejectsConcatWithoutSourceOrWithABadPattern(t *testing.T) {
 	for yml, want := range map[string]string{
-		"  - path: /b\n    contents: x\n    concat: \"*\"\n":    "concat needs source",
-		"  - path: /b\n    source: d\n    concat: \"[\"\n":      "not a file name pattern",
+		"  - path: /b\n    contents: x\n    concat: \"*\"\n":     "concat needs source",
+		"  - path: /b\n    source: d\n    concat: \"[\"\n":       "not a file name pattern",
 		"  - path: /b\n    source: d\n    concat: \"a/*.crt\"\n": "not a file name pattern",
 	} {
 		_, err := Parse("build.yml", []byte("image: keel/x\nfiles:\n"+yml))
