@@ -247,7 +247,7 @@ func (s *Syncer) round() (Sample, error) {
 			Distance: r.RootDistance, RTT: r.RTT}, nil
 	}
 	if len(errs) == 0 {
-		return Sample{}, errors.New("no server to ask")
+		return Sample{}, errors.New("every server is held back after a kiss of death")
 	}
 	return Sample{}, errors.New(strings.Join(errs, "; "))
 }
