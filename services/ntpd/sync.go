@@ -183,7 +183,7 @@ type Syncer struct {
 	Query   QueryFunc
 	Servers func() []string // the servers in order of precedence, read again each round
 	Log     io.Writer
-	Now     func() time.Time                                 // for leap seconds; default time.Now
+	Now     func() time.Time                                 // for bans and the RTC's interval; default time.Now (monotonic across steps)
 	Sleep   func(ctx context.Context, d time.Duration) error // default: a timer or ctx's end
 
 	decider  decider
@@ -252,12 +252,15 @@ func (s *Syncer) round() (Sample, error) {
 	return Sample{}, errors.New(strings.Join(errs, "; "))
 }
 
+// forever is a ban that never ends.
+var forever = time.Unix(1<<62, 0)
+
 // kissed keeps a server that sent a kiss of death out of the next rounds: for good after
 // DENY or RSTR, for the longest poll interval after RATE or any other code.
 func (s *Syncer) kissed(server, code string) {
 	switch code {
 	case "DENY", "RSTR":
-		s.banned[server] = time.Unix(1<<62, 0)
+		s.banned[server] = forever
 		s.logf("%s sent kiss of death %s: not asking it again", server, code)
 	default:
 		s.banned[server] = s.now().Add(s.Cfg.MaxPoll)
