@@ -70,9 +70,13 @@ type Binary struct {
 // File is an extra file, directory or symlink in the image. Exactly one of Source,
 // Contents, Directory and Symlink is set.
 type File struct {
-	Path      string   `yaml:"path"`
-	Source    string   `yaml:"source"`
-	Deb       string   `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	Path   string `yaml:"path"`
+	Source string `yaml:"source"`
+	Deb    string `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	// Concat, with a source directory, makes the file the concatenation of the directory's
+	// regular files whose names match this pattern (path.Match), in byte order of name,
+	// each ending in a newline: a certificate bundle from one certificate a file.
+	Concat    string   `yaml:"concat"`
 	Contents  *string  `yaml:"contents"`
 	Directory bool     `yaml:"directory"`
 	Symlink   string   `yaml:"symlink"`
@@ -239,6 +243,14 @@ func (p *Package) validate() error {
 		}
 		if f.Deb != "" && (f.Source == "" || !path.IsAbs(f.Source)) {
 			return p.errf(f.Pos, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
+		}
+		if f.Concat != "" {
+			if f.Source == "" {
+				return p.errf(f.Pos, "file %s: concat needs source: a directory", f.Path)
+			}
+			if _, err := path.Match(f.Concat, ""); err != nil || strings.Contains(f.Concat, "/") {
+				return p.errf(f.Pos, "file %s: concat %q is not a file name pattern", f.Path, f.Concat)
+			}
 		}
 		if f.Symlink != "" && f.Mode != nil {
 			return p.errf(f.Pos, "file %s: a symlink has no mode", f.Path)

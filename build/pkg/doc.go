@@ -34,7 +34,13 @@
 //	    mode: "0755"             # octal; default: the host file's permission bits
 //	  - path: /usr/bin/busybox
 //	    deb: busybox-static      # with source: the absolute path inside this Debian package
-//	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version)
+//	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version;
+//	                             # a package for every arch, Architecture: all, as NAME:all)
+//	  - path: /etc/ssl/certs/ca-certificates.crt
+//	    deb: ca-certificates     # (or a host directory without deb:)
+//	    source: /usr/share/ca-certificates/mozilla
+//	    concat: "*.crt"          # one file: the directory's regular files matching the pattern,
+//	                             # in byte order of name, each ending in a newline; default 0644
 //	  - path: /etc/motd
 //	    contents: "hello\n"      # default mode 0644
 //	  - path: /sbin
