@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
+	"github.com/vishvananda/netlink"
+)
+
+// dhcpLink keeps the DHCPv4 lease of one link.
+type dhcpLink struct {
+	link   netlink.Link
+	name   string
+	static linkConfig // from network-config, applied beside the lease
+	out    *outputs
+	opts   *options
+
+	client  *nclient4.Client
+	lease   *nclient4.Lease
+	applied linkConfig
+}
+
+// modifiers are added to every request: the options dhcpcd uses.
+func modifiers() []dhcpv4.Modifier {
+	return []dhcpv4.Modifier{dhcpv4.WithRequestedOptions(requestedOptions...)}
+}
+
+func (d *dhcpLink) open() error {
+	if d.client != nil {
+		return nil
+	}
+	c, err := nclient4.New(d.name, nclient4.WithTimeout(2*time.Second), nclient4.WithRetry(3))
+	if err != nil {
+		return fmt.Errorf("%s: dhcp client: %w", d.name, err)
+	}
+	d.client = c
+	return nil
+}
+
+func (d *dhcpLink) close() {
+	if d.client != nil {
+		d.client.Close()
+		d.client = nil
+	}
+}
+
+// acquire runs DISCOVER-OFFER-REQUEST-ACK until it gets a lease or ctx ends, waiting a
+// little longer after each failure.
+func (d *dhcpLink) acquire(ctx context.Context) error {
+	wait := time.Second
+	for {
+		if err := d.open(); err != nil {
+			logf("%v", err)
+		} else {
+			lease, err := d.client.Request(ctx, modifiers()...)
+			if err == nil {
+				return d.take(lease, "leased")
+			}
+			if ctx.Err() == nil {
+				logf("%s: no lease yet: %v", d.name, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// take applies a lease and logs event ("leased", "renewed", "rebound").
+func (d *dhcpLink) take(lease *nclient4.Lease, event string) error {
+	cfg, err := leaseConfig(lease.ACK)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.name, err)
+	}
+	merged := mergeStatic(cfg, d.static)
+	if err := applyConfig(d.link, merged, d.applied, netlink.RouteProtocol(16)); err != nil { // RTPROT_DHCP
+		logf("%v", err)
+	}
+	d.lease, d.applied = lease, merged
+	if err := d.out.set(d.name, resolverInfo{DNS: merged.DNS, Search: merged.Search, NTP: merged.NTP}); err != nil {
+		logf("%v", err)
+	}
+	setHostname(cfg.Hostname, d.opts.hostnameFile)
+	logf("%s: %s %s from %s%s, lease %ds", d.name, event, merged.addrString(), lease.ACK.ServerIdentifier(),
+		merged.details(), int(lease.ACK.IPAddressLeaseTime(0).Seconds()))
+	return nil
+}
+
+// mergeStatic adds what a network-config entry with dhcp4: true also gives.
+func mergeStatic(lease, static linkConfig) linkConfig {
+	c := lease
+	c.Addrs = append(c.Addrs[:len(c.Addrs):len(c.Addrs)], static.Addrs...)
+	c.Routes = append(c.Routes[:len(c.Routes):len(c.Routes)], static.Routes...)
+	if static.Gateway4 != nil {
+		c.Gateway4 = static.Gateway4
+	}
+	c.Gateway6 = static.Gateway6
+	if static.MTU > 0 {
+		c.MTU = static.MTU
+	}
+	if len(static.DNS) > 0 {
+		c.DNS = static.DNS
+	}
+	if len(static.Search) > 0 {
+		c.Search = static.Search
+	}
+	return c
+}
+
+// keep renews the lease at T1, rebinds at T2 and starts over when it expires, until ctx
+// ends; then it releases the lease.
+func (d *dhcpLink) keep(ctx context.Context) {
+	defer d.close()
+	for {
+		if d.lease == nil {
+			if err := d.acquire(ctx); err != nil {
+				return
+			}
+		}
+		if !d.hold(ctx) {
+			d.release()
+			return
+		}
+	}
+}
+
+// hold keeps the current lease through renewals; it returns false when ctx ended and
+// true when the lease expired (d.lease is then nil).
+func (d *dhcpLink) hold(ctx context.Context) bool {
+	for {
+		start := d.lease.CreationTime
+		t := timesOf(d.lease.ACK, d.opts.renewAfter)
+		if !sleepUntil(ctx, start.Add(t.Renew)) {
+			return false
+		}
+		// RENEWING: ask the server that gave the lease, then from T2 any server
+		// (REBINDING), retrying at half the time left, as RFC 2131 suggests.
+		for {
+			now := time.Now()
+			if !now.Before(start.Add(t.Expire)) {
+				logf("%s: lease of %s expired", d.name, d.applied.addrString())
+				removeAddrs(d.link, d.applied)
+				d.lease, d.applied = nil, linkConfig{}
+				return true
+			}
+			rebinding := !now.Before(start.Add(t.Rebind))
+			lease, err := d.renew(ctx, rebinding)
+			if err == nil {
+				event := "renewed"
+				if rebinding {
+					event = "rebound"
+				}
+				if err := d.take(lease, event); err != nil {
+					logf("%v", err)
+				}
+				break
+			}
+			if ctx.Err() != nil {
+				return false
+			}
+			var nak *nclient4.ErrNak
+			if errors.As(err, &nak) {
+				logf("%s: the server refused the lease of %s; discovering again", d.name, d.applied.addrString())
+				removeAddrs(d.link, d.applied)
+				d.lease, d.applied = nil, linkConfig{}
+				return true
+			}
+			next := start.Add(t.Rebind)
+			if rebinding {
+				next = start.Add(t.Expire)
+			}
+			retry := max(time.Until(next)/2, 5*time.Second)
+			logf("%s: %s failed: %v; again in %s", d.name, map[bool]string{false: "renewal", true: "rebinding"}[rebinding], err, retry.Round(time.Second))
+			if !sleepUntil(ctx, time.Now().Add(min(retry, time.Until(next)+time.Millisecond))) {
+				return false
+			}
+		}
+	}
+}
+
+// renew asks for the lease again: from its server, or when rebinding from any server.
+func (d *dhcpLink) renew(ctx context.Context, rebinding bool) (*nclient4.Lease, error) {
+	if err := d.open(); err != nil {
+		return nil, err
+	}
+	if !rebinding {
+		return d.client.Renew(ctx, d.lease, modifiers()...)
+	}
+	req, err := dhcpv4.NewRenewFromAck(d.lease.ACK, modifiers()...)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.client.SendAndRead(ctx, d.client.RemoteAddr(), req,
+		nclient4.IsMessageType(dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak))
+	if err != nil {
+		return nil, err
+	}
+	if resp.MessageType() == dhcpv4.MessageTypeNak {
+		return nil, &nclient4.ErrNak{Offer: d.lease.Offer, Nak: resp}
+	}
+	return &nclient4.Lease{Offer: d.lease.Offer, ACK: resp, CreationTime: time.Now()}, nil
+}
+
+// release gives the lease back to its server (SIGTERM). The address stays on the link,
+// so services still shutting down keep their connections.
+func (d *dhcpLink) release() {
+	if d.lease == nil {
+		return
+	}
+	if err := d.open(); err != nil {
+		logf("%v", err)
+		return
+	}
+	if err := d.client.Release(d.lease); err != nil {
+		logf("%s: release %s: %v", d.name, d.applied.addrString(), err)
+		return
+	}
+	logf("%s: released %s to %s", d.name, d.applied.addrString(), d.lease.ACK.ServerIdentifier())
+}
+
+// sleepUntil waits until t; it reports false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
