@@ -14,25 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ethernetLinks are the links dhcpcd configures when none are named: physical ethernet
-// devices. Loopback and the virtual links containers create (veth, bridges, vlans,
-// tunnels) have other types.
-func ethernetLinks() ([]netlink.Link, error) {
-	links, err := netlink.LinkList()
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	var out []netlink.Link
-	for _, l := range links {
-		if isEthernet(l.Type(), l.Attrs()) {
-			out = append(out, l)
-		}
-	}
-	return out, nil
-}
-
 // isEthernet reports whether a link of type typ (netlink's: "device" for a NIC's driver)
-// is a physical ethernet device.
+// is a physical ethernet device: the links dhcpcd configures when none are named.
+// Loopback and the virtual links containers create (veth, bridges, vlans, tunnels) have
+// other types.
 func isEthernet(typ string, a *netlink.LinkAttrs) bool {
 	return typ == "device" && a.EncapType == "ether" && a.Flags&net.FlagLoopback == 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -208,21 +209,29 @@ func (d *dhcpLink) renew(ctx context.Context, rebinding bool) (*nclient4.Lease, 
 	return &nclient4.Lease{Offer: d.lease.Offer, ACK: resp, CreationTime: time.Now()}, nil
 }
 
-// release gives the lease back to its server (SIGTERM). The address stays on the link,
-// so services still shutting down keep their connections.
+// release gives the lease back to its server (SIGTERM), unicast from the leased address
+// as RFC 2131 says: the raw socket's packets come from 0.0.0.0, which Linux servers drop
+// unless sent to the broadcast address. The address stays on the link, so services still
+// shutting down keep their connections.
 func (d *dhcpLink) release() {
 	if d.lease == nil {
 		return
 	}
-	if err := d.open(); err != nil {
-		logf("%v", err)
-		return
+	ack := d.lease.ACK
+	req, err := dhcpv4.NewReleaseFromACK(ack)
+	if err == nil {
+		var conn *net.UDPConn
+		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: ack.YourIPAddr, Port: dhcpv4.ClientPort})
+		if err == nil {
+			_, err = conn.WriteTo(req.ToBytes(), &net.UDPAddr{IP: ack.ServerIdentifier(), Port: dhcpv4.ServerPort})
+			conn.Close()
+		}
 	}
-	if err := d.client.Release(d.lease); err != nil {
+	if err != nil {
 		logf("%s: release %s: %v", d.name, d.applied.addrString(), err)
 		return
 	}
-	logf("%s: released %s to %s", d.name, d.applied.addrString(), d.lease.ACK.ServerIdentifier())
+	logf("%s: released %s to %s", d.name, d.applied.addrString(), ack.ServerIdentifier())
 }
 
 // sleepUntil waits until t; it reports false when ctx ended first.

@@ -58,7 +58,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.once, "1", false, "configure each link once and exit")
 	fs.DurationVar(&o.renewAfter, "renew-after", 0, "renew leases after this long instead of at the server's T1 (for tests)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "with -1: how long to wait for the leases")
-	fs.StringVar(&o.configFile, "config", "", "a cloud-init network-config (version 2) file (default: the first of /run/config/network-config, /etc/keel/network.yml that exists; else DHCP)")
+	fs.StringVar(&o.configFile, "config", "", "a cloud-init network-config (version 2) file (default, when no links are named: the first of /run/config/network-config, /etc/keel/network.yml that exists; else DHCP)")
 	fs.StringVar(&o.resolvConf, "resolv-conf", defaultResolvConf, "the resolv.conf to write")
 	fs.StringVar(&o.ntpFile, "ntp-servers", defaultNTPFile, "the file to write the NTP servers to, one a line")
 	if err := fs.Parse(args); err != nil {
@@ -70,9 +70,13 @@ func parseFlags(args []string) (*options, error) {
 
 // run configures the network as opts say and, without -1, keeps the leases until ctx ends.
 func run(ctx context.Context, opts *options) error {
-	cfg, err := findNetworkConfig(opts.configFile)
-	if err != nil {
-		return err
+	var cfg *networkConfig
+	// Links named as arguments get DHCP; only -config adds a static file then.
+	if len(opts.links) == 0 || opts.configFile != "" {
+		var err error
+		if cfg, err = findNetworkConfig(opts.configFile); err != nil {
+			return err
+		}
 	}
 	all, err := netlink.LinkList()
 	if err != nil {
