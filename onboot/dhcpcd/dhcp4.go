@@ -57,7 +57,7 @@ func (d *dhcpLink) acquire(ctx context.Context) error {
 		if err := d.open(); err != nil {
 			logf("%v", err)
 		} else {
-			lease, err := d.client.Request(ctx, modifiers()...)
+			lease, err := d.request(ctx)
 			if err == nil {
 				return d.take(lease, "leased")
 			}
@@ -72,6 +72,35 @@ func (d *dhcpLink) acquire(ctx context.Context) error {
 		}
 		wait = min(2*wait, 30*time.Second)
 	}
+}
+
+// request runs DISCOVER-OFFER-REQUEST-ACK, asking in the DISCOVER for the IPv4 address the
+// link has (one an onboot dhcpcd -1 leased) as RFC 2131 allows; the REQUEST takes what
+// was offered.
+func (d *dhcpLink) request(ctx context.Context) (*nclient4.Lease, error) {
+	discover := modifiers()
+	if ip := currentIPv4(d.link); ip != nil {
+		discover = append(discover, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(ip)))
+	}
+	offer, err := d.client.DiscoverOffer(ctx, discover...)
+	if err != nil {
+		return nil, err
+	}
+	return d.client.RequestFromOffer(ctx, offer, modifiers()...)
+}
+
+// currentIPv4 is the link's first global IPv4 address, or nil.
+func currentIPv4(l netlink.Link) net.IP {
+	addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if a.Scope == int(netlink.SCOPE_UNIVERSE) {
+			return a.IP.To4()
+		}
+	}
+	return nil
 }
 
 // take applies a lease and logs event ("leased", "renewed", "rebound").

@@ -34,6 +34,7 @@ func TestMain(m *testing.M) {
 // name server options, and counts requests and releases.
 type testServer struct {
 	requests, releases atomic.Int32
+	asked              atomic.Value // the address the last DISCOVER asked for (string)
 }
 
 func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
@@ -41,6 +42,7 @@ func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4
 	switch m.MessageType() {
 	case dhcpv4.MessageTypeDiscover:
 		typ = dhcpv4.MessageTypeOffer
+		s.asked.Store(m.RequestedIPAddress().String())
 	case dhcpv4.MessageTypeRequest:
 		typ = dhcpv4.MessageTypeAck
 		s.requests.Add(1)
@@ -236,6 +238,9 @@ func TestDHCPExchangeConfiguresTheLinkRenewsAndReleases(t *testing.T) {
 	// Service: leases, renews after the shortened T1, releases on SIGTERM and exits 0.
 	svc, lines := dhcpcdIn(t, cliNS, append(append([]string{"-renew-after", "500ms"}, files...), "dhc0")...)
 	waitLine(t, lines, "dhc0: leased 10.77.0.10/24")
+	if asked, _ := srv.asked.Load().(string); asked != "10.77.0.10" {
+		t.Errorf("the service's DISCOVER asked for %q, want the address -1 leased", asked)
+	}
 	before := srv.requests.Load()
 	if line := waitLine(t, lines, "dhc0: renewed"); !strings.Contains(line, "renewed 10.77.0.10/24 from 10.77.0.1") {
 		t.Errorf("renewal line %q", line)
