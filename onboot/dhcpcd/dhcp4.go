@@ -181,16 +181,22 @@ func (d *dhcpLink) hold(ctx context.Context) bool {
 				return true
 			}
 			rebinding := !now.Before(start.Add(t.Rebind))
-			lease, err := d.renew(ctx, rebinding)
+			next := start.Add(t.Rebind)
+			if rebinding {
+				next = start.Add(t.Expire)
+			}
+			// An attempt ends at the next state's time: the client's retries take seconds.
+			rctx, cancel := context.WithDeadline(ctx, next)
+			lease, err := d.renew(rctx, rebinding)
+			cancel()
 			if err == nil {
 				event := "renewed"
 				if rebinding {
 					event = "rebound"
 				}
-				if err := d.take(lease, event); err != nil {
-					logf("%v", err)
+				if err = d.take(lease, event); err == nil {
+					break
 				}
-				break
 			}
 			if ctx.Err() != nil {
 				return false
@@ -202,13 +208,14 @@ func (d *dhcpLink) hold(ctx context.Context) bool {
 				d.lease, d.applied = nil, linkConfig{}
 				return true
 			}
-			next := start.Add(t.Rebind)
+			// Again at half the time left, at least 5 s apart, and at the next state's time.
+			wait := min(max(time.Until(next)/2, 5*time.Second), time.Until(next))
+			what := "renewal"
 			if rebinding {
-				next = start.Add(t.Expire)
+				what = "rebinding"
 			}
-			retry := max(time.Until(next)/2, 5*time.Second)
-			logf("%s: %s failed: %v; again in %s", d.name, map[bool]string{false: "renewal", true: "rebinding"}[rebinding], err, retry.Round(time.Second))
-			if !sleepUntil(ctx, time.Now().Add(min(retry, time.Until(next)+time.Millisecond))) {
+			logf("%s: %s failed: %v; again in %s", d.name, what, err, max(wait, 0).Round(time.Second))
+			if !sleepUntil(ctx, time.Now().Add(wait)) {
 				return false
 			}
 		}

@@ -35,9 +35,17 @@ func TestMain(m *testing.M) {
 type testServer struct {
 	requests, releases atomic.Int32
 	asked              atomic.Value // the address the last DISCOVER asked for (string)
+	leaseSeconds       atomic.Int32 // 0: an hour
+	// renewals says what the server does with a REQUEST from a client that has an
+	// address (renewing, rebinding): "" answers, "nak" refuses it; "down" drops every
+	// message.
+	renewals atomic.Value
 }
 
 func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4) {
+	if mode, _ := s.renewals.Load().(string); mode == "down" {
+		return
+	}
 	var typ dhcpv4.MessageType
 	switch m.MessageType() {
 	case dhcpv4.MessageTypeDiscover:
@@ -46,6 +54,9 @@ func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4
 	case dhcpv4.MessageTypeRequest:
 		typ = dhcpv4.MessageTypeAck
 		s.requests.Add(1)
+		if mode, _ := s.renewals.Load().(string); mode == "nak" && !m.ClientIPAddr.IsUnspecified() {
+			typ = dhcpv4.MessageTypeNak
+		}
 	case dhcpv4.MessageTypeRelease:
 		s.releases.Add(1)
 		return
@@ -55,6 +66,10 @@ func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4
 	_, lan, _ := net.ParseCIDR("192.168.50.0/24")
 	_, def, _ := net.ParseCIDR("0.0.0.0/0")
 	srv := net.IPv4(10, 77, 0, 1)
+	lease := time.Hour
+	if n := s.leaseSeconds.Load(); n > 0 {
+		lease = time.Duration(n) * time.Second
+	}
 	reply, err := dhcpv4.NewReplyFromRequest(m,
 		dhcpv4.WithMessageType(typ),
 		dhcpv4.WithYourIP(net.IPv4(10, 77, 0, 10)),
@@ -70,7 +85,7 @@ func (s *testServer) handle(conn net.PacketConn, peer net.Addr, m *dhcpv4.DHCPv4
 		dhcpv4.WithOption(dhcpv4.OptDomainName("test.example")),
 		dhcpv4.WithOption(dhcpv4.OptNTPServers(net.IPv4(10, 77, 0, 123))),
 		dhcpv4.WithOption(dhcpv4.OptGeneric(dhcpv4.OptionInterfaceMTU, []byte{0x05, 0x78})), // 1400
-		dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(time.Hour)),
+		dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(lease)),
 	)
 	if err != nil {
 		return
@@ -323,4 +338,24 @@ func vlanSupported(t *testing.T, ns string) bool {
 	}
 	exec.Command("ip", "-n", ns, "link", "del", "probe.9").Run()
 	return true
+}
+
+func TestARefusedOrExpiredLeaseIsRemovedAndDiscoveredAgain(t *testing.T) {
+	srvNS, cliNS := netnsPair(t)
+	srv := &testServer{}
+	srv.leaseSeconds.Store(2) // T1 1 s, T2 1.75 s
+	srv.renewals.Store("nak")
+	serveIn(t, srvNS, srv)
+	dir := t.TempDir()
+	_, lines := dhcpcdIn(t, cliNS, "-resolv-conf", filepath.Join(dir, "resolv.conf"), "-ntp-servers", filepath.Join(dir, "ntp"), "dhc0")
+	waitLine(t, lines, "dhc0: leased 10.77.0.10/24")
+	waitLine(t, lines, "dhc0: the server refused the lease of 10.77.0.10/24; discovering again")
+	waitLine(t, lines, "dhc0: leased 10.77.0.10/24")
+	srv.renewals.Store("down")
+	waitLine(t, lines, "dhc0: lease of 10.77.0.10/24 expired")
+	if addr := ipOut(t, cliNS, "-4", "addr", "show", "dev", "dhc0"); strings.Contains(addr, "10.77.0.10") {
+		t.Errorf("the expired address is still on the link:\n%s", addr)
+	}
+	srv.renewals.Store("")
+	waitLine(t, lines, "dhc0: leased 10.77.0.10/24")
 }
