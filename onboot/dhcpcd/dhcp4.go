@@ -17,6 +17,7 @@ type dhcpLink struct {
 	link   netlink.Link
 	name   string
 	static linkConfig // from network-config, applied beside the lease
+	ask6   bool       // as a service, ask DHCPv6 for name servers too
 	out    *outputs
 	opts   *options
 
@@ -148,11 +149,16 @@ func mergeStatic(lease, static linkConfig) linkConfig {
 // ends; then it releases the lease.
 func (d *dhcpLink) keep(ctx context.Context) {
 	defer d.close()
+	asked6 := false
 	for {
 		if d.lease == nil {
 			if err := d.acquire(ctx); err != nil {
 				return
 			}
+		}
+		if !asked6 && d.ask6 {
+			asked6 = true
+			go d.askDHCPv6(ctx)
 		}
 		if !d.hold(ctx) {
 			d.release()

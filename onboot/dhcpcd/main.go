@@ -31,6 +31,7 @@ type options struct {
 	resolvConf   string
 	ntpFile      string
 	hostnameFile string
+	dhcpv6       bool
 	links        []string
 }
 
@@ -58,6 +59,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&o.once, "1", false, "configure each link once and exit")
 	fs.DurationVar(&o.renewAfter, "renew-after", 0, "renew leases after this long instead of at the server's T1 (for tests)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "with -1: how long to wait for the leases")
+	fs.BoolVar(&o.dhcpv6, "dhcpv6", true, "as a service, also ask DHCPv6 servers for name servers (stateless)")
 	fs.StringVar(&o.configFile, "config", "", "a cloud-init network-config (version 2) file (default, when no links are named: the first of /run/config/network-config, /etc/keel/network.yml that exists; else DHCP)")
 	fs.StringVar(&o.resolvConf, "resolv-conf", defaultResolvConf, "the resolv.conf to write")
 	fs.StringVar(&o.ntpFile, "ntp-servers", defaultNTPFile, "the file to write the NTP servers to, one a line")
@@ -104,7 +106,7 @@ func run(ctx context.Context, opts *options) error {
 				errs = append(errs, err)
 				continue
 			}
-			jobs = append(jobs, &dhcpLink{link: l, name: l.Attrs().Name, out: out, opts: opts})
+			jobs = append(jobs, &dhcpLink{link: l, name: l.Attrs().Name, ask6: opts.dhcpv6, out: out, opts: opts})
 		}
 	}
 
@@ -212,7 +214,7 @@ func configureStatic(cfg *networkConfig, all []netlink.Link, out *outputs, opts 
 			continue
 		}
 		if ifc.DHCP4 {
-			jobs = append(jobs, &dhcpLink{link: l, name: name, static: ifc.Static, out: out, opts: opts})
+			jobs = append(jobs, &dhcpLink{link: l, name: name, static: ifc.Static, ask6: ifc.DHCP6 && opts.dhcpv6, out: out, opts: opts})
 			continue
 		}
 		if err := applyConfig(l, ifc.Static, linkConfig{}, netlink.RouteProtocol(4)); err != nil { // RTPROT_STATIC
