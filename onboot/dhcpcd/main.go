@@ -63,6 +63,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.configFile, "config", "", "a cloud-init network-config (version 2) file (default, when no links are named: the first of /run/config/network-config, /etc/keel/network.yml that exists; else DHCP)")
 	fs.StringVar(&o.resolvConf, "resolv-conf", defaultResolvConf, "the resolv.conf to write")
 	fs.StringVar(&o.ntpFile, "ntp-servers", defaultNTPFile, "the file to write the NTP servers to, one a line")
+	// LinuxKit's dhcpcd command line ([/sbin/dhcpcd, --nobackground, -f, /dhcpcd.conf, -1])
+	// works: this dhcpcd never forks and has no configuration file of that format.
+	fs.Bool("nobackground", false, "accepted for LinuxKit's command line; dhcpcd always stays in the foreground")
+	fs.String("f", "", "accepted for LinuxKit's command line; the dhcpcd.conf file is not read")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

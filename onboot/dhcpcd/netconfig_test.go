@@ -136,3 +136,13 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("%+v", o)
 	}
 }
+
+func TestParseFlagsAcceptsLinuxKitsCommandLine(t *testing.T) {
+	o, err := parseFlags([]string{"--nobackground", "-f", "/dhcpcd.conf", "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.once || len(o.links) != 0 {
+		t.Errorf("%+v: want -1 and every link", o)
+	}
+}
