@@ -8,6 +8,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/rfc1035label"
+	"github.com/vishvananda/netlink"
 )
 
 func ack(t *testing.T, opts ...dhcpv4.Option) *dhcpv4.DHCPv4 {
@@ -162,4 +163,8 @@ func TestIsEthernetLeavesOutLoopbackAndVirtualLinks(t *testing.T) {
 			t.Errorf("%s/%s: %v, want %v", c.typ, c.encap, got, c.want)
 		}
 	}
+}
+
+func netlinkAttrs(encap string, flags net.Flags) *netlink.LinkAttrs {
+	return &netlink.LinkAttrs{EncapType: encap, Flags: flags}
 }

@@ -6,13 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
 )
-
-func netlinkAttrs(encap string, flags net.Flags) *netlink.LinkAttrs {
-	return &netlink.LinkAttrs{EncapType: encap, Flags: flags}
-}
 
 func TestRenderResolvConfMergesLinksWithoutDuplicates(t *testing.T) {
 	got := string(renderResolvConf([]resolverInfo{
