@@ -50,6 +50,7 @@ func (in *initProc) bootSteps() []bootStep {
 		{"read-only root", b.readOnlyRoot, false},
 		{"hostname", b.hostname, false},
 		{"loopback", loopbackUp, false},
+		{"resolv.conf", func() error { return makeResolvConf(bundle.ResolvConf) }, false},
 		{"onboot containers", b.onbootContainers, false},
 		{"kernel log", b.kernelLog, false},
 		{"control socket", in.serveControl, false},
