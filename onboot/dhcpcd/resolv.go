@@ -101,12 +101,31 @@ func appendNewIPs(list []net.IP, ips ...net.IP) []net.IP {
 	return list
 }
 
-// writeIfChanged writes data to name atomically (a temporary file in the same directory,
-// renamed over it), creating the directory, unless name holds data already: a renewal
-// that changes nothing leaves the file alone.
+// writeIfChanged writes data to name, creating the directory, unless name holds data
+// already: a renewal that changes nothing leaves the file alone. A file that exists is
+// rewritten in place, in one write: PID 1 binds resolv.conf into the net: host containers,
+// and a bind holds the inode, so a file renamed over it would never reach a container that
+// started before the lease. A new file is written atomically (a temporary file renamed).
 func writeIfChanged(name string, data []byte) error {
-	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, data) {
+	old, err := os.ReadFile(name)
+	if err == nil && bytes.Equal(old, data) {
 		return nil
+	}
+	if err == nil {
+		if st, serr := os.Lstat(name); serr == nil && st.Mode().IsRegular() {
+			f, err := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0)
+			if err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			_, err = f.Write(data)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", name, err)
+			}
+			return nil
+		}
 	}
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

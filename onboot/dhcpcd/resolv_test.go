@@ -56,7 +56,9 @@ func TestOutputsWriteResolvConfAndNTPServersAndSkipUnchangedContent(t *testing.T
 	}
 }
 
-func TestWriteIfChangedReplacesTheFileByRename(t *testing.T) {
+// resolv.conf is bound into containers, and a bind holds the inode: an existing file is
+// rewritten in place so that containers see the new resolver.
+func TestWriteIfChangedRewritesAnExistingFileInPlaceSoBindsSeeIt(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(name, []byte("old"), 0o644)
 	before, _ := os.Stat(name)
@@ -64,11 +66,21 @@ func TestWriteIfChangedReplacesTheFileByRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := os.Stat(name)
-	if os.SameFile(before, after) {
-		t.Error("the file was rewritten in place, not replaced")
+	if !os.SameFile(before, after) {
+		t.Error("the file was replaced: a bind of the old one would not see the change")
 	}
 	if read(t, name) != "new" || after.Mode().Perm() != 0o644 {
 		t.Errorf("content %q mode %v", read(t, name), after.Mode())
+	}
+}
+
+func TestWriteIfChangedCreatesANewFileWhole(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "sub", "f")
+	if err := writeIfChanged(name, []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if read(t, name) != "first" {
+		t.Errorf("content %q", read(t, name))
 	}
 }
 
