@@ -298,7 +298,7 @@ func TestARefusedPoweroffIsLoggedAndTheNextPressAsksAgain(t *testing.T) {
 	if got := pid1.requests(); len(got) != 2 {
 		t.Fatalf("PID 1 got %q, want two requests", got)
 	}
-	if want := "acpid: power off: POST /v1/poweroff: 403 Forbidden: power off refused: the caller has no CAP_SYS_BOOT"; !strings.Contains(log(), want) {
+	if want := "acpid: power off: POST /v1/poweroff: status 403: power off refused: the caller has no CAP_SYS_BOOT"; !strings.Contains(log(), want) {
 		t.Fatalf("log lacks %q:\n%s", want, log())
 	}
 }
@@ -380,6 +380,18 @@ func TestDevicesThatAppearLaterAreWatchedAndOthersSkipped(t *testing.T) {
 	}
 	if strings.Contains(log(), "mouse0") {
 		t.Errorf("a device not named event* was probed:\n%s", log())
+	}
+}
+
+func TestResponsesParseToStatusAndBody(t *testing.T) {
+	status, body, err := parseResponse([]byte("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 23\r\n\r\n{\"action\":\"power off\"}\n"))
+	if err != nil || status != 202 || string(body) != "{\"action\":\"power off\"}\n" {
+		t.Fatalf("got %d %q %v", status, body, err)
+	}
+	for _, bad := range []string{"", "HTTP/1.1 202 Accepted\r\n", "SSH-2.0\r\n\r\n", "HTTP/1.1 abc\r\n\r\n"} {
+		if _, _, err := parseResponse([]byte(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
 	}
 }
 

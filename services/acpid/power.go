@@ -1,12 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,37 +39,25 @@ func (d *debouncer) reset() {
 	d.last = time.Time{}
 }
 
-// controlClient asks PID 1 over its control socket (HTTP over a unix socket).
+// controlClient asks PID 1 over its control socket. It speaks the one HTTP/1.1 exchange
+// it needs by hand: net/http's client would triple the binary.
 type controlClient struct {
-	http *http.Client
+	socket  string
+	timeout time.Duration
 }
 
 func newControlClient(socket string) *controlClient {
-	return &controlClient{http: &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", socket)
-			},
-		},
-	}}
+	return &controlClient{socket: socket, timeout: 30 * time.Second}
 }
 
 // powerOff asks PID 1 to power the machine off: POST /v1/poweroff, answered 202 once PID 1
 // starts the shutdown.
 func (c *controlClient) powerOff(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://keel/v1/poweroff", nil)
+	status, body, err := c.post(ctx, "/v1/poweroff")
 	if err != nil {
-		return err
+		return fmt.Errorf("POST /v1/poweroff on %s: %w", c.socket, err)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("POST /v1/poweroff: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode/100 == 2 {
+	if status/100 == 2 {
 		return nil
 	}
 	var e struct {
@@ -78,5 +67,46 @@ func (c *controlClient) powerOff(ctx context.Context) error {
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
 		msg = e.Error
 	}
-	return fmt.Errorf("POST /v1/poweroff: %s: %s", resp.Status, msg)
+	return fmt.Errorf("POST /v1/poweroff: status %d: %s", status, msg)
+}
+
+// post sends an empty POST for path and returns the response's status code and body.
+func (c *controlClient) post(ctx context.Context, path string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.socket)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	req := "POST " + path + " HTTP/1.1\r\nHost: keel\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		return 0, nil, err
+	}
+	resp, err := io.ReadAll(io.LimitReader(conn, 64<<10))
+	if err != nil {
+		return 0, nil, err
+	}
+	return parseResponse(resp)
+}
+
+// parseResponse splits an HTTP/1.1 response into its status code and body; a chunked body
+// (which PID 1's short JSON answers never are) is returned as it is.
+func parseResponse(resp []byte) (int, []byte, error) {
+	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))
+	if !ok {
+		return 0, nil, fmt.Errorf("truncated HTTP response %q", resp)
+	}
+	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	proto, rest, _ := strings.Cut(string(line), " ")
+	code, _, _ := strings.Cut(rest, " ")
+	status, err := strconv.Atoi(code)
+	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil || status < 100 || status > 999 {
+		return 0, nil, fmt.Errorf("bad HTTP status line %q", line)
+	}
+	return status, body, nil
 }
