@@ -415,3 +415,18 @@ func TestInotifyNamesParsesPaddedRecords(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+func TestAFileThatIsNotAnInputDeviceIsRefusedNamingIt(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "event0")
+	if err := os.WriteFile(path, make([]byte, 128), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := openPowerDevice(path)
+	if err == nil {
+		f.Close()
+		t.Fatal("a regular file was taken for a power button")
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "EVIOCGBIT") {
+		t.Fatalf("err = %v, want one naming %s and the ioctl", err, path)
+	}
+}
