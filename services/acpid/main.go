@@ -51,19 +51,20 @@ func knownFlags(args []string) []string {
 	var out []string
 	for i := 0; i < len(args); i++ {
 		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "-") {
+		switch {
+		case !strings.HasPrefix(args[i], "-"):
+		case name == "h" || name == "help":
+			out = append(out, args[i])
 			continue
-		}
-		switch name {
-		case "input", "socket", "debounce":
+		case name == "input" || name == "socket" || name == "debounce":
 			out = append(out, args[i])
 			if !hasValue && i+1 < len(args) {
 				i++
 				out = append(out, args[i])
 			}
-		default:
-			fmt.Fprintf(os.Stderr, "acpid: ignoring argument %q\n", args[i])
+			continue
 		}
+		fmt.Fprintf(os.Stderr, "acpid: ignoring argument %q\n", args[i])
 	}
 	return out
 }

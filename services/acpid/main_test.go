@@ -396,8 +396,8 @@ func TestResponsesParseToStatusAndBody(t *testing.T) {
 }
 
 func TestBusyboxAcpidFlagsAreIgnored(t *testing.T) {
-	got := knownFlags([]string{"-f", "-c", "/etc/acpi", "-debounce", "5s", "--socket=/s", "-d"})
-	if want := []string{"-debounce", "5s", "--socket=/s"}; !reflect.DeepEqual(got, want) {
+	got := knownFlags([]string{"-f", "-c", "/etc/acpi", "-debounce", "5s", "--socket=/s", "-d", "-h"})
+	if want := []string{"-debounce", "5s", "--socket=/s", "-h"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
