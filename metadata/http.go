@@ -286,13 +286,13 @@ const azureAPIVersion = "2021-02-01"
 
 type azureInstance struct {
 	Compute struct {
-		Name       string `json:"name"`
-		VMID       string `json:"vmId"`
-		Location   string `json:"location"`
-		Zone       string `json:"zone"`
-		VMSize     string `json:"vmSize"`
-		UserData   string `json:"userData"` // base64
-		OSProfile  struct {
+		Name      string `json:"name"`
+		VMID      string `json:"vmId"`
+		Location  string `json:"location"`
+		Zone      string `json:"zone"`
+		VMSize    string `json:"vmSize"`
+		UserData  string `json:"userData"` // base64
+		OSProfile struct {
 			ComputerName string `json:"computerName"`
 		} `json:"osProfile"`
 		PublicKeys []struct {
@@ -610,4 +610,3 @@ func privilegedClient(c *http.Client) *http.Client {
 	cc.Transport = t
 	return &cc
 }
-

@@ -307,4 +307,3 @@ func (p cdromProvider) fetch(context.Context) (*Data, error) {
 	}
 	return nil, fmt.Errorf("%w: no CD-ROM with config or user-data", errAbsent)
 }
-

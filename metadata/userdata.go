@@ -202,7 +202,7 @@ func (wf writeFile) op() (fileOp, error) {
 		return fileOp{}, fmt.Errorf("path %q: only paths under %s are written", wf.Path, configPath)
 	}
 	if err := checkName(rel); err != nil {
-		return fileOp{}, fmt.Errorf("path %w", err)
+		return fileOp{}, fmt.Errorf("path %q: %w", wf.Path, err)
 	}
 	if reserved[rel] {
 		return fileOp{}, fmt.Errorf("path %q: reserved for metadata's own file", wf.Path)
