@@ -169,11 +169,11 @@ func TestAWSWithoutUserDataHasNone(t *testing.T) {
 func gcpHandler(echo bool) http.HandlerFunc {
 	const inst = "/computeMetadata/v1/instance/"
 	m := map[string]string{
-		inst + "hostname":     "vm1.c.proj.internal",
-		inst + "id":           "4242",
-		inst + "zone":         "projects/123/zones/us-central1-a",
-		inst + "machine-type": "projects/123/machineTypes/e2-small",
-		inst + "network-interfaces/0/ip":                          "10.128.0.2",
+		inst + "hostname":                "vm1.c.proj.internal",
+		inst + "id":                      "4242",
+		inst + "zone":                    "projects/123/zones/us-central1-a",
+		inst + "machine-type":            "projects/123/machineTypes/e2-small",
+		inst + "network-interfaces/0/ip": "10.128.0.2",
 		inst + "network-interfaces/0/access-configs/0/external-ip": "198.51.100.2",
 		"/computeMetadata/v1/project/attributes/ssh-keys":          "alice:ssh-rsa AAAA alice\nbob:ssh-ed25519 BBBB bob",
 		inst + "attributes/user-data":                              "plain user data",
