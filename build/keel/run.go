@@ -48,6 +48,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "keel run qemu: one image name is needed (the NAME of NAME-kernel, NAME-initrd.img)")
 		return errUsage
 	}
+	if data.set && *dataFile != "" || metadata.set && *metadataFile != "" {
+		fmt.Fprintln(stderr, "keel run qemu: --data and --data-file (or --metadata and --metadata-file) exclude each other")
+		return errUsage
+	}
 	cfg := qemu.Config{
 		Arch: *arch, Mem: *mem, CPUs: *cpus, Accel: *accel, UEFI: *uefi, NoRNG: !*rng, NIC: *nic, HostFwd: hostfwd,
 		ExtraArgs: extra, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Timeout: *timeout,
@@ -61,10 +65,6 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		cfg.Disks = append(cfg.Disks, disk)
-	}
-	if data.set && *dataFile != "" || metadata.set && *metadataFile != "" {
-		fmt.Fprintln(stderr, "keel run qemu: --data and --data-file (or --metadata and --metadata-file) exclude each other")
-		return errUsage
 	}
 	if data.set {
 		cfg.Data = []byte(data.value)
