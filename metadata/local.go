@@ -179,6 +179,29 @@ func (p fileProvider) fetch(context.Context) (*Data, error) {
 	return &Data{Provider: "file", UserData: b}, nil
 }
 
+// readVolumeFile reads name from a mounted ISO or FAT volume; when it is missing, its
+// ISO 9660 level 1 form too ("user-data" → "user_dat"), which Linux shows when an image has
+// neither Joliet nor Rock Ridge names.
+func readVolumeFile(dir, name string) ([]byte, error) {
+	b, err := readLimited(filepath.Join(dir, name))
+	if b != nil || err != nil {
+		return b, err
+	}
+	short := []byte(strings.ToLower(name))
+	for i, c := range short {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			short[i] = '_'
+		}
+	}
+	if len(short) > 8 {
+		short = short[:8]
+	}
+	if string(short) == name {
+		return nil, nil
+	}
+	return readLimited(filepath.Join(dir, string(short)))
+}
+
 // volume is a block device and the file system its first sectors show.
 type volume struct {
 	dev    string // /dev/sr0
@@ -270,7 +293,7 @@ func (p cidataProvider) fetch(context.Context) (*Data, error) {
 		}
 		return withMounted(p.e, v, func(dir string) (*Data, error) {
 			return noCloud("NoCloud", func(name string) ([]byte, error) {
-				return readLimited(filepath.Join(dir, name))
+				return readVolumeFile(dir, name)
 			})
 		})
 	}
@@ -290,7 +313,7 @@ func (p cdromProvider) fetch(context.Context) (*Data, error) {
 		}
 		d, err := withMounted(p.e, v, func(dir string) (*Data, error) {
 			for _, name := range []string{"config", userDataFile} {
-				b, err := readLimited(filepath.Join(dir, name))
+				b, err := readVolumeFile(dir, name)
 				if err != nil {
 					return nil, err
 				}

@@ -223,3 +223,15 @@ func TestLabelOfReadsFAT32(t *testing.T) {
 		t.Errorf("%q %q %v", fstype, label, err)
 	}
 }
+
+func TestVolumeFilesAreFoundUnderTheirISOLevel1Names(t *testing.T) {
+	m := newMachine(t)
+	m.disk("sr0", isoHeader("cidata"), map[string]string{"user_dat": "short names", "meta_dat": "instance-id: i-short\n"})
+	d, err := cidataProvider{m.e}.fetch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(d.UserData) != "short names" || d.Facts["instance_id"] != "i-short" {
+		t.Errorf("%+v", d)
+	}
+}
