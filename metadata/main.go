@@ -23,10 +23,11 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stderr, func(h string) error { return syscall.Sethostname([]byte(h)) }))
 }
 
-func run(args []string, stderr io.Writer) int {
+// run is the command; setHostname sets the machine's name.
+func run(args []string, stderr io.Writer, setHostname func(string) error) int {
 	logger := log.New(stderr, "metadata: ", 0)
 	fs := flag.NewFlagSet("metadata", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -85,7 +86,7 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer c.Close()
-	if err := apply(c, d, func(h string) error { return syscall.Sethostname([]byte(h)) }, logger); err != nil {
+	if err := apply(c, d, setHostname, logger); err != nil {
 		logger.Print(err)
 		return 1
 	}
