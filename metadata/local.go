@@ -13,21 +13,26 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/keel-os/keel/guest"
 )
 
-// The NoCloud file names, on a cidata volume and (under fwcfgPrefix) in fw_cfg.
+// The NoCloud file names, on a cidata volume.
 const (
 	userDataFile      = "user-data"
 	metaDataFile      = "meta-data"
 	networkConfigFile = "network-config"
 )
 
-// fwcfgPrefix is where keel run qemu --data-via fwcfg puts them: fw_cfg files
-// opt/org.keel/user-data, opt/org.keel/meta-data and opt/org.keel/network-config.
-const fwcfgPrefix = "opt/org.keel/"
+// fwcfgNames are the fw_cfg files keel run qemu --data-via fwcfg passes, by NoCloud name.
+var fwcfgNames = map[string]string{
+	userDataFile:      guest.FwCfgUserData,
+	metaDataFile:      guest.FwCfgMetaData,
+	networkConfigFile: guest.FwCfgNetworkConfig,
+}
 
 // cmdlineKey is the kernel command-line key carrying base64 user data.
-const cmdlineKey = "keel.userdata"
+const cmdlineKey = guest.KeyUserData
 
 // readLimited reads at most maxUserData bytes of a file; a missing file is nil, nil.
 func readLimited(name string) ([]byte, error) {
@@ -121,7 +126,7 @@ func (p fwcfgProvider) fetch(context.Context) (*Data, error) {
 		return nil, fmt.Errorf("%w: %v", errAbsent, err)
 	}
 	return noCloud("fw_cfg", func(name string) ([]byte, error) {
-		return readLimited(filepath.Join(dir, filepath.FromSlash(fwcfgPrefix+name), "raw"))
+		return readLimited(filepath.Join(dir, filepath.FromSlash(fwcfgNames[name]), "raw"))
 	})
 }
 

@@ -5,13 +5,14 @@ import (
 	"strings"
 
 	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/guest"
 )
 
 // The fw_cfg files that carry Config.Data and Config.MetaData with DataVia fwcfg; the guest's
 // keel/metadata reads them under /sys/firmware/qemu_fw_cfg/by_name/.
 const (
-	FwCfgUserData = "opt/org.keel/user-data"
-	FwCfgMetaData = "opt/org.keel/meta-data"
+	FwCfgUserData = guest.FwCfgUserData
+	FwCfgMetaData = guest.FwCfgMetaData
 )
 
 // Command returns the QEMU command line (argv[0] is the binary) for cfg. It touches nothing
