@@ -27,6 +27,15 @@ type httpProvider struct {
 
 func (p httpProvider) name() string { return p.id }
 
+// endpoint is the service's address: providers sharing one that did not answer are skipped.
+func (p httpProvider) endpoint() string { return p.base }
+
+// unreachableError is a request that got no HTTP answer (no route, refused, timed out).
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
 func (p httpProvider) fetch(ctx context.Context) (*Data, error) {
 	timeout := p.e.timeout
 	if timeout <= 0 {
@@ -99,7 +108,7 @@ func (g *getter) do(ctx context.Context, method, p string, header http.Header, l
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, &unreachableError{err}
 	}
 	defer resp.Body.Close()
 	if g.check != nil {
@@ -130,7 +139,7 @@ func (g *getter) get(ctx context.Context, p string) ([]byte, error) {
 func (g *getter) first(ctx context.Context, p string) ([]byte, error) {
 	b, err := g.get(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errAbsent, err)
+		return nil, fmt.Errorf("%w: %w", errAbsent, err)
 	}
 	return b, nil
 }
@@ -174,7 +183,7 @@ func fetchAWS(ctx context.Context, g *getter) (*Data, error) {
 		case isStatus(err, http.StatusForbidden, http.StatusNotFound, http.StatusMethodNotAllowed):
 			return "", nil
 		case err != nil:
-			return "", fmt.Errorf("%w: %v", errAbsent, err)
+			return "", fmt.Errorf("%w: %w", errAbsent, err)
 		}
 		return strings.TrimSpace(string(b)), nil
 	}

@@ -310,25 +310,50 @@ func TestEquinixMetalReadsItsDocument(t *testing.T) {
 	wantFacts(t, d, "instance_id", "e1", "public_ipv4", "147.75.1.1", "local_ipv4", "10.70.1.1", "region", "da")
 }
 
-func TestAProviderThatHangsCostsOnlyItsTimeout(t *testing.T) {
+func TestAProviderThatHangsCostsOnlyItsTimeoutAndOthersAtItsAddressAreSkipped(t *testing.T) {
 	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-release
 	}))
-	defer srv.Close()
+	defer hang.Close()
 	defer close(release)
-	e := &env{client: srv.Client(), urls: map[string]string{"aws": srv.URL, "gcp": srv.URL}, timeout: 150 * time.Millisecond, log: log.New(io.Discard, "", 0)}
+	s := &imds{uses: 100}
+	good := httptest.NewServer(s)
+	defer good.Close()
+	var logs strings.Builder
+	e := &env{client: hang.Client(), timeout: 300 * time.Millisecond, log: log.New(&logs, "", 0),
+		urls: map[string]string{"gcp": hang.URL, "azure": hang.URL, "digitalocean": hang.URL, "aws": good.URL}}
 	var ps []provider
-	for _, n := range []string{"aws", "gcp"} {
+	for _, n := range []string{"gcp", "azure", "digitalocean", "aws"} {
 		p, _ := newProvider(n, e)
 		ps = append(ps, p)
 	}
 	start := time.Now()
-	if p, _ := probe(context.Background(), ps, e.log); p != nil {
-		t.Fatalf("%s answered", p.name())
+	p, _ := probe(context.Background(), ps, e.log)
+	took := time.Since(start)
+	if p == nil || p.name() != "aws" {
+		t.Fatalf("got %v, want aws; log:\n%s", p, logs.String())
 	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("two hanging providers took %s, want about 2 × 150ms", took)
+	if took > 900*time.Millisecond {
+		t.Errorf("took %s: more than one timeout of 300ms for three providers at one hanging address", took)
+	}
+	for _, n := range []string{"azure", "digitalocean"} {
+		if !strings.Contains(logs.String(), n+": skipped") {
+			t.Errorf("%s not skipped; log:\n%s", n, logs.String())
+		}
+	}
+}
+
+func TestAnHTTPErrorDoesNotMarkTheAddressDead(t *testing.T) {
+	s := &imds{uses: 100}
+	srv := httptest.NewServer(s) // answers 404 to GCP's and OpenStack's paths
+	defer srv.Close()
+	e := &env{client: srv.Client(), timeout: time.Second, log: log.New(io.Discard, "", 0),
+		urls: map[string]string{"openstack": srv.URL, "aws": srv.URL}}
+	openstack, _ := newProvider("openstack", e)
+	aws, _ := newProvider("aws", e)
+	if p, _ := probe(context.Background(), []provider{openstack, aws}, e.log); p == nil || p.name() != "aws" {
+		t.Errorf("got %v, want aws after openstack's 404", p)
 	}
 }
 

@@ -111,17 +111,29 @@ func urlsFromEnv() map[string]string {
 	return urls
 }
 
-// probe tries the providers in order and returns the first that answers.
+// probe tries the providers in order and returns the first that answers. A network provider
+// whose address gave no HTTP answer is not asked again under another provider's name: many
+// share 169.254.169.254, and a machine outside a cloud would wait for each in turn.
 func probe(ctx context.Context, providers []provider, logger *log.Logger) (provider, *Data) {
+	dead := map[string]bool{}
 	for _, p := range providers {
+		ep, hasEndpoint := p.(interface{ endpoint() string })
+		if hasEndpoint && dead[ep.endpoint()] {
+			logger.Printf("%s: skipped: %s did not answer", p.name(), ep.endpoint())
+			continue
+		}
 		start := time.Now()
 		d, err := p.fetch(ctx)
+		var unreachable *unreachableError
 		switch {
 		case err == nil:
 			logger.Printf("%s: found in %s", p.name(), time.Since(start).Round(time.Millisecond))
 			return p, d
 		case errors.Is(err, errAbsent):
 			logger.Printf("%s: %v", p.name(), err)
+			if hasEndpoint && errors.As(err, &unreachable) {
+				dead[ep.endpoint()] = true
+			}
 		default:
 			logger.Printf("%s: answered but failed: %v", p.name(), err)
 		}
