@@ -15,8 +15,8 @@ import (
 
 // relayEnv, when set, makes this test binary qemu's guestfwd command: it joins its stdin and
 // stdout (the guest's connection) to the TCP address in the variable. slirp's guestfwd only
-// takes addresses inside its own network and a chardev is one stream all guest connections share, so the test
-// runs the network as 169.254.169.0/24 and spawns a relay per connection (cmd:).
+// takes addresses inside its own network, and a chardev is one stream all guest connections
+// share, so the test runs the network as 169.254.169.0/24 and spawns a relay per connection.
 const relayEnv = "KEEL_TEST_METADATA_RELAY"
 
 func init() {
