@@ -27,9 +27,10 @@ var (
 // stops QEMU, which a halted or panicked guest never ends by itself.
 var stopGrace = 2 * time.Second
 
-// Run boots cfg in QEMU and waits until it ends. It creates missing disk files, writes
-// cfg.Data and MetaData to temporary files and ISO images (removed after the run), copies the console to cfg.Stdout, and returns nil only if
-// QEMU exited 0 after the guest printed "keel: power off" (see the package doc).
+// Run boots cfg in QEMU and waits until it ends. It creates missing disk files, puts
+// cfg.Data and MetaData into temporary files and ISO images (removed after the run), copies
+// the console to cfg.Stdout, and returns nil only if QEMU exited 0 after the guest printed
+// "keel: power off" (see the package doc).
 func Run(ctx context.Context, cfg Config) error {
 	c, err := cfg.withDefaults()
 	if err != nil {
