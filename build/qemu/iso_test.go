@@ -46,6 +46,16 @@ func TestWriteISOHoldsTheFilesUnderTheirNamesAndLabel(t *testing.T) {
 	if string(raw[32769:32774]) != "CD001" || string(bytes.TrimRight(raw[32768+40:32768+72], " ")) != "cidata" {
 		t.Errorf("primary volume descriptor label %q", raw[32768+40:32768+72])
 	}
+	// The long names Linux shows come from a Joliet supplementary volume descriptor.
+	joliet := false
+	for off := 17 * 2048; off+2048 <= len(raw) && raw[off] != 255; off += 2048 {
+		if esc := string(raw[off+88 : off+91]); raw[off] == 2 && (esc == "%/@" || esc == "%/C" || esc == "%/E") {
+			joliet = true
+		}
+	}
+	if !joliet {
+		t.Error("no Joliet volume descriptor")
+	}
 }
 
 func TestWriteISOIsDeterministic(t *testing.T) {
