@@ -61,7 +61,8 @@ type Binary struct {
 type File struct {
 	Path      string   `yaml:"path"`
 	Source    string   `yaml:"source"`
-	Deb       string   `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	Deb       string   `yaml:"deb"`  // with source: the path inside this Debian package, for the target arch
+	Libs      []string `yaml:"libs"` // with deb: Debian packages holding the ELF file's loader and shared libraries
 	Contents  *string  `yaml:"contents"`
 	Directory bool     `yaml:"directory"`
 	Symlink   string   `yaml:"symlink"`
@@ -211,6 +212,9 @@ func (p *Package) validate() error {
 		}
 		if f.Deb != "" && (f.Source == "" || !path.IsAbs(f.Source)) {
 			return p.errf(f.Pos, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
+		}
+		if len(f.Libs) > 0 && f.Deb == "" {
+			return p.errf(f.Pos, "file %s: libs needs deb: the shared libraries of a file from a Debian package", f.Path)
 		}
 		if f.Symlink != "" && f.Mode != nil {
 			return p.errf(f.Pos, "file %s: a symlink has no mode", f.Path)

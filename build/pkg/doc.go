@@ -35,6 +35,10 @@
 //	  - path: /usr/bin/busybox
 //	    deb: busybox-static      # with source: the absolute path inside this Debian package
 //	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version)
+//	  - path: /sbin/mke2fs       # a dynamically linked program: its loader (PT_INTERP) and the
+//	    deb: e2fsprogs           # shared libraries it needs (DT_NEEDED, recursively) are taken
+//	    source: /sbin/mke2fs     # from deb: and the libs: packages, at their paths there
+//	    libs: [libext2fs2, libc6]
 //	  - path: /etc/motd
 //	    contents: "hello\n"      # default mode 0644
 //	  - path: /sbin

@@ -18,10 +18,11 @@ type layer struct {
 	tree   *tree.Tree
 	origin map[string]string
 	debs   map[string]*Deb // the Debian packages deb: files came from, by name
+	libs   map[string]bool // image paths of the loaders and libraries libs: added
 }
 
 func newLayer() *layer {
-	return &layer{tree: tree.New(), origin: map[string]string{}, debs: map[string]*Deb{}}
+	return &layer{tree: tree.New(), origin: map[string]string{}, debs: map[string]*Deb{}, libs: map[string]bool{}}
 }
 
 // add puts n at the absolute image path p, creating missing parent directories.
