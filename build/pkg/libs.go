@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
 // debTree is an unpacked Debian package that libraries are looked up in.
@@ -90,13 +91,12 @@ func (l *layer) findLib(trees []debTree, dirs []string, name, by, origin string)
 			if err != nil {
 				return "", fmt.Errorf("%s: libs: %s: %w", origin, name, err)
 			}
-			if l.libs[p] {
+			if l.libs[p] != "" {
 				return src, nil
 			}
-			if err := l.addHost(p, src, nil, origin+" (libs: "+name+")"); err != nil {
+			if err := l.addLibFile(p, src, origin+" (libs: "+name+")"); err != nil {
 				return "", err
 			}
-			l.libs[p] = true
 			d := l.debs[t.info.Package]
 			if d == nil {
 				info := t.info
@@ -112,6 +112,31 @@ func (l *layer) findLib(trees []debTree, dirs []string, name, by, origin string)
 		names[i] = t.info.Package
 	}
 	return "", fmt.Errorf("%s: libs: %s, needed by %s, is in none of %s (under %s)", origin, name, filepath.Base(by), strings.Join(names, ", "), strings.Join(dirs, " "))
+}
+
+// addLibFile adds the host file src at the image path p: as a hard link when another path
+// already holds src (the loader is found under two names), else as a copy.
+func (l *layer) addLibFile(p, src, origin string) error {
+	for other, otherSrc := range l.libs {
+		if otherSrc != src {
+			continue
+		}
+		key, err := tree.Clean(other)
+		if err != nil {
+			return err
+		}
+		n, err := l.tree.Lookup(key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", origin, err)
+		}
+		l.libs[p] = src
+		return l.add(p, n, origin)
+	}
+	if err := l.addHost(p, src, nil, origin); err != nil {
+		return err
+	}
+	l.libs[p] = src
+	return nil
 }
 
 // resolveIn returns the host path of the regular file at the image path p inside root,
