@@ -206,7 +206,7 @@ func TestReadFSReadsTheLabelAndUUIDMke2fsWrote(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ReadFS = %v, %v", ok, err)
 	}
-	if fs.Type != Ext || fs.Label != "persist" || len(fs.UUID) != 36 {
+	if fs.Type != Ext || fs.Label != "persist" || len(fs.UUID) != 36 || fs.Size > part.Size(512) || fs.Size < part.Size(512)-4096 {
 		t.Errorf("fs = %+v", fs)
 	}
 	if _, err := exec.LookPath("blkid"); err == nil {
