@@ -161,35 +161,9 @@ func probe(path string) (string, error) {
 	return sig, nil
 }
 
-// format partitions dev and makes the filesystem on its partition. The device is opened
-// exclusively, so a mounted disk cannot be formatted even with -force.
+// format partitions dev and makes the filesystem on its partition.
 func (f *formatter) format(dev string) error {
-	d, err := os.OpenFile(dev, os.O_RDWR|unix.O_EXCL, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dev, err)
-	}
-	defer d.Close()
-	size, err := disk.Size(d)
-	if err != nil {
-		return err
-	}
-	ss := disk.SectorSize(d)
-	if f.force {
-		if err := wipe(d, size); err != nil {
-			return fmt.Errorf("wipe %s: %w", dev, err)
-		}
-	}
-	part, err := disk.Create(d, size, ss, f.scheme, f.label)
-	if err != nil {
-		return fmt.Errorf("partition %s: %w", dev, err)
-	}
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("partition %s: %w", dev, err)
-	}
-	if err := disk.Reread(d, part, ss); err != nil {
-		return err
-	}
-	fi, err := d.Stat()
+	part, ss, image, err := f.partition(dev)
 	if err != nil {
 		return err
 	}
@@ -198,7 +172,7 @@ func (f *formatter) format(dev string) error {
 		args = append(args, "-L", f.label)
 	}
 	target := disk.PartitionPath(dev, part.Number)
-	if fi.Mode().IsRegular() {
+	if image {
 		// an image file: the filesystem goes at the partition's offset
 		target = dev
 		args = append(args, "-E", "offset="+strconv.FormatInt(part.Offset(ss), 10), dev, strconv.FormatInt(part.Size(ss)/1024, 10)+"k")
@@ -215,6 +189,42 @@ func (f *formatter) format(dev string) error {
 	f.logf("%s: %s partition table, %s %s on %s (%d MiB) in %s", dev, f.scheme, f.fsType, labelText(f.label), target,
 		part.Size(ss)>>20, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// partition writes the partition table and has the kernel read it. The disk is opened
+// exclusively, so a disk in use cannot be partitioned even with -force, and closed before
+// mke2fs, which cannot claim a partition of a disk someone else holds exclusively.
+func (f *formatter) partition(dev string) (part disk.Part, ss int64, image bool, err error) {
+	d, err := os.OpenFile(dev, os.O_RDWR|unix.O_EXCL, 0)
+	if err != nil {
+		return part, 0, false, fmt.Errorf("open %s: %w", dev, err)
+	}
+	defer d.Close()
+	fi, err := d.Stat()
+	if err != nil {
+		return part, 0, false, err
+	}
+	size, err := disk.Size(d)
+	if err != nil {
+		return part, 0, false, err
+	}
+	ss = disk.SectorSize(d)
+	if f.force {
+		if err := wipe(d, size); err != nil {
+			return part, 0, false, fmt.Errorf("wipe %s: %w", dev, err)
+		}
+	}
+	part, err = disk.Create(d, size, ss, f.scheme, f.label)
+	if err != nil {
+		return part, 0, false, fmt.Errorf("partition %s: %w", dev, err)
+	}
+	if err := d.Sync(); err != nil {
+		return part, 0, false, fmt.Errorf("partition %s: %w", dev, err)
+	}
+	if err := disk.Reread(d, part, ss); err != nil {
+		return part, 0, false, err
+	}
+	return part, ss, fi.Mode().IsRegular(), nil
 }
 
 func labelText(label string) string {

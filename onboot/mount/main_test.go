@@ -43,7 +43,6 @@ func TestParseTakesLinuxKitsForms(t *testing.T) {
 // partition vda1 and vdb1 of vdb, each an ext4 filesystem with a label.
 type machine struct {
 	sys   disk.Sys
-	mkfs  map[string]string // device → label
 	calls []string
 	out   bytes.Buffer
 }
