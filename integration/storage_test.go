@@ -12,7 +12,7 @@ import (
 )
 
 // storagePackages are the storage packages the storage image needs beyond the common ones.
-var storagePackages = []string{"onboot/format", "onboot/mount", "onboot/extend", "onboot/swap"}
+var storagePackages = []string{"onboot/format", "onboot/mount", "onboot/extend", "onboot/swap", "onboot/dm-crypt"}
 
 var (
 	storageOnce sync.Once
@@ -34,17 +34,18 @@ func buildStoragePackages(t *testing.T) {
 	}
 }
 
-// TestStorage boots the storage image twice with three disks: data and scratch blank, keep
-// holding ext4. Boot 1 formats data and scratch (not keep), mounts both by label, turns on a
-// swap file and writes a marker through a service; between boots data is enlarged with
-// qemu-img resize; boot 2 grows its partition and filesystem, formats nothing, finds the
-// marker and the swap file again. keep is byte for byte what it was.
+// TestStorage boots the storage image twice with four disks: data, scratch and secret blank,
+// keep holding ext4. Boot 1 makes secret a LUKS2 volume, formats data and scratch (not keep),
+// mounts them by label and the opened volume by device, turns on a swap file and writes
+// markers on data (from a service) and in the volume; between boots data is enlarged with
+// qemu-img resize; boot 2 grows its partition and filesystem, formats nothing, opens the
+// volume and finds both markers and the swap file again. keep is byte for byte what it was.
 func TestStorage(t *testing.T) {
 	needGuest(t)
 	buildStoragePackages(t)
 	dir := t.TempDir()
 	image := buildImage(t, "integration/testdata/storage.yml", dir)
-	data, scratch, keep := filepath.Join(dir, "data.img"), filepath.Join(dir, "scratch.img"), filepath.Join(dir, "keep.img")
+	data, scratch, keep, secret := filepath.Join(dir, "data.img"), filepath.Join(dir, "scratch.img"), filepath.Join(dir, "keep.img"), filepath.Join(dir, "secret.img")
 	if out, err := exec.Command("truncate", "-s", "64M", keep).CombinedOutput(); err != nil {
 		t.Fatalf("truncate: %v %s", err, out)
 	}
@@ -55,7 +56,8 @@ func TestStorage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disks := []string{"--disk", "file=" + data + ",size=256M", "--disk", "file=" + scratch + ",size=128M", "--disk", "file=" + keep}
+	disks := []string{"--disk", "file=" + data + ",size=256M", "--disk", "file=" + scratch + ",size=128M", "--disk", "file=" + keep,
+		"--disk", "file=" + secret + ",size=64M"}
 
 	console, err := boot(t, image, disks...)
 	if err != nil {
@@ -82,6 +84,12 @@ func TestStorage(t *testing.T) {
 	t.Run("AServiceWritesOnTheMountedDisk", func(t *testing.T) {
 		mustContain(t, console, `storage: wrote marker boot-1`, poweredOff)
 	})
+	t.Run("DmCryptMakesABlankDiskALUKSVolume", func(t *testing.T) {
+		mustContain(t, console, `dm-crypt: /dev/vdd: new LUKS2 volume`, `dm-crypt: /dev/mapper/secret: new ext4`,
+			`dm-crypt: /dev/vdd opened as /dev/mapper/secret`,
+			`mount: /dev/mapper/secret \(ext4 labelled secret\) mounted at /var/lib/secret`,
+			`storage: wrote secret marker secret-1`)
+	})
 	size1 := dataSize(t, console)
 
 	if out, err := exec.Command("qemu-img", "resize", "-f", "raw", data, "384M").CombinedOutput(); err != nil {
@@ -104,6 +112,12 @@ func TestStorage(t *testing.T) {
 		mustContain(t, console2, `extend: /dev/vda: partition 1 grown to 382 MiB`, `extend: /dev/vda: ext4 on partition 1 grown from 254 to 382 MiB`)
 		if size2 := dataSize(t, console2); size2 < size1+100<<10 {
 			t.Errorf("the filesystem on data is %dK after boot 2, %dK after boot 1", size2, size1)
+		}
+	})
+	t.Run("Boot2OpensTheLUKSVolumeAndFindsItsMarker", func(t *testing.T) {
+		mustContain(t, console2, `dm-crypt: /dev/vdd opened as /dev/mapper/secret`, `storage: found secret marker "secret-1"`)
+		if regexp.MustCompile(`new LUKS2 volume|/dev/mapper/secret: new ext4`).MatchString(console2) {
+			t.Error("boot 2 made the volume again")
 		}
 	})
 	t.Run("Boot2TurnsTheSwapFileOnAgain", func(t *testing.T) {
