@@ -125,7 +125,9 @@ func (c *crypt) open(o options) error {
 			}
 			c.logf("%s: new LUKS2 volume", o.device)
 		}
-		if err := c.run("cryptsetup", "open", "--type", "luks", "--key-file", o.keyFile, o.device, o.name); err != nil {
+		// The volume key goes in the dm table, not the kernel keyring: the default seccomp
+		// profile refuses add_key.
+		if err := c.run("cryptsetup", "open", "--type", "luks", "--disable-keyring", "--key-file", o.keyFile, o.device, o.name); err != nil {
 			return err
 		}
 	} else if err := c.run("cryptsetup", "open", "--type", "plain", "--cipher", plainCipher, "--key-file", o.keyFile, o.device, o.name); err != nil {

@@ -83,7 +83,7 @@ func TestLUKSIsCreatedOnABlankDeviceThenOpenedAndFormatted(t *testing.T) {
 	mapped := filepath.Join(v.c.mapper, "secret")
 	want := []string{
 		"cryptsetup luksFormat --batch-mode --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file " + v.key + " " + v.dev,
-		"cryptsetup open --type luks --key-file " + v.key + " " + v.dev + " secret",
+		"cryptsetup open --type luks --disable-keyring --key-file " + v.key + " " + v.dev + " secret",
 		"mke2fs -q -F -t ext4 -L secret " + mapped,
 	}
 	if !reflect.DeepEqual(v.calls, want) {
