@@ -137,7 +137,14 @@ func (p *Package) addFile(ctx context.Context, l *layer, f File, opts *Options) 
 			l.debs[info.Package] = d
 		}
 		d.Files = append(d.Files, path.Join("/", f.Path))
-		return addSource(l, f, filepath.Join(root, f.Source), origin)
+		src := filepath.Join(root, f.Source)
+		if err := addSource(l, f, src, origin); err != nil {
+			return err
+		}
+		if len(f.Libs) == 0 {
+			return nil
+		}
+		return l.addLibs(ctx, src, append([]string{f.Deb}, f.Libs...), opts, origin)
 	case f.Source != "":
 		src := f.Source
 		if !filepath.IsAbs(src) {

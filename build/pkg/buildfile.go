@@ -73,6 +73,8 @@ type File struct {
 	Path   string `yaml:"path"`
 	Source string `yaml:"source"`
 	Deb    string `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	// Libs, with deb:, are Debian packages holding the ELF file's loader and shared libraries.
+	Libs []string `yaml:"libs"`
 	// Concat, with a source directory, makes the file the concatenation of the directory's
 	// regular files whose names match this pattern (path.Match), in byte order of name,
 	// each ending in a newline: a certificate bundle from one certificate a file.
@@ -251,6 +253,9 @@ func (p *Package) validate() error {
 			if _, err := path.Match(f.Concat, ""); err != nil || strings.Contains(f.Concat, "/") {
 				return p.errf(f.Pos, "file %s: concat %q is not a file name pattern", f.Path, f.Concat)
 			}
+		}
+		if len(f.Libs) > 0 && f.Deb == "" {
+			return p.errf(f.Pos, "file %s: libs needs deb: the shared libraries of a file from a Debian package", f.Path)
 		}
 		if f.Symlink != "" && f.Mode != nil {
 			return p.errf(f.Pos, "file %s: a symlink has no mode", f.Path)

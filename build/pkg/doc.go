@@ -41,6 +41,10 @@
 //	    source: /usr/share/ca-certificates/mozilla
 //	    concat: "*.crt"          # one file: the directory's regular files matching the pattern,
 //	                             # in byte order of name, each ending in a newline; default 0644
+//	  - path: /sbin/mke2fs       # a dynamically linked program: its loader (PT_INTERP) and the
+//	    deb: e2fsprogs           # shared libraries it needs (DT_NEEDED, recursively) are taken
+//	    source: /sbin/mke2fs     # from deb: and the libs: packages, at their paths there
+//	    libs: [libext2fs2, libc6]
 //	  - path: /etc/motd
 //	    contents: "hello\n"      # default mode 0644
 //	  - path: /sbin
