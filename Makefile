@@ -22,7 +22,9 @@ DEB_PACKAGES := qemu-system-x86 qemu-system-arm qemu-system-misc qemu-utils ovmf
 FOREIGN_ARCHES := arm64 s390x
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-PACKAGES := init services/getty onboot/sysctl integration/checker
+PACKAGES := init services/getty onboot/sysctl integration/checker \
+	onboot/dhcpcd metadata onboot/format onboot/mount onboot/extend onboot/swap onboot/dm-crypt \
+	services/acpid services/ntpd services/ca-certificates
 
 .PHONY: all deps keel packages kernel kernels all-arches image run test unit integration vet staticcheck bench clean
 

@@ -78,9 +78,6 @@ func (s *awsIMDS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reaches at 169.254.169.254 through qemu's user network.
 func TestMetadata(t *testing.T) {
 	needGuest(t)
-	if err := buildArch("amd64", []string{"metadata"}); err != nil {
-		t.Fatal(err)
-	}
 	image := buildImage(t, "integration/testdata/metadata.yml", t.TempDir())
 	dir := t.TempDir()
 	write := func(name, data string) string {

@@ -12,10 +12,6 @@ import (
 // /etc/resolv.conf (bound from the host's) and a host name.
 func TestDHCPConfiguresTheNetworkAndKeepsTheLease(t *testing.T) {
 	needGuest(t)
-	// keel/dhcpcd is not in the shared package list of every test.
-	if out, err := command(repo, keelBin, "pkg", "build", "--arch", "amd64", "onboot/dhcpcd"); err != nil {
-		t.Fatalf("keel pkg build onboot/dhcpcd: %v\n%s", err, out)
-	}
 	image := buildImage(t, "integration/testdata/network.yml", t.TempDir())
 	console, err := boot(t, image, "--nic", "user")
 	if err != nil {

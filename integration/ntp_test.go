@@ -21,9 +21,6 @@ import (
 // the host's, which the test serves on a TCP port.
 func TestNtpdStepsAWrongClockFromTheHostsSNTPServer(t *testing.T) {
 	needGuest(t)
-	if out, err := command(repo, keelBin, "pkg", "build", "--arch", "amd64", "services/ntpd"); err != nil {
-		t.Fatalf("keel pkg build services/ntpd: %v\n%s", err, out)
-	}
 	ntpPort, requests := serveSNTP(t)
 	timePort := serveTime(t)
 

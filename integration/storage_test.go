@@ -7,32 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 )
-
-// storagePackages are the storage packages the storage image needs beyond the common ones.
-var storagePackages = []string{"onboot/format", "onboot/mount", "onboot/extend", "onboot/swap", "onboot/dm-crypt"}
-
-var (
-	storageOnce sync.Once
-	storageErr  error
-)
-
-// buildStoragePackages builds the storage packages for amd64 once.
-func buildStoragePackages(t *testing.T) {
-	t.Helper()
-	storageOnce.Do(func() {
-		args := append([]string{"pkg", "build", "--arch", "amd64"}, storagePackages...)
-		if out, err := command(repo, keelBin, args...); err != nil {
-			storageErr = err
-			t.Logf("keel pkg build: %s", out)
-		}
-	})
-	if storageErr != nil {
-		t.Fatalf("keel pkg build %v: %v", storagePackages, storageErr)
-	}
-}
 
 // TestStorage boots the storage image twice with four disks: data, scratch and secret blank,
 // keep holding ext4. Boot 1 makes secret a LUKS2 volume, formats data and scratch (not keep),
@@ -42,7 +18,6 @@ func buildStoragePackages(t *testing.T) {
 // volume and finds both markers and the swap file again. keep is byte for byte what it was.
 func TestStorage(t *testing.T) {
 	needGuest(t)
-	buildStoragePackages(t)
 	dir := t.TempDir()
 	image := buildImage(t, "integration/testdata/storage.yml", dir)
 	data, scratch, keep, secret := filepath.Join(dir, "data.img"), filepath.Join(dir, "scratch.img"), filepath.Join(dir, "keep.img"), filepath.Join(dir, "secret.img")

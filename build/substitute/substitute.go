@@ -30,6 +30,15 @@ var Table = []Rule{
 	{"linuxkit/containerd", "keel/init", "containerd is inside keel/init"},
 	{"linuxkit/getty", "keel/getty", "a shell on the consoles; INSECURE=true is its only mode"},
 	{"linuxkit/sysctl", "keel/sysctl", "kernel parameters from /etc/sysctl.d"},
+	{"linuxkit/dhcpcd", "keel/dhcpcd", "DHCP on every link; /sbin/dhcpcd takes --nobackground, -f FILE and -1"},
+	{"linuxkit/metadata", "keel/metadata", "user data and instance metadata into /run/config"},
+	{"linuxkit/ca-certificates", "keel/ca-certificates", "Debian's CA bundle at /etc/ssl/certs/ca-certificates.crt"},
+	{"linuxkit/format", "keel/format", "partitions and formats a blank disk; -type ext4 only"},
+	{"linuxkit/mount", "keel/mount", "mounts by label, UUID or device; /usr/bin/mountie"},
+	{"linuxkit/extend", "keel/extend", "grows the last partition and its ext4"},
+	{"linuxkit/swap", "keel/swap", "a swap file; /swap.sh takes --path and --size"},
+	{"linuxkit/dm-crypt", "keel/dm-crypt", "a dm-crypt volume; /usr/bin/crypto NAME DEVICE, key in /etc/dm-crypt"},
+	{"linuxkit/acpid", "keel/acpid", "the power button powers off through PID 1; busybox acpid's flags are ignored"},
 }
 
 // Substitution is one reference that was replaced.

@@ -53,12 +53,12 @@ func TestLinuxKitSystemImagesBecomeKeelPackages(t *testing.T) {
 	for _, r := range cfg.Init {
 		init = append(init, r.Image)
 	}
-	// init, runc and containerd are one image; ca-certificates has no substitute (yet).
-	if got := strings.Join(init, " "); got != "keel/init:dev linuxkit/ca-certificates:7b32a26ca9c275d3ef32b11fe2a83dbd2aee2fdb" {
+	// init, runc and containerd are one image.
+	if got := strings.Join(init, " "); got != "keel/init:dev keel/ca-certificates:dev" {
 		t.Errorf("init = %s", got)
 	}
-	if cfg.Onboot[0].Image != "keel/sysctl:dev" || cfg.Services[0].Image != "keel/getty:dev" {
-		t.Errorf("onboot %q, services %q", cfg.Onboot[0].Image, cfg.Services[0].Image)
+	if cfg.Onboot[0].Image != "keel/sysctl:dev" || cfg.Onboot[1].Image != "keel/dhcpcd:dev" || cfg.Services[0].Image != "keel/getty:dev" {
+		t.Errorf("onboot %q %q, services %q", cfg.Onboot[0].Image, cfg.Onboot[1].Image, cfg.Services[0].Image)
 	}
 	// Images that are not LinuxKit's system images on Docker Hub stay as written.
 	if cfg.Services[1].Image != "nginx:1.19.5-alpine" || cfg.Services[2].Image != "ghcr.io/linuxkit/getty:v1" {
@@ -77,7 +77,9 @@ func TestLinuxKitSystemImagesBecomeKeelPackages(t *testing.T) {
 		"minimal.yml:5: init[0] linuxkit/init:8eea386739975a43af558eec757a7dcb3a3d2e7b → keel/init:dev",
 		"minimal.yml:6: init[1] linuxkit/runc:667e7ea2c426a2460ca21e3da065a57dbb3369c9: dropped, keel/init already holds it",
 		"minimal.yml:7: init[2] linuxkit/containerd:a988a1a8bcbacb2c0c4a2c3f6b1e8c1d8b7e9f00: dropped, keel/init already holds it",
+		"minimal.yml:8: init[3] linuxkit/ca-certificates:7b32a26ca9c275d3ef32b11fe2a83dbd2aee2fdb → keel/ca-certificates:dev",
 		"minimal.yml:11: onboot[0] \"sysctl\": image linuxkit/sysctl:5a374e4bf3e5a7deeacff6571d0f30f7ea8f56db → keel/sysctl:dev",
+		"minimal.yml:13: onboot[1] \"dhcpcd\": image docker.io/linuxkit/dhcpcd:157df9ef45a035f1542ec2270e374f18efef98a5 → keel/dhcpcd:dev",
 		"minimal.yml:17: services[0] \"getty\": image linuxkit/getty:v1.0.0 → keel/getty:dev",
 	}
 	if got := strings.Join(lines, "\n"); got != strings.Join(want, "\n") {
