@@ -67,6 +67,13 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
+// argsFlag collects one argument per use, commas kept: qemu's options are comma lists
+// (-qmp unix:PATH,server=on,wait=off).
+type argsFlag []string
+
+func (a *argsFlag) String() string     { return strings.Join(*a, " ") }
+func (a *argsFlag) Set(s string) error { *a = append(*a, s); return nil }
+
 func hostArch() string { return runtime.GOARCH }
 
 // archUsage is the help text of an --arch flag: what, then the architectures of package arch.

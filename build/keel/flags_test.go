@@ -17,3 +17,15 @@ func TestArchUsageNamesEveryArch(t *testing.T) {
 		t.Errorf("archUsage = %q, want %q", got, want)
 	}
 }
+
+func TestQemuArgKeepsCommasOfQemusOptionLists(t *testing.T) {
+	var a argsFlag
+	for _, s := range []string{"-qmp", "unix:/tmp/q.sock,server=on,wait=off"} {
+		if err := a.Set(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(a) != 2 || a[1] != "unix:/tmp/q.sock,server=on,wait=off" {
+		t.Errorf("args %q", []string(a))
+	}
+}

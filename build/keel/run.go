@@ -38,8 +38,8 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	nic := fs.String("nic", "none", "network: none or user")
 	fs.Var(&hostfwd, "hostfwd", "with --nic user: HOST:GUEST port forward from 127.0.0.1 (repeatable)")
 	timeout := fs.Duration("timeout", 0, "stop the guest after this long (0: never)")
-	var extra listFlag
-	fs.Var(&extra, "qemu-arg", "extra qemu argument (repeatable)")
+	var extra argsFlag
+	fs.Var(&extra, "qemu-arg", "extra qemu argument, one per flag, commas kept (repeatable)")
 	names, err := parse(fs, args[1:])
 	if err != nil {
 		return err
