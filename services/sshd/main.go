@@ -105,25 +105,33 @@ func run(args []string, logger *log.Logger) error {
 	if err != nil {
 		return err
 	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	// SIGHUP is caught, not ignored: an ignored signal stays ignored in the sessions.
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	defer signal.Stop(hups)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	logger.Printf("sshd: listening on %s (keys from %s; port forwarding %s)", ln.Addr(), strings.Join(keyFiles, ", "), map[bool]string{true: "allowed", false: "off"}[*allowFwd])
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	select {
-	case sig := <-sigs:
-		logger.Printf("sshd: %v: closing sessions", sig)
-		srv.closeAndShutdown(ln)
-		return nil
-	case err := <-served:
-		srv.Shutdown()
-		return err
+	for {
+		select {
+		case <-hups:
+			logger.Printf("sshd: SIGHUP ignored: the keys are read at each login anyway")
+		case sig := <-sigs:
+			logger.Printf("sshd: %v: closing sessions", sig)
+			srv.closeAndShutdown(ln)
+			return nil
+		case err := <-served:
+			srv.Shutdown()
+			return err
+		}
 	}
 }
 

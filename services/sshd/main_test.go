@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -466,34 +467,108 @@ func TestHostKeysPersistAcrossRestarts(t *testing.T) {
 	}
 }
 
-func TestShutdownHangsUpSessionsAndStopsServing(t *testing.T) {
-	ts := startServer(t, "", nil)
-	s, err := ts.login(t).NewSession()
+// startPID runs command in a new session and returns the pid it printed first.
+func startPID(t *testing.T, c *ssh.Client, command string) (*ssh.Session, int) {
+	t.Helper()
+	s, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start("sleep 60"); err != nil {
+	out, err := s.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	if err := s.Start(command); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil {
+		t.Fatalf("%q printed no pid: %v", command, err)
+	}
+	go io.Copy(io.Discard, out)
+	return s, pid
+}
+
+func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
+
+func TestShutdownHangsUpSessionsKillsWhatIgnoresItAndStopsServing(t *testing.T) {
+	ts := startServer(t, "", nil)
+	c := ts.login(t)
+	plain, plainPID := startPID(t, c, "echo $$; sleep 60")
+	_, stubbornPID := startPID(t, c, `trap "" HUP; echo $$; sleep 60`)
 	start := time.Now()
 	ts.srv.closeAndShutdown(ts.ln)
 	if err := <-ts.served; err != nil {
 		t.Errorf("Serve: %v", err)
 	}
-	if d := time.Since(start); d > 3*time.Second {
+	if d := time.Since(start); d > hangupGrace+time.Second {
 		t.Errorf("shutdown took %s", d)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.Wait() }()
+	go func() { done <- plain.Wait() }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("session still open after shutdown")
 	}
+	time.Sleep(100 * time.Millisecond) // reaped by sshd's Wait: gone from the process table
+	if alive(plainPID) {
+		t.Errorf("a session's shell survived the hangup")
+	}
+	if alive(stubbornPID) {
+		t.Errorf("a session's shell that ignores SIGHUP survived the shutdown")
+	}
+	ts.waitLog(t, "sessions still running 2s after SIGHUP: killing them")
 	if c, err := net.DialTimeout("tcp", ts.addr, time.Second); err == nil {
 		c.Close()
 		t.Error("still accepting after shutdown")
+	}
+}
+
+// TestSIGTERMEndsRunWithSessionsHungUp runs the command's run with its flags and sends the
+// test process SIGTERM: run returns nil, and a session's shell, which must not inherit an
+// ignored SIGHUP, ended at the hangup rather than at the kill that follows.
+func TestSIGTERMEndsRunWithSessionsHungUp(t *testing.T) {
+	dir := t.TempDir()
+	user := newSigner(t)
+	keys := filepath.Join(dir, "keys")
+	os.WriteFile(keys, ssh.MarshalAuthorizedKey(user.PublicKey()), 0o600)
+	logs := &syncBuffer{}
+	ran := make(chan error, 1)
+	go func() {
+		ran <- run([]string{"-listen", "127.0.0.1:0", "-host-key-dir", filepath.Join(dir, "hostkeys"),
+			"-authorized-keys", keys, "-host-root", "", "-home", dir, "-applets", ""}, log.New(logs, "", 0))
+	}()
+	var addr string
+	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(logs.String(), "listening on "); ok {
+			addr, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	if addr == "" {
+		t.Fatalf("sshd did not listen:\n%s", logs.String())
+	}
+	c, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(user)}, HostKeyCallback: ssh.InsecureIgnoreHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, pid := startPID(t, c, "echo $$; sleep 60")
+	start := time.Now()
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case err := <-ran:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run still serving 10s after SIGTERM")
+	}
+	if d := time.Since(start); d >= hangupGrace {
+		t.Errorf("run took %s to end: the session outlived SIGHUP\n%s", d, logs.String())
+	}
+	if alive(pid) {
+		t.Errorf("the session's shell outlived sshd")
 	}
 }
 

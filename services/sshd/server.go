@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -356,13 +357,12 @@ func isQuiet(err error) bool {
 }
 
 // Shutdown stops accepting (the caller closes the listener), hangs up every session's
-// processes, closes every connection and waits for their handlers.
+// processes, closes every connection and waits for their handlers; processes that outlive
+// the hangup by hangupGrace are killed.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.closing = true
-	for ss := range s.sessions {
-		ss.hangup()
-	}
+	s.signalSessions(syscall.SIGHUP)
 	for c := range s.conns {
 		c.Close()
 	}
@@ -371,8 +371,26 @@ func (s *Server) Shutdown() {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		s.cfg.Log.Printf("sshd: sessions still ending after 5s; exiting anyway")
+		return
+	case <-time.After(hangupGrace):
+	}
+	s.mu.Lock()
+	s.cfg.Log.Printf("sshd: %d sessions still running %s after SIGHUP: killing them", len(s.sessions), hangupGrace)
+	s.signalSessions(syscall.SIGKILL)
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(hangupGrace):
+		s.cfg.Log.Printf("sshd: sessions still ending; exiting anyway")
+	}
+}
+
+// hangupGrace is how long Shutdown waits after SIGHUP, and again after SIGKILL.
+const hangupGrace = 2 * time.Second
+
+func (s *Server) signalSessions(sig syscall.Signal) {
+	for ss := range s.sessions {
+		ss.signal(sig)
 	}
 }
 

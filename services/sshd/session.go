@@ -29,6 +29,7 @@ type session struct {
 	pty     *ptyReq
 	ptmx    *os.File
 	proc    *os.Process
+	exited  bool // proc was waited for: its pid may be reused
 	started bool
 }
 
@@ -140,15 +141,12 @@ func (ss *session) request(req *ssh.Request, done chan struct{}) {
 	case "signal":
 		var sig struct{ Name string }
 		ssh.Unmarshal(req.Payload, &sig)
-		ss.mu.Lock()
-		p := ss.proc
-		ss.mu.Unlock()
 		n := unix.SignalNum("SIG" + sig.Name)
-		if p != nil && n != 0 {
-			syscall.Kill(-p.Pid, n)
+		if n != 0 {
+			ss.signal(n)
 		}
 		if req.WantReply {
-			req.Reply(p != nil && n != 0, nil)
+			req.Reply(n != 0, nil)
 		}
 	case "shell", "exec", "subsystem":
 		ss.mu.Lock()
@@ -315,6 +313,9 @@ func (ss *session) wait(cmd *exec.Cmd) exitStatus {
 		}()
 	}
 	err := cmd.Wait()
+	ss.mu.Lock()
+	ss.exited = true
+	ss.mu.Unlock()
 	if ptmx != nil {
 		select {
 		case <-out:
@@ -343,12 +344,14 @@ func statusOf(ps *os.ProcessState, err error) exitStatus {
 }
 
 // hangup sends SIGHUP to the session's process group, as a closing terminal would.
-func (ss *session) hangup() {
+func (ss *session) hangup() { ss.signal(syscall.SIGHUP) }
+
+// signal sends sig to the session's process group while its program runs.
+func (ss *session) signal(sig syscall.Signal) {
 	ss.mu.Lock()
-	p := ss.proc
-	ss.mu.Unlock()
-	if p != nil {
-		syscall.Kill(-p.Pid, syscall.SIGHUP)
+	defer ss.mu.Unlock()
+	if ss.proc != nil && !ss.exited {
+		syscall.Kill(-ss.proc.Pid, sig)
 	}
 }
 
