@@ -201,7 +201,8 @@ func TestPTYSessionHasTheTermAndFollowsWindowChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RequestPty("xterm-256color", 24, 80, ssh.TerminalModes{ssh.ECHO: 0}); err != nil {
+	// VINTR ^B instead of ^C, no echo: the modes reach the pty.
+	if err := s.RequestPty("xterm-256color", 24, 80, ssh.TerminalModes{ssh.ECHO: 0, ssh.VINTR: 2}); err != nil {
 		t.Fatal(err)
 	}
 	stdin, err := s.StdinPipe()
@@ -238,10 +239,12 @@ func TestPTYSessionHasTheTermAndFollowsWindowChanges(t *testing.T) {
 			}
 		}
 	}
-	fmt.Fprintln(stdin, `echo "T=$TERM"; [ -t 0 ] && echo ON-A-TTY; echo "SIZE=$(stty size)"`)
+	fmt.Fprintln(stdin, `echo "T=$TERM"; [ -t 0 ] && echo "ON-A-TTY $SSH_TTY"; echo "SIZE=$(stty size)"; stty -a | grep -o 'intr = ^.'; case "$(stty -a)" in *" -echo "*) echo NO-ECHO;; esac`)
 	expect("T=xterm-256color")
-	expect("ON-A-TTY")
+	expect("ON-A-TTY /dev/pts/")
 	expect("SIZE=24 80")
+	expect("intr = ^B")
+	expect("NO-ECHO")
 	if err := s.WindowChange(50, 132); err != nil {
 		t.Fatal(err)
 	}

@@ -282,10 +282,24 @@ func (ss *session) startPipes(cmd *exec.Cmd) error {
 }
 
 func (ss *session) startPTY(cmd *exec.Cmd, p *ptyReq) error {
-	ws := &pty.Winsize{Rows: uint16(p.Rows), Cols: uint16(p.Cols), X: uint16(p.Width), Y: uint16(p.Height)}
-	// pty.StartWithSize makes the shell a session leader with the pty as its terminal.
-	ptmx, err := pty.StartWithSize(cmd, ws)
+	ptmx, tty, err := pty.Open()
 	if err != nil {
+		return fmt.Errorf("open a pty: %w", err)
+	}
+	defer tty.Close() // the shell holds its own copies
+	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: uint16(p.Rows), Cols: uint16(p.Cols), X: uint16(p.Width), Y: uint16(p.Height)}); err != nil {
+		ptmx.Close()
+		return fmt.Errorf("pty size: %w", err)
+	}
+	if err := setModes(int(tty.Fd()), []byte(p.Modes)); err != nil {
+		ss.srv.cfg.Log.Printf("sshd: terminal modes for %s: %v", ss.conn.RemoteAddr(), err)
+	}
+	cmd.Env = append(cmd.Env, "SSH_TTY="+tty.Name())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// The shell leads a new session with the pty as its controlling terminal (its fd 0).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		ptmx.Close()
 		return fmt.Errorf("start %s on a pty: %w", cmd.Path, err)
 	}
 	ss.setProc(cmd.Process, ptmx)
