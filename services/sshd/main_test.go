@@ -528,19 +528,22 @@ func TestShutdownHangsUpSessionsKillsWhatIgnoresItAndStopsServing(t *testing.T) 
 	}
 }
 
-// TestSIGTERMEndsRunWithSessionsHungUp runs the command's run with its flags and sends the
-// test process SIGTERM: run returns nil, and a session's shell, which must not inherit an
-// ignored SIGHUP, ended at the hangup rather than at the kill that follows.
-func TestSIGTERMEndsRunWithSessionsHungUp(t *testing.T) {
+// TestCommandReadsKeysBelowTheHostRootAndEndsAtSIGTERM runs the command's run with its
+// default key files below -host-root (as /proc/1/root on a machine) and sends the test
+// process SIGTERM: run returns nil, and a session's shell, which must not inherit an ignored
+// SIGHUP, ended at the hangup rather than at the kill that follows.
+func TestCommandReadsKeysBelowTheHostRootAndEndsAtSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	user := newSigner(t)
-	keys := filepath.Join(dir, "keys")
+	hostRoot := filepath.Join(dir, "machine")
+	keys := filepath.Join(hostRoot, "root/.ssh/authorized_keys")
+	os.MkdirAll(filepath.Dir(keys), 0o700)
 	os.WriteFile(keys, ssh.MarshalAuthorizedKey(user.PublicKey()), 0o600)
 	logs := &syncBuffer{}
 	ran := make(chan error, 1)
 	go func() {
 		ran <- run([]string{"-listen", "127.0.0.1:0", "-host-key-dir", filepath.Join(dir, "hostkeys"),
-			"-authorized-keys", keys, "-host-root", "", "-home", dir, "-applets", ""}, log.New(logs, "", 0))
+			"-host-root", hostRoot, "-home", dir, "-applets", ""}, log.New(logs, "", 0))
 	}()
 	var addr string
 	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
