@@ -125,6 +125,9 @@ func (ss *session) request(req *ssh.Request, done chan struct{}) {
 	case "window-change":
 		var w windowChange
 		if ssh.Unmarshal(req.Payload, &w) != nil {
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
 			return
 		}
 		ss.mu.Lock()
