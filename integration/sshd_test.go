@@ -66,9 +66,9 @@ func testSSHD(t *testing.T, arch string) {
 	image := buildImageFor(t, arch, "integration/testdata/sshd.yml", dir, "--name", "sshd", keyYAML)
 
 	port := freePort(t)
-	vm := startVM(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
+	machine := startVM(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	client := waitForSSH(t, vm, addr, user)
+	client := waitForSSH(t, machine, addr, user)
 	defer client.Close()
 
 	run := func(cmd string) (string, error) {
@@ -91,11 +91,17 @@ func testSSHD(t *testing.T, arch string) {
 			t.Errorf("echo hi; exit 3: %q, %v; want hi and status 3", out, err)
 		}
 	})
+	t.Run("SessionsHaveRootsHomeAndTheMachinesPowerCommands", func(t *testing.T) {
+		out, err := run("echo $HOME; pwd; command -v poweroff keel-ctl sha256sum")
+		if want := "/root\n/root\n/sbin/poweroff\n/usr/bin/keel-ctl\n/tmp/bin/sha256sum\n"; err != nil || out != want {
+			t.Errorf("got %q, %v; want %q", out, err, want)
+		}
+	})
 	t.Run("PTYShellFollowsWindowChanges", func(t *testing.T) { ptySession(t, client) })
 	t.Run("SFTPRoundTripOf10MBKeepsItsChecksum", func(t *testing.T) {
 		sum := sftpRoundTrip(t, client)
 		if out, err := run("sha256sum big.bin"); err != nil || !strings.HasPrefix(out, sum) {
-			t.Errorf("sha256sum on the guest: %q, %v; want %s", out, err, sum)
+			t.Errorf("sha256sum on the machine: %q, %v; want %s", out, err, sum)
 		}
 	})
 	t.Run("WrongKeyAndPasswordAreRefused", func(t *testing.T) {
@@ -105,8 +111,8 @@ func testSSHD(t *testing.T, arch string) {
 				t.Errorf("%s logged in", name)
 			}
 		}
-		waitConsole(t, vm, "sshd: failed publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(stranger.PublicKey())+": key not authorized")
-		waitConsole(t, vm, "sshd: failed login for root from 10.0.2.2:")
+		waitConsole(t, machine, "sshd: failed publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(stranger.PublicKey())+": key not authorized")
+		waitConsole(t, machine, "sshd: failed login for root from 10.0.2.2:")
 	})
 	t.Run("FiftyPendingConnectionsDoNotStopALogin", func(t *testing.T) {
 		var held []net.Conn
@@ -122,7 +128,7 @@ func testSSHD(t *testing.T, arch string) {
 			}
 			held = append(held, c)
 		}
-		waitConsole(t, vm, "sshd: dropped connection from 10.0.2.2:")
+		waitConsole(t, machine, "sshd: dropped connection from 10.0.2.2:")
 		// Past sshd's -evict-after (2s) and one -rate-interval (3s) for a token.
 		time.Sleep(4 * time.Second)
 		c, err := dialSSH(addr, ssh.PublicKeys(user))
@@ -139,7 +145,7 @@ func testSSHD(t *testing.T, arch string) {
 		}
 	})
 	t.Run("LoginsAreLoggedWithTheirKey", func(t *testing.T) {
-		waitConsole(t, vm, "sshd: accepted publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(user.PublicKey()))
+		waitConsole(t, machine, "sshd: accepted publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(user.PublicKey()))
 		if out, err := run("cat /var/log/sshd.log"); err != nil || !strings.Contains(out, "sshd: accepted publickey for root") {
 			t.Errorf("/var/log/sshd.log: %v\n%s", err, out)
 		}
@@ -150,10 +156,10 @@ func testSSHD(t *testing.T, arch string) {
 			t.Fatal(err)
 		}
 		s.Start("poweroff") // the session may end with the machine before it reports
-		if err := vm.wait(3 * time.Minute); err != nil {
+		if err := machine.wait(3 * time.Minute); err != nil {
 			t.Errorf("keel run qemu: %v", err)
 		}
-		mustContain(t, vm.console(), poweredOff)
+		mustContain(t, machine.console(), poweredOff)
 	})
 }
 
