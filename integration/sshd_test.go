@@ -91,9 +91,10 @@ func testSSHD(t *testing.T, arch string) {
 			t.Errorf("echo hi; exit 3: %q, %v; want hi and status 3", out, err)
 		}
 	})
-	t.Run("SessionsHaveRootsHomeAndTheMachinesPowerCommands", func(t *testing.T) {
-		out, err := run("echo $HOME; pwd; command -v poweroff keel-ctl sha256sum")
-		if want := "/root\n/root\n/sbin/poweroff\n/usr/bin/keel-ctl\n/tmp/bin/sha256sum\n"; err != nil || out != want {
+	t.Run("SessionsHaveRootsHomeAPathAndKeelCtl", func(t *testing.T) {
+		out, err := run(`echo "$HOME $(pwd) $PATH"; command -v keel-ctl; ls /tmp/bin/sha256sum`)
+		want := "/root /root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/tmp/bin\n/usr/bin/keel-ctl\n/tmp/bin/sha256sum\n"
+		if err != nil || out != want {
 			t.Errorf("got %q, %v; want %q", out, err, want)
 		}
 	})
