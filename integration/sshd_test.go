@@ -53,8 +53,8 @@ func testSSHD(t *testing.T, arch string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	user := newTestSigner(t)
-	stranger := newTestSigner(t)
+	user := newSSHSigner(t)
+	stranger := newSSHSigner(t)
 	pub := filepath.Join(dir, "root.pub")
 	if err := os.WriteFile(pub, ssh.MarshalAuthorizedKey(user.PublicKey()), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,16 +65,17 @@ func testSSHD(t *testing.T, arch string) {
 	}
 	image := buildImageFor(t, arch, "integration/testdata/sshd.yml", dir, "--name", "sshd", keyYAML)
 
-	port := freePort(t)
-	machine := startVM(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
+	port := sshFreePort(t)
+	machine := startSSHGuest(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	client := waitForSSH(t, machine, addr, user)
 	defer client.Close()
 
+	// run runs cmd in a new session of client; subtests call it, so it reports, never fails.
 	run := func(cmd string) (string, error) {
 		s, err := client.NewSession()
 		if err != nil {
-			t.Fatalf("session for %q: %v", cmd, err)
+			return "", fmt.Errorf("session for %q: %w", cmd, err)
 		}
 		defer s.Close()
 		out, err := s.CombinedOutput(cmd)
@@ -98,9 +99,9 @@ func testSSHD(t *testing.T, arch string) {
 			t.Errorf("got %q, %v; want %q", out, err, want)
 		}
 	})
-	t.Run("PTYShellFollowsWindowChanges", func(t *testing.T) { ptySession(t, client) })
+	t.Run("PTYShellFollowsWindowChanges", func(t *testing.T) { sshPTYSession(t, client) })
 	t.Run("SFTPRoundTripOf10MBKeepsItsChecksum", func(t *testing.T) {
-		sum := sftpRoundTrip(t, client)
+		sum := sshSFTPRoundTrip(t, client)
 		if out, err := run("sha256sum big.bin"); err != nil || !strings.HasPrefix(out, sum) {
 			t.Errorf("sha256sum on the machine: %q, %v; want %s", out, err, sum)
 		}
@@ -112,8 +113,8 @@ func testSSHD(t *testing.T, arch string) {
 				t.Errorf("%s logged in", name)
 			}
 		}
-		waitConsole(t, machine, "sshd: failed publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(stranger.PublicKey())+": key not authorized")
-		waitConsole(t, machine, "sshd: failed login for root from 10.0.2.2:")
+		machine.waitLine(t, "sshd: failed publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(stranger.PublicKey())+": key not authorized")
+		machine.waitLine(t, "sshd: failed login for root from 10.0.2.2:")
 	})
 	t.Run("FiftyPendingConnectionsDoNotStopALogin", func(t *testing.T) {
 		var held []net.Conn
@@ -129,7 +130,7 @@ func testSSHD(t *testing.T, arch string) {
 			}
 			held = append(held, c)
 		}
-		waitConsole(t, machine, "sshd: dropped connection from 10.0.2.2:")
+		machine.waitLine(t, "sshd: dropped connection from 10.0.2.2:")
 		// Past sshd's -evict-after (2s) and one -rate-interval (3s) for a token.
 		time.Sleep(4 * time.Second)
 		c, err := dialSSH(addr, ssh.PublicKeys(user))
@@ -146,7 +147,7 @@ func testSSHD(t *testing.T, arch string) {
 		}
 	})
 	t.Run("LoginsAreLoggedWithTheirKey", func(t *testing.T) {
-		waitConsole(t, machine, "sshd: accepted publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(user.PublicKey()))
+		machine.waitLine(t, "sshd: accepted publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(user.PublicKey()))
 		if out, err := run("cat /var/log/sshd.log"); err != nil || !strings.Contains(out, "sshd: accepted publickey for root") {
 			t.Errorf("/var/log/sshd.log: %v\n%s", err, out)
 		}
@@ -164,7 +165,7 @@ func testSSHD(t *testing.T, arch string) {
 	})
 }
 
-func newTestSigner(t *testing.T) ssh.Signer {
+func newSSHSigner(t *testing.T) ssh.Signer {
 	t.Helper()
 	_, k, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -177,8 +178,8 @@ func newTestSigner(t *testing.T) ssh.Signer {
 	return s
 }
 
-// freePort returns a port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+// sshFreePort returns a port on 127.0.0.1 that was free a moment ago.
+func sshFreePort(t *testing.T) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -188,28 +189,28 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// vm is a keel run qemu in the background and its console.
-type vm struct {
+// sshGuest is a keel run qemu in the background and its console.
+type sshGuest struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	out  bytes.Buffer
 	done chan error
 }
 
-func (v *vm) Write(p []byte) (int, error) {
+func (v *sshGuest) Write(p []byte) (int, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.out.Write(p)
 }
 
-func (v *vm) console() string {
+func (v *sshGuest) console() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.out.String()
 }
 
 // wait waits for keel run to end and returns its error.
-func (v *vm) wait(timeout time.Duration) error {
+func (v *sshGuest) wait(timeout time.Duration) error {
 	select {
 	case err := <-v.done:
 		v.done <- err
@@ -219,7 +220,7 @@ func (v *vm) wait(timeout time.Duration) error {
 	}
 }
 
-func (v *vm) running() bool {
+func (v *sshGuest) running() bool {
 	select {
 	case err := <-v.done:
 		v.done <- err
@@ -229,12 +230,12 @@ func (v *vm) running() bool {
 	}
 }
 
-// startVM boots image with keel run qemu and flags; the test's end stops it and, if the
+// startSSHGuest boots image with keel run qemu and flags; the test's end stops it and, if the
 // test failed, shows its console.
-func startVM(t *testing.T, image string, flags ...string) *vm {
+func startSSHGuest(t *testing.T, image string, flags ...string) *sshGuest {
 	t.Helper()
 	argv := append([]string{"run", "qemu", "--accel", "tcg", "--timeout", "10m"}, flags...)
-	v := &vm{cmd: exec.Command(keelBin, append(argv, image)...), done: make(chan error, 1)}
+	v := &sshGuest{cmd: exec.Command(keelBin, append(argv, image)...), done: make(chan error, 1)}
 	v.cmd.Stdout, v.cmd.Stderr = v, v
 	start := time.Now()
 	if err := v.cmd.Start(); err != nil {
@@ -274,7 +275,7 @@ func dialSSH(addr string, auth ssh.AuthMethod) (*ssh.Client, error) {
 }
 
 // waitForSSH logs in as soon as the guest's sshd answers.
-func waitForSSH(t *testing.T, v *vm, addr string, user ssh.Signer) *ssh.Client {
+func waitForSSH(t *testing.T, v *sshGuest, addr string, user ssh.Signer) *ssh.Client {
 	t.Helper()
 	deadline := time.Now().Add(8 * time.Minute)
 	for {
@@ -289,8 +290,8 @@ func waitForSSH(t *testing.T, v *vm, addr string, user ssh.Signer) *ssh.Client {
 	}
 }
 
-// waitConsole waits up to a minute for a console line holding every text.
-func waitConsole(t *testing.T, v *vm, texts ...string) {
+// waitLine waits up to a minute for a console line holding every text.
+func (v *sshGuest) waitLine(t *testing.T, texts ...string) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		for _, l := range strings.Split(v.console(), "\n") {
@@ -306,9 +307,9 @@ func waitConsole(t *testing.T, v *vm, texts ...string) {
 	t.Errorf("console has no line with %q", texts)
 }
 
-// ptySession runs a shell on a pty: the terminal type and size arrive, and a window change
+// sshPTYSession runs a shell on a pty: the terminal type and size arrive, and a window change
 // reaches it.
-func ptySession(t *testing.T, client *ssh.Client) {
+func sshPTYSession(t *testing.T, client *ssh.Client) {
 	s, err := client.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -369,9 +370,9 @@ func ptySession(t *testing.T, client *ssh.Client) {
 	}
 }
 
-// sftpRoundTrip puts 10 MB of random bytes into root's home and reads them back, and
+// sshSFTPRoundTrip puts 10 MB of random bytes into root's home and reads them back, and
 // returns their SHA-256 in hex.
-func sftpRoundTrip(t *testing.T, client *ssh.Client) string {
+func sshSFTPRoundTrip(t *testing.T, client *ssh.Client) string {
 	c, err := sftp.NewClient(client)
 	if err != nil {
 		t.Fatal(err)
