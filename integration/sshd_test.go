@@ -68,8 +68,9 @@ func testSSHD(t *testing.T, arch string) {
 	port := sshFreePort(t)
 	machine := startSSHGuest(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	client := waitForSSH(t, machine, addr, user)
+	client, hostKey := waitForSSH(t, machine, addr, user)
 	defer client.Close()
+	sameHost := ssh.FixedHostKey(hostKey)
 
 	// run runs cmd in a new session of client; subtests call it, so it reports, never fails.
 	run := func(cmd string) (string, error) {
@@ -82,6 +83,12 @@ func testSSHD(t *testing.T, arch string) {
 		return string(out), err
 	}
 
+	t.Run("TheHostKeyIsTheED25519KeySSHDLogged", func(t *testing.T) {
+		if hostKey.Type() != ssh.KeyAlgoED25519 {
+			t.Errorf("host key %s, want ssh-ed25519", hostKey.Type())
+		}
+		machine.waitLine(t, "sshd: host key ED25519 "+ssh.FingerprintSHA256(hostKey))
+	})
 	t.Run("ExecReturnsOutputAndExitStatus", func(t *testing.T) {
 		if out, err := run("uname -m"); err != nil || strings.TrimSpace(out) != unames[arch] {
 			t.Errorf("uname -m: %q, %v; want %s", out, err, unames[arch])
@@ -108,9 +115,12 @@ func testSSHD(t *testing.T, arch string) {
 	})
 	t.Run("WrongKeyAndPasswordAreRefused", func(t *testing.T) {
 		for name, auth := range map[string]ssh.AuthMethod{"a wrong key": ssh.PublicKeys(stranger), "a password": ssh.Password("root")} {
-			if c, err := dialSSH(addr, auth); err == nil {
+			c, err := dialSSH(addr, auth, sameHost)
+			if err == nil {
 				c.Close()
 				t.Errorf("%s logged in", name)
+			} else if !strings.Contains(err.Error(), "unable to authenticate") {
+				t.Errorf("%s: %v, want the login refused", name, err)
 			}
 		}
 		machine.waitLine(t, "sshd: failed publickey for root from 10.0.2.2:", "ED25519 "+ssh.FingerprintSHA256(stranger.PublicKey())+": key not authorized")
@@ -133,7 +143,7 @@ func testSSHD(t *testing.T, arch string) {
 		machine.waitLine(t, "sshd: dropped connection from 10.0.2.2:")
 		// Past sshd's -evict-after (2s) and one -rate-interval (3s) for a token.
 		time.Sleep(4 * time.Second)
-		c, err := dialSSH(addr, ssh.PublicKeys(user))
+		c, err := dialSSH(addr, ssh.PublicKeys(user), sameHost)
 		if err != nil {
 			t.Fatalf("login beside 50 pending connections: %v", err)
 		}
@@ -257,14 +267,14 @@ func startSSHGuest(t *testing.T, image string, flags ...string) *sshGuest {
 
 // dialSSH logs in as root at addr; the whole handshake has a deadline, since QEMU accepts
 // a forwarded connection before the guest does.
-func dialSSH(addr string, auth ssh.AuthMethod) (*ssh.Client, error) {
+func dialSSH(addr string, auth ssh.AuthMethod, hostKey ssh.HostKeyCallback) (*ssh.Client, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	conn, chans, reqs, err := ssh.NewClientConn(c, addr, &ssh.ClientConfig{
-		User: "root", Auth: []ssh.AuthMethod{auth}, HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		User: "root", Auth: []ssh.AuthMethod{auth}, HostKeyCallback: hostKey,
 	})
 	if err != nil {
 		c.Close()
@@ -274,14 +284,18 @@ func dialSSH(addr string, auth ssh.AuthMethod) (*ssh.Client, error) {
 	return ssh.NewClient(conn, chans, reqs), nil
 }
 
-// waitForSSH logs in as soon as the guest's sshd answers.
-func waitForSSH(t *testing.T, v *sshGuest, addr string, user ssh.Signer) *ssh.Client {
+// waitForSSH logs in as soon as the guest's sshd answers, and returns the host key it showed.
+func waitForSSH(t *testing.T, v *sshGuest, addr string, user ssh.Signer) (*ssh.Client, ssh.PublicKey) {
 	t.Helper()
 	deadline := time.Now().Add(8 * time.Minute)
 	for {
-		c, err := dialSSH(addr, ssh.PublicKeys(user))
+		var hostKey ssh.PublicKey
+		c, err := dialSSH(addr, ssh.PublicKeys(user), func(_ string, _ net.Addr, k ssh.PublicKey) error {
+			hostKey = k
+			return nil
+		})
 		if err == nil {
-			return c
+			return c, hostKey
 		}
 		if !v.running() || time.Now().After(deadline) {
 			t.Fatalf("no SSH login at %s: %v", addr, err)
