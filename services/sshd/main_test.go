@@ -371,7 +371,7 @@ func TestAuthorizedSkipsCommentsMissingFilesAndKeysWithOptions(t *testing.T) {
 // older than evict-after, a new one replaces the oldest.
 func TestFiftyPendingConnectionsDoNotStopALogin(t *testing.T) {
 	ts := startServer(t, "", func(c *Config) {
-		c.MaxUnauth, c.EvictAfter = 30, 300*time.Millisecond
+		c.MaxUnauth, c.EvictAfter = 30, 1500*time.Millisecond
 		c.RateBurst, c.RateInterval = 10, 3*time.Second
 	})
 	var held []net.Conn
@@ -393,7 +393,12 @@ func TestFiftyPendingConnectionsDoNotStopALogin(t *testing.T) {
 	if n := ts.srv.pending.count(); n != 30 {
 		t.Errorf("%d connections pending, want 30", n)
 	}
-	time.Sleep(400 * time.Millisecond)
+	// One line for the first drop, one counting the other 19 a second later.
+	ts.waitLog(t, "sshd: dropped 19 more connections in the last second")
+	if n := strings.Count(ts.log.String(), "sshd: dropped connection"); n != 1 {
+		t.Errorf("%d lines for 20 dropped connections, want 1 and a count", n)
+	}
+	time.Sleep(600 * time.Millisecond) // the held connections are 1.6s old or more now
 	s, err := ts.login(t).NewSession()
 	if err != nil {
 		t.Fatal(err)

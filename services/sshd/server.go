@@ -23,7 +23,9 @@ import (
 // loginUser is the one user sshd logs in, as on LinuxKit: other names are refused.
 const loginUser = "root"
 
-// Config is what a Server needs; zero limits take the defaults of main's flags.
+// Config is what a Server needs. A zero LoginTimeout, MaxUnauth or MaxAuthTries takes
+// sshd's default; a zero EvictAfter lets a new connection replace any pending one, and a
+// zero RateBurst turns the per-source limit off.
 type Config struct {
 	HostKeys []ssh.Signer
 	// KeyFiles are authorized_keys files, read again at every login attempt so that new keys
@@ -63,12 +65,15 @@ type Server struct {
 	sessions map[*session]struct{}
 	attempts map[string]*attempt // by remote address, until the login ends
 	wg       sync.WaitGroup
+
+	lastDrop      time.Time // logDrop's last line
+	dropsUnlogged int
 }
 
 // NewServer checks cfg and fills in its defaults.
 func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.HostKeys) == 0 {
-		return nil, errors.New("sshd: no host keys")
+		return nil, errors.New("no host keys")
 	}
 	if cfg.Shell == "" {
 		cfg.Shell = "/bin/sh"
@@ -219,13 +224,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			if closing {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			if errors.Is(err, os.ErrDeadlineExceeded) || isTemporary(err) {
-				time.Sleep(10 * time.Millisecond)
+			if isTemporary(err) {
+				time.Sleep(50 * time.Millisecond)
 				continue
 			}
 			return fmt.Errorf("accept: %w", err)
@@ -235,23 +235,55 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // isTemporary reports errors accept recovers from: out of file descriptors, a connection
-// reset before it was accepted.
+// reset or aborted before it was accepted.
 func isTemporary(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "too many open files") || strings.Contains(s, "connection reset") || strings.Contains(s, "connection aborted")
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// logDrop logs a connection dropped before its handshake, at most one line a second, and a
+// count of those left out a second after the first of them, so that a flood of
+// connections does not flood the log too.
+func (s *Server) logDrop(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if wait := time.Second - now.Sub(s.lastDrop); wait > 0 {
+		s.dropsUnlogged++
+		if s.dropsUnlogged == 1 {
+			time.AfterFunc(wait, s.logDropsUnlogged)
+		}
+		return
+	}
+	s.lastDrop = now
+	s.cfg.Log.Printf(format, args...)
+}
+
+func (s *Server) logDropsUnlogged() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dropsUnlogged > 0 {
+		s.cfg.Log.Printf("sshd: dropped %d more connections in the last second", s.dropsUnlogged)
+		s.dropsUnlogged = 0
+		s.lastDrop = time.Now()
+	}
 }
 
 // accept applies the limits to a new connection before any byte is read from it.
 func (s *Server) accept(c net.Conn) {
 	src := sourceOf(c.RemoteAddr())
 	if !s.rate.take(src) {
-		s.cfg.Log.Printf("sshd: dropped connection from %s: too many failed connections from %s", c.RemoteAddr(), src)
+		s.logDrop("sshd: dropped connection from %s: too many failed connections from %s", c.RemoteAddr(), src)
 		c.Close()
 		return
 	}
 	ok, evicted := s.pending.admit(c)
 	if !ok {
-		s.cfg.Log.Printf("sshd: dropped connection from %s: %d connections are logging in", c.RemoteAddr(), s.cfg.MaxUnauth)
+		s.logDrop("sshd: dropped connection from %s: %d connections are logging in", c.RemoteAddr(), s.cfg.MaxUnauth)
 		c.Close()
 		return
 	}
