@@ -62,8 +62,14 @@ const (
 	RestartNever     = "never"
 )
 
-// WaitNetwork makes a service wait for a default route before it starts.
+// WaitNetwork makes a service wait for a default route and a name server in ResolvConf
+// before it starts.
 const WaitNetwork = "network"
+
+// ResolvConf is the machine's resolver configuration, written by the network package
+// (keel/dhcpcd). PID 1 creates it empty at boot; the root's /etc/resolv.conf links to it
+// and containers that share the host's network get it bound at /etc/resolv.conf.
+const ResolvConf = "/run/resolvconf/resolv.conf"
 
 // Keel is the Keel-only part of runtime.json. Durations are Go duration strings ("100ms").
 type Keel struct {

@@ -18,6 +18,7 @@ const (
 	KeyRestartReset    = "keel.restart_reset"    // healthy run after which the delay starts over
 	KeyLogMaxSize      = "keel.log_max_size"     // bytes of a log file before it rotates
 	KeyLogMaxFiles     = "keel.log_max_files"    // log files kept per source
+	KeyWatchdog        = "keel.watchdog"         // hardware watchdog timeout; PID 1 pets it
 )
 
 // Settings are the keel.* values of a kernel command line. A value that does not parse, is
@@ -40,6 +41,9 @@ type Settings struct {
 	// LogMaxFiles is how many files a log source keeps, the current one included: 1 to 100,
 	// default 10.
 	LogMaxFiles int
+	// Watchdog is the hardware watchdog's timeout: PID 1 opens /dev/watchdog and pets it
+	// while it is healthy. 0 (the default) leaves the device alone; 1s to 1h.
+	Watchdog time.Duration
 }
 
 // Ranges of the settings.
@@ -53,6 +57,8 @@ const (
 	MinLogMaxSize      = 4 << 10
 	MaxLogMaxSize      = 1 << 30
 	MaxLogMaxFiles     = 100
+	MinWatchdog        = time.Second
+	MaxWatchdog        = time.Hour
 )
 
 // DefaultSettings are the settings of a command line without keel.* keys.
@@ -87,6 +93,11 @@ func ParseCmdline(cmdline string) (Settings, []error) {
 	files := int64(s.LogMaxFiles)
 	note(integer(p, KeyLogMaxFiles, &files, 1, MaxLogMaxFiles, false))
 	s.LogMaxFiles = int(files)
+	note(duration(p, KeyWatchdog, &s.Watchdog, 0, MaxWatchdog, true))
+	if s.Watchdog > 0 && s.Watchdog < MinWatchdog {
+		errs = append(errs, fmt.Errorf("kernel command line %s=%s is below %s: using %s", KeyWatchdog, s.Watchdog, MinWatchdog, MinWatchdog))
+		s.Watchdog = MinWatchdog
+	}
 	if s.RestartMax < s.RestartInitial {
 		errs = append(errs, fmt.Errorf("kernel command line %s=%s is below %s=%s: using %s", KeyRestartMax, s.RestartMax, KeyRestartInitial, s.RestartInitial, s.RestartInitial))
 		s.RestartMax = s.RestartInitial

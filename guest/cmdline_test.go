@@ -58,6 +58,7 @@ func TestParseCmdlineRejectsNonFiniteNegativeAndMeaninglessZeroValues(t *testing
 		{"keel.log_max_size=-5", func(s Settings) any { return s.LogMaxSize }, def.LogMaxSize},
 		{"keel.log_max_files=0", func(s Settings) any { return s.LogMaxFiles }, def.LogMaxFiles},
 		{"keel.log_max_files=many", func(s Settings) any { return s.LogMaxFiles }, def.LogMaxFiles},
+		{"keel.watchdog=-30", func(s Settings) any { return s.Watchdog }, def.Watchdog},
 	} {
 		s, errs := ParseCmdline(c.arg)
 		if got := c.get(s); got != c.def {
@@ -83,6 +84,8 @@ func TestParseCmdlineClampsValuesToTheirRanges(t *testing.T) {
 		{"keel.log_max_size=1", func(s Settings) any { return s.LogMaxSize }, int64(MinLogMaxSize)},
 		{"keel.log_max_size=99999999999999999999999", func(s Settings) any { return s.LogMaxSize }, int64(MaxLogMaxSize)},
 		{"keel.log_max_files=100000", func(s Settings) any { return s.LogMaxFiles }, MaxLogMaxFiles},
+		{"keel.watchdog=100ms", func(s Settings) any { return s.Watchdog }, MinWatchdog},
+		{"keel.watchdog=2h", func(s Settings) any { return s.Watchdog }, MaxWatchdog},
 	} {
 		s, errs := ParseCmdline(c.arg)
 		if got := c.get(s); got != c.want {
@@ -106,5 +109,15 @@ func TestParseCmdlineRaisesRestartMaxToRestartInitial(t *testing.T) {
 	s, errs := ParseCmdline("keel.restart_initial=5s keel.restart_max=1s")
 	if s.RestartMax != 5*time.Second || len(errs) != 1 || !strings.Contains(errs[0].Error(), KeyRestartMax) {
 		t.Errorf("got max %v, %v; want 5s and one error naming %s", s.RestartMax, errs, KeyRestartMax)
+	}
+}
+
+func TestKeelWatchdogIsOffByDefaultAndTakesSeconds(t *testing.T) {
+	if DefaultSettings().Watchdog != 0 {
+		t.Error("the watchdog is armed by default")
+	}
+	s, errs := ParseCmdline("keel.watchdog=30")
+	if len(errs) != 0 || s.Watchdog != 30*time.Second {
+		t.Errorf("keel.watchdog=30: %s, %v", s.Watchdog, errs)
 	}
 }

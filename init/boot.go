@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/init/logs"
 	"github.com/keel-os/keel/timeline"
 )
@@ -22,8 +23,9 @@ type bootStep struct {
 type booting struct {
 	in             *initProc
 	onboot         []*bundle.Bundle
-	onbootComplete bool   // every onboot bundle loaded
-	failed         string // the essential onboot container that failed, or ""
+	onbootComplete bool           // every onboot bundle loaded
+	failed         string         // the essential onboot container that failed, or ""
+	cmdline        guest.Settings // the keel.* settings, once the settings step read them
 }
 
 // bootSteps are the steps of the boot, in order.
@@ -43,9 +45,12 @@ func (in *initProc) bootSteps() []bootStep {
 		{"load onboot bundles", b.loadOnboot, false},
 		{"containerd early", b.containerdEarly, false},
 		{"coldplug", b.coldplug, false},
+		// After coldplug: a watchdog driver may be a module.
+		{"watchdog", b.watchdog, false},
 		{"read-only root", b.readOnlyRoot, false},
 		{"hostname", b.hostname, false},
 		{"loopback", loopbackUp, false},
+		{"resolv.conf", func() error { return makeResolvConf(bundle.ResolvConf) }, false},
 		{"onboot containers", b.onbootContainers, false},
 		{"kernel log", b.kernelLog, false},
 		{"control socket", in.serveControl, false},
@@ -108,6 +113,26 @@ func (b *booting) settings() error {
 	in.onbootLogs = logs.New(opts("/var/log/onboot", 16<<10))
 	in.offLogs = logs.New(opts("/var/log/onshutdown", 16<<10))
 	in.defaults = defaultPolicy(s)
+	b.cmdline = s
+	return nil
+}
+
+// watchdog arms the hardware watchdog when keel.watchdog asks for it.
+func (b *booting) watchdog() error {
+	if b.cmdline.Watchdog == 0 {
+		return nil
+	}
+	dev, timeout, err := openWatchdog(watchdogDevice, b.cmdline.Watchdog)
+	if err != nil {
+		return err
+	}
+	h := &pid1Health{reaper: b.in.reaper, proc: "/proc", limit: timeout / 2}
+	w := newWatchdog(dev, watchdogDevice, timeout, h.check)
+	b.in.mu.Lock()
+	b.in.watchdog = w
+	b.in.mu.Unlock()
+	logf("watchdog %s (%s): timeout %s, petted every %s", watchdogDevice, dev.identity(), timeout, w.interval)
+	goSafe("watchdog", w.run)
 	return nil
 }
 

@@ -42,7 +42,7 @@ func TestBootStepsKeepTheirOrderAndWhichOnesStopTheBoot(t *testing.T) {
 		}
 	}
 	want := "mount /proc!, pivotable root!, boot mounts!, populate /dev, populate /var!, modprobe link, cgroup controllers, rlimits, " +
-		"settings, load onboot bundles, containerd early, coldplug, read-only root, hostname, loopback, onboot containers, " +
+		"settings, load onboot bundles, containerd early, coldplug, watchdog, read-only root, hostname, loopback, resolv.conf, onboot containers, " +
 		"kernel log, control socket, services!, boot complete"
 	if strings.Join(got, ", ") != want {
 		t.Errorf("steps:\n%s\nwant:\n%s", strings.Join(got, ", "), want)

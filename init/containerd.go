@@ -28,6 +28,9 @@ const (
 // set theirs (0 unless their YAML says otherwise), so they do not inherit the shim's.
 const containerdOOMScore = -999
 
+// shimLoadTimeout is how long a restarted containerd waits for each shim it reloads.
+const shimLoadTimeout = "30s"
+
 // containerdConfig is the built-in configuration: state and sockets on /system, no CRI.
 const containerdConfig = `version = 4
 root = "` + containerdRoot + `"
@@ -42,6 +45,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 
 [debug]
   level = "warn"
+
+# A restarted containerd reloads the running shims; one that does not answer within the load
+# timeout is cleaned up, killing its task. The default 5 s is short for a loaded machine.
+[timeouts]
+  "io.containerd.timeout.shim.load" = "` + shimLoadTimeout + `"
 
 [plugins."io.containerd.shim.v1.manager"]
   socket_dir = "` + shimSockets + `"

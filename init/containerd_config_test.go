@@ -38,4 +38,7 @@ func TestBuiltInContainerdConfigPutsItsSocketsWherePID1DialsThem(t *testing.T) {
 			t.Errorf("%s %s = %v; want %q", plugin, key, got, want)
 		}
 	}
+	if got := c.Timeouts["io.containerd.timeout.shim.load"]; got != shimLoadTimeout {
+		t.Errorf("shim load timeout %q; want %q", got, shimLoadTimeout)
+	}
 }

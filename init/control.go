@@ -27,6 +27,8 @@ import (
 //	GET  /v1/timeline                  the boot timeline
 //	GET  /v1/memory                    PID 1's, containerd's and the shims' memory now
 //	GET  /v1/containerd                containerd's state, pid and restarts
+//	GET  /v1/watchdog                  the hardware watchdog's state (404 when none is armed)
+//	POST /v1/watchdog/test             stop petting it, to show it resets the machine
 //	POST /v1/poweroff, /v1/reboot, /v1/halt  ?timeline=1: print the final timeline on the console
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status. The socket is controlSocket, 0600 in
@@ -126,6 +128,34 @@ func (in *initProc) controlHandler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, c.state())
+	})
+	watchdog := func(w http.ResponseWriter) *watchdog {
+		in.mu.Lock()
+		wd := in.watchdog
+		in.mu.Unlock()
+		if wd == nil {
+			writeError(w, http.StatusNotFound, errors.New("no watchdog is armed (keel.watchdog=SECONDS on the kernel command line arms one)"))
+		}
+		return wd
+	}
+	mux.HandleFunc("GET /v1/watchdog", func(w http.ResponseWriter, r *http.Request) {
+		if wd := watchdog(w); wd != nil {
+			writeJSON(w, http.StatusOK, wd.state())
+		}
+	})
+	mux.HandleFunc("POST /v1/watchdog/test", func(w http.ResponseWriter, r *http.Request) {
+		if !allowed(w, r, "watchdog test") {
+			return
+		}
+		wd := watchdog(w)
+		if wd == nil {
+			return
+		}
+		if err := wd.test(); err != nil {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, wd.state())
 	})
 	mux.HandleFunc("GET /v1/timeline", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

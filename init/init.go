@@ -46,6 +46,7 @@ type initProc struct {
 
 	mu         sync.Mutex
 	containerd *containerd
+	watchdog   *watchdog // armed by keel.watchdog, or nil
 	shutdown   sync.Once
 	final      sync.Once
 	finished   chan struct{} // closed when finish has synced and unmounted
@@ -352,6 +353,7 @@ func (in *initProc) shutdownMachine(a powerAction) {
 			logf("shutdown is taking too long: forcing it")
 			rescue(func() { in.finish(a) }, in.finished, finishWait, func() {
 				logf("the final steps hang (sync or unmount?): %s now", a)
+				in.disarmWatchdog()
 				if err := unix.Reboot(a.rebootCmd()); err != nil {
 					logf("reboot(2): %v", err)
 				}
@@ -391,9 +393,21 @@ func (in *initProc) finish(a powerAction) {
 			logTimeline(in.tl.json())
 		}
 		close(in.finished)
+		in.disarmWatchdog()
 		logPowerAction(a)
 		if err := unix.Reboot(a.rebootCmd()); err != nil {
 			logf("reboot(2): %v", err)
 		}
 	})
+}
+
+// disarmWatchdog stops the hardware watchdog, if one is armed, so that reboot(2) is not
+// followed by a reset.
+func (in *initProc) disarmWatchdog() {
+	in.mu.Lock()
+	w := in.watchdog
+	in.mu.Unlock()
+	if w != nil {
+		w.disarm()
+	}
 }

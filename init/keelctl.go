@@ -27,6 +27,8 @@ const keelCtlUsage = `usage: keel-ctl COMMAND [ARGS]
   logs [-f] [-n N] NAME     a service's newest log lines (kmsg: the kernel's); -f follows
   analyze [--json]          the boot timeline (--json: as PID 1 keeps it, on one line)
   memory [--json]           PID 1's, containerd's and the shims' memory now
+  watchdog [test]           the hardware watchdog's state; test: PID 1 stops petting it,
+                            and the machine resets when its timeout runs out
   poweroff | reboot | halt [--timeline]
                             shut the machine down cleanly (--timeline: PID 1 prints the
                             final timeline on the console just before the end)
@@ -60,6 +62,8 @@ func keelCtl(args []string) int {
 		err = c.analyze(args[1:])
 	case "memory":
 		err = c.memory(args[1:])
+	case "watchdog":
+		err = c.watchdog(args[1:])
 	case "poweroff", "reboot", "halt":
 		var path string
 		if path, err = powerPath(cmd, args[1:]); err == nil {
@@ -128,6 +132,10 @@ func (c *ctlClient) status(args []string) error {
 	var cs containerdState
 	if len(args) == 0 && c.do("GET", "/v1/containerd", &cs) == nil {
 		printContainerd(os.Stdout, cs)
+	}
+	var ws watchdogState
+	if len(args) == 0 && c.do("GET", "/v1/watchdog", &ws) == nil {
+		printWatchdog(os.Stdout, ws)
 	}
 	return nil
 }
@@ -263,4 +271,20 @@ func powerPath(cmd string, args []string) (string, error) {
 		return "/v1/" + cmd + "?timeline=1", nil
 	}
 	return "/v1/" + cmd, nil
+}
+
+func (c *ctlClient) watchdog(args []string) error {
+	path, method := "/v1/watchdog", "GET"
+	switch {
+	case len(args) == 1 && args[0] == "test":
+		path, method = "/v1/watchdog/test", "POST"
+	case len(args) != 0:
+		return fmt.Errorf("usage: keel-ctl watchdog [test]")
+	}
+	var ws watchdogState
+	if err := c.do(method, path, &ws); err != nil {
+		return err
+	}
+	printWatchdog(os.Stdout, ws)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/keel-os/keel/bundle"
+	"github.com/keel-os/keel/guest"
 )
 
 // pseudoMount is one filesystem PID 1 mounts at boot.
@@ -48,7 +49,7 @@ const (
 	servicesRunc  = containerdRun + "/runc"   // the shims' runc state for services' tasks
 	serviceFIFOs  = keelStateDir + "/fifo"    // services' stdout and stderr FIFOs
 	shimSockets   = containerdRun + "/s"      // the shims' sockets (38 characters at most)
-	controlSocket = keelStateDir + "/control.sock"
+	controlSocket = guest.ControlSocket
 )
 
 // bootMounts are the mounts of a Keel system, in order. /proc comes first; then the

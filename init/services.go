@@ -507,7 +507,7 @@ func (ss *services) startAll(ctx context.Context, cl *client.Client, bundles []*
 }
 
 // waitReady waits for the services named in after: to run and, with wait: network, for a
-// default route. It reports false when the service must not start.
+// default route and a name server. It reports false when the service must not start.
 func (s *service) waitReady(ctx context.Context, run *supervision, byName map[string]*service) bool {
 	k := s.b.Runtime.Keel
 	if k == nil {
@@ -538,7 +538,7 @@ func (s *service) waitReady(ctx context.Context, run *supervision, byName map[st
 		}
 	}
 	if k.Wait == bundle.WaitNetwork {
-		waitForDefaultRoute(ctx, 60*time.Second, s.name)
+		waitForNetwork(ctx, 60*time.Second, s.name, networkMissing)
 	}
 	return true
 }

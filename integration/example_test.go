@@ -62,17 +62,31 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 	}
 }
 
-// TestExampleBootsThroughUEFIFirmware boots the example through OVMF (amd64) and AAVMF
-// (arm64), which start the kernel through its EFI stub as EFI hardware does.
-func TestExampleBootsThroughUEFIFirmware(t *testing.T) {
+// TestALinuxKitFileBootsThroughUEFIFirmware boots a LinuxKit user's minimal file, unchanged
+// (linuxkit/* images, substituted by keel build), through OVMF (amd64) and AAVMF (arm64),
+// which start the kernel through its EFI stub as EFI hardware does.
+func TestALinuxKitFileBootsThroughUEFIFirmware(t *testing.T) {
 	needGuest(t)
 	for _, arch := range []string{"amd64", "arm64"} {
 		t.Run(arch, func(t *testing.T) {
 			needArch(t, arch)
-			image := buildImageFor(t, arch, "examples/keel.yml", t.TempDir())
+			dir := t.TempDir()
+			args := []string{"build", "-o", dir, "--arch", arch, "integration/testdata/linuxkit-minimal.yml"}
+			out, err := command(repo, keelBin, args...)
+			if err != nil {
+				t.Fatalf("keel build: %v\n%s", err, out)
+			}
+			for _, want := range []string{"linuxkit/kernel:6.6.71 → keel/kernel:dev", "linuxkit/getty:v1.0.0 → keel/getty:dev", "linuxkit/runc:667e7ea2c426a2460ca21e3da065a57dbb3369c9: dropped"} {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("keel build does not say %q:\n%s", want, out)
+				}
+			}
+			image := filepath.Join(dir, "linuxkit-minimal")
 			console := shellSession(t, []string{"--arch", arch, "--uefi"}, image, []step{
 				{"", "Welcome to Keel"},
 				{"ls /sys/firmware/efi/ && echo EFI-$((6*7))", "EFI-42"},
+				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
+				{"echo $INSECURE-$(uname -m)", "true-" + unames[arch]},
 				{"poweroff", powerOffLine},
 			})
 			mustContain(t, console, `(?i)efi`)

@@ -23,7 +23,19 @@ func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error 
 		}
 		isFile := false
 		if bundle.IsBind(m) {
-			if n, err := root.Lookup(strings.TrimPrefix(m.Source, "/")); err == nil && !n.IsDir() && !n.IsSymlink() {
+			src := strings.TrimPrefix(m.Source, "/")
+			n, err := root.Lookup(src)
+			switch {
+			case isRuntimeFile(m.Source):
+				isFile = true
+			case err == nil && n.IsSymlink():
+				// Followed only to a file PID 1 creates at boot: /etc/resolv.conf.
+				target := n.Target
+				if !path.IsAbs(target) {
+					target = path.Join("/", path.Dir(src), target)
+				}
+				isFile = isRuntimeFile(target)
+			case err == nil && !n.IsDir():
 				isFile = true
 			}
 		}
@@ -40,6 +52,12 @@ func addMountpoints(root *tree.Tree, rootfs string, mounts []specs.Mount) error 
 		}
 	}
 	return nil
+}
+
+// isRuntimeFile reports whether name is a file PID 1 creates at boot under a tmpfs, so the
+// image cannot show it is a file: the resolver configuration.
+func isRuntimeFile(name string) bool {
+	return path.Clean(name) == bundle.ResolvConf
 }
 
 // addRuntimeDirs creates, in the container rootfs, the directories runtime.json's relative

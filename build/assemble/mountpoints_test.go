@@ -17,6 +17,8 @@ func TestAddMountpointsMakesFilesForFileBindsAndDirectoriesOtherwise(t *testing.
 		root.AddSymlink("etc/localtime", "/usr/share/zoneinfo/UTC", 0, 0),
 		root.AddFile("b/rootfs/etc/ssh/sshd_config", 0o600, 0, 0, []byte("image")),
 		root.AddSymlink("b/rootfs/var/run", "../run", 0, 0),
+		root.AddSymlink("etc/resolv-abs.conf", bundle.ResolvConf, 0, 0),
+		root.AddSymlink("etc/resolv-rel.conf", "../run/resolvconf/resolv.conf", 0, 0),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -31,6 +33,9 @@ func TestAddMountpointsMakesFilesForFileBindsAndDirectoriesOtherwise(t *testing.
 		{Destination: "/tmp", Type: "tmpfs", Source: "/etc/resolv.conf"},
 		{Destination: "/etc/ssh/sshd_config", Type: "bind", Source: "/var/lib"},
 		{Destination: "/var/run/x", Type: "tmpfs", Source: "tmpfs"},
+		{Destination: "/etc/resolv.conf.host", Type: "bind", Source: bundle.ResolvConf, Options: []string{"ro", "rbind"}},
+		{Destination: "/resolv-abs", Type: "bind", Source: "/etc/resolv-abs.conf"},
+		{Destination: "/resolv-rel", Type: "bind", Source: "/etc/resolv-rel.conf"},
 	}
 	if err := addMountpoints(root, "b/rootfs", mounts); err != nil {
 		t.Fatal(err)
@@ -47,6 +52,11 @@ func TestAddMountpointsMakesFilesForFileBindsAndDirectoriesOtherwise(t *testing.
 		{"b/rootfs/missing", fs.ModeDir, 0o755},
 		{"b/rootfs/tmp", fs.ModeDir, 0o755},        // not a bind: the source is no host path
 		{"b/rootfs/etc/ssh/sshd_config", 0, 0o600}, // the image's entry is kept
+		// PID 1 creates the resolver file at boot, under /run: a file, directly or
+		// through the root's /etc/resolv.conf symlink.
+		{"b/rootfs/etc/resolv.conf.host", 0, 0o644},
+		{"b/rootfs/resolv-abs", 0, 0o644},
+		{"b/rootfs/resolv-rel", 0, 0o644},
 	} {
 		n, err := root.Lookup(tc.path)
 		if err != nil {

@@ -38,13 +38,14 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	maxFile := fs.String("max-file-size", "1G", "largest file an image layer may hold once unpacked")
 	maxImage := fs.String("max-image-size", "4G", "largest an image may be once unpacked, all its layers together")
 	strict := fs.Bool("strict-labels", false, "refuse host privileges that only an image label grants (also the YAML's strict: true)")
+	noSubstitute := fs.Bool("no-substitute", false, "pull LinuxKit's system images (linuxkit/init, getty, ...) as written instead of Keel's packages")
 	withSBOM := fs.Bool("sbom", false, "also write NAME.spdx.json, an SPDX 2.3 SBOM: images, Go modules, Debian packages")
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] [--no-substitute] a.yml [b.yml...]")
 		return errUsage
 	}
 	if len(formats) == 0 {
@@ -91,6 +92,9 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	resolver, err := image.NewResolver(ropts)
 	if err != nil {
 		return err
+	}
+	if !*noSubstitute {
+		substituteRefs(cfg, stderr, "build")
 	}
 	if err := resolvePkgRefs(cfg, resolver.Store(), image.NormalizeArch(*arch)); err != nil {
 		return err

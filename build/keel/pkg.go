@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +40,8 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	archSet := false
+	fs.Visit(func(f *flag.Flag) { archSet = archSet || f.Name == "arch" })
 	for _, dir := range dirs {
 		p, err := pkg.Load(dir)
 		if err != nil {
@@ -48,22 +51,43 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		opts := pkg.Options{
-			Arch: *arch, Tag: *tag, ModuleDir: modDir, Push: *push, Insecure: *insecure, CacheDir: cache,
-			Store: func(ref string, img v1Image) error { return store.PutPlatform(ref, img) },
+		want := ""
+		if archSet {
+			want = *arch
 		}
-		if *verbose {
-			opts.Stdout, opts.Stderr = stderr, stderr
-		}
-		ref, img, err := p.Build(context.Background(), opts)
+		arches, skipped, err := p.BuildArches(want, *arch)
 		if err != nil {
 			return err
 		}
-		d, err := img.Digest()
-		if err != nil {
-			return err
+		if len(skipped) > 0 {
+			fmt.Fprintf(stderr, "keel pkg build: %s: skipping arches Keel does not build: %v\n", p.File, skipped)
 		}
-		fmt.Fprintf(stdout, "%s %s (%s)\n", ref, d, *arch)
+		var built []pkg.Built
+		for _, a := range arches {
+			opts := pkg.Options{
+				Arch: a, Tag: *tag, ModuleDir: modDir, CacheDir: cache,
+				Store: func(ref string, img v1Image) error { return store.PutPlatform(ref, img) },
+			}
+			if *verbose {
+				opts.Stdout, opts.Stderr = stderr, stderr
+			}
+			ref, img, err := p.Build(context.Background(), opts)
+			if err != nil {
+				return err
+			}
+			d, err := img.Digest()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s %s (%s)\n", ref, d, a)
+			built = append(built, pkg.Built{Arch: a, Image: img})
+		}
+		if *push != "" {
+			// One arch is pushed as an image, several as one multi-arch index.
+			if err := pkg.PushAll(context.Background(), *push, built, *insecure); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

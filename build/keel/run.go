@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/keel-os/keel/build/qemu"
@@ -13,7 +14,7 @@ import (
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "qemu" {
-		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--uefi] [--rng=false] [--disk file=PATH,size=SIZE] [--data DATA] [--nic none|user] NAME")
+		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--uefi] [--rng=false] [--disk file=PATH,size=SIZE] [--data DATA | --data-file FILE] [--metadata DATA | --metadata-file FILE] [--data-via cidata,cdrom,fwcfg] [--nic none|user] NAME")
 		return errUsage
 	}
 	fs := newFlagSet("run qemu", stderr)
@@ -28,7 +29,12 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		disks = append(disks, s)
 		return nil
 	})
-	data := fs.String("data", "", "metadata for the guest: a file path, or the text itself")
+	var data, metadata optString
+	fs.Var(&data, "data", "user data for the guest's keel/metadata (the text itself)")
+	dataFile := fs.String("data-file", "", "user data for the guest, from a file")
+	fs.Var(&metadata, "metadata", "NoCloud meta-data for the guest (the text itself)")
+	metadataFile := fs.String("metadata-file", "", "NoCloud meta-data for the guest, from a file")
+	dataVia := fs.String("data-via", "cidata", "how data reaches the guest: cidata (NoCloud CD-ROM), cdrom (LinuxKit's CD-ROM), fwcfg; comma-separated for several")
 	nic := fs.String("nic", "none", "network: none or user")
 	fs.Var(&hostfwd, "hostfwd", "with --nic user: HOST:GUEST port forward from 127.0.0.1 (repeatable)")
 	timeout := fs.Duration("timeout", 0, "stop the guest after this long (0: never)")
@@ -40,6 +46,10 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(names) != 1 {
 		fmt.Fprintln(stderr, "keel run qemu: one image name is needed (the NAME of NAME-kernel, NAME-initrd.img)")
+		return errUsage
+	}
+	if data.set && *dataFile != "" || metadata.set && *metadataFile != "" {
+		fmt.Fprintln(stderr, "keel run qemu: --data and --data-file (or --metadata and --metadata-file) exclude each other")
 		return errUsage
 	}
 	cfg := qemu.Config{
@@ -56,14 +66,28 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Disks = append(cfg.Disks, disk)
 	}
-	if *data != "" {
-		if st, err := os.Stat(*data); err == nil && !st.IsDir() {
-			cfg.DataFile = *data
-		} else {
-			cfg.Data = []byte(*data)
-		}
+	if data.set {
+		cfg.Data = []byte(data.value)
 	}
+	if metadata.set {
+		cfg.MetaData = []byte(metadata.value)
+	}
+	cfg.DataFile, cfg.MetaDataFile = *dataFile, *metadataFile
+	cfg.DataVia = strings.Split(*dataVia, ",")
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	return qemu.Run(ctx, cfg)
+}
+
+// optString is a string flag that remembers whether it was given (--data "" is empty user data).
+type optString struct {
+	value string
+	set   bool
+}
+
+func (o *optString) String() string { return o.value }
+
+func (o *optString) Set(s string) error {
+	o.value, o.set = s, true
+	return nil
 }

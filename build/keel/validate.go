@@ -28,13 +28,14 @@ func validateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", stderr)
 	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	strict := fs.Bool("strict-labels", false, "refuse host privileges that only an image label grants (also the YAML's strict: true)")
+	noSubstitute := fs.Bool("no-substitute", false, "check LinuxKit's system images as written instead of Keel's packages")
 	cacheDir := cacheFlag(fs)
 	files, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel validate [--arch ARCH] [--cache DIR] [--strict-labels] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel validate [--arch ARCH] [--cache DIR] [--strict-labels] [--no-substitute] a.yml [b.yml...]")
 		return errUsage
 	}
 	cache, err := cacheDir()
@@ -45,7 +46,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := validate(context.Background(), files, resolver, image.NormalizeArch(*arch), *strict)
+	res := validate(context.Background(), files, resolver, image.NormalizeArch(*arch), *strict, !*noSubstitute, stderr)
 	for _, e := range res.errs {
 		fmt.Fprintln(stderr, e)
 	}
@@ -73,7 +74,9 @@ type unchecked struct {
 }
 
 // validate checks the description made of files for arch.
-func validate(ctx context.Context, files []string, r *image.Resolver, arch string, strict bool) validation {
+// With subst, LinuxKit's system images are checked as the Keel packages keel build takes
+// (substitutions are reported on w).
+func validate(ctx context.Context, files []string, r *image.Resolver, arch string, strict, subst bool, w io.Writer) validation {
 	var res validation
 	addAll := func(err error) {
 		var list spec.ErrorList
@@ -89,6 +92,9 @@ func validate(ctx context.Context, files []string, r *image.Resolver, arch strin
 	if err != nil {
 		addAll(err)
 		return res
+	}
+	if subst {
+		substituteRefs(cfg, w, "validate")
 	}
 	if err := resolvePkgRefs(cfg, r.Store(), arch); err != nil {
 		addAll(err) // and check the rest: the @pkg: references left are skipped below

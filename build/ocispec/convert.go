@@ -110,6 +110,8 @@ type converter struct {
 	ref         string // the image reference
 	// privs are the privileges in effect, recorded as they are worked out.
 	privs []Privilege
+	// resolvConfBound is set when the container got the host's resolv.conf (net: host).
+	resolvConfBound bool
 }
 
 func (c *converter) spec() (*specs.Spec, error) {

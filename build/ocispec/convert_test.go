@@ -328,3 +328,37 @@ func TestConvertKeepsRuntimePathsAndInterfacesAsLinuxKitWritesThem(t *testing.T)
 		t.Errorf("runtime interfaces = %+v, want %+v", rt.Interfaces, want)
 	}
 }
+
+func TestConvertBindsTheHostResolvConfIntoHostNetworkContainersOnly(t *testing.T) {
+	for _, c := range []struct {
+		name, entry string
+		want        *specs.Mount
+	}{
+		{"host network", "", &specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: bundle.ResolvConf, Options: []string{"ro", "rbind"}}},
+		{"own network", "    net: new\n", nil},
+		{"joined network", "    net: /run/netns/x\n", nil},
+		{"own resolv.conf", "    binds: [/etc/myresolv:/etc/resolv.conf:ro]\n", &specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: "/etc/myresolv", Options: []string{"ro", "rbind"}}},
+		{"tmpfs /etc", "    tmpfs: [/etc]\n", nil},
+	} {
+		img, ids := service(t, c.entry)
+		var report Report
+		s, _, err := Convert(img, nil, shell, Options{Kind: Service, IDs: ids, Strict: true, Report: func(r Report) { report = r }})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		var got *specs.Mount
+		for _, m := range s.Mounts {
+			if m.Destination == "/etc/resolv.conf" {
+				got = &m
+			}
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: /etc/resolv.conf mount %+v, want %+v", c.name, got, c.want)
+		}
+		for _, p := range report.Privileges {
+			if strings.Contains(p.Value, bundle.ResolvConf) {
+				t.Errorf("%s: the resolver bind is reported as a privilege: %+v", c.name, p)
+			}
+		}
+	}
+}

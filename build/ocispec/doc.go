@@ -25,6 +25,10 @@
 //     bind (or bind mount) whose source is not an absolute path names a volume
 //     (Options.Volumes), whose directory is the source; a readonly volume's binds get "ro"
 //     ("rw" is an error).
+//   - resolv.conf (Keel's, not LinuxKit's): a container sharing the host's network namespace
+//     gets the machine's resolver configuration (bundle.ResolvConf, which the network
+//     package writes) bound read-only at /etc/resolv.conf, unless the YAML or label puts a
+//     mount at /etc/resolv.conf or /etc. It is not reported as a privilege.
 //   - runtime.json: as the YAML (or label) says, relative runtime mounts and mkdir
 //     included: PID 1 resolves those inside the container's rootfs, and interfaces with
 //     a peer and no add are veth pairs, as in LinuxKit's init.

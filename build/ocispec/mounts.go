@@ -79,6 +79,10 @@ func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
 		}
 		mounts[m.Destination] = m
 	}
+	if c.sharesHostNet() && !coversResolvConf(mounts) {
+		mounts[resolvConfDst] = resolvConfBind()
+		c.resolvConfBound = true
+	}
 	list := make([]specs.Mount, 0, len(mounts))
 	for dst, m := range mounts {
 		if _, isDefault := defaults[dst]; isDefault && m.Type == defaults[dst].Type && m.Source == defaults[dst].Source && underRecursiveBind(mounts, dst) {
@@ -141,4 +145,28 @@ func bindOptions(opts []string) []string {
 		return slices.Clone(opts)
 	}
 	return append(slices.Clone(opts), "rbind")
+}
+
+// resolvConfDst is where a container's resolver configuration is.
+const resolvConfDst = "/etc/resolv.conf"
+
+// resolvConfBind binds the machine's resolv.conf, which the network package writes, read-only
+// at /etc/resolv.conf: a container sharing the host's network uses the host's resolver, as
+// Docker gives --net=host containers the host's resolv.conf.
+func resolvConfBind() specs.Mount {
+	return specs.Mount{Destination: resolvConfDst, Type: "bind", Source: bundle.ResolvConf, Options: []string{"ro", "rbind"}}
+}
+
+// coversResolvConf reports whether a mount the YAML or label asked for is at
+// /etc/resolv.conf or /etc: the container's own choice of resolver.
+func coversResolvConf(mounts map[string]specs.Mount) bool {
+	_, file := mounts[resolvConfDst]
+	_, dir := mounts[path.Dir(resolvConfDst)]
+	return file || dir
+}
+
+// sharesHostNet reports whether the container shares the host's network namespace.
+func (c *converter) sharesHostNet() bool {
+	v := firstNonEmpty(deref(c.yaml.Net), deref(c.label.Net), spec.NSHost)
+	return v == spec.NSHost || v == "root"
 }

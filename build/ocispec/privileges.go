@@ -249,6 +249,9 @@ func (c *converter) mountPrivileges(mounts []specs.Mount) {
 		if m.Type != "bind" && !slices.Contains(m.Options, "bind") && !slices.Contains(m.Options, "rbind") {
 			continue
 		}
+		if c.resolvConfBound && m.Destination == resolvConfDst {
+			continue // the resolver of the network it shares, read-only: no privilege
+		}
 		src := FromLabel
 		if yamlDst[m.Destination] {
 			src = FromYAML

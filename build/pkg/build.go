@@ -137,13 +137,20 @@ func (p *Package) addFile(ctx context.Context, l *layer, f File, opts *Options) 
 			l.debs[info.Package] = d
 		}
 		d.Files = append(d.Files, path.Join("/", f.Path))
-		return l.addHost(f.Path, filepath.Join(root, f.Source), f.Mode, origin)
+		src := filepath.Join(root, f.Source)
+		if err := addSource(l, f, src, origin); err != nil {
+			return err
+		}
+		if len(f.Libs) == 0 {
+			return nil
+		}
+		return l.addLibs(ctx, src, append([]string{f.Deb}, f.Libs...), opts, origin)
 	case f.Source != "":
 		src := f.Source
 		if !filepath.IsAbs(src) {
 			src = filepath.Join(p.Dir, src)
 		}
-		return l.addHost(f.Path, src, f.Mode, origin)
+		return addSource(l, f, src, origin)
 	case f.Contents != nil:
 		return l.add(f.Path, &tree.Node{Mode: mode(0o644), Data: []byte(*f.Contents)}, origin)
 	case f.Directory:
@@ -151,6 +158,52 @@ func (p *Package) addFile(ctx context.Context, l *layer, f File, opts *Options) 
 	default:
 		return l.add(f.Path, &tree.Node{Mode: tree.ModeSymlink | 0o777, Target: f.Symlink}, origin)
 	}
+}
+
+// addSource adds the host file or tree src at f.Path, or with concat: the concatenation of
+// the files of directory src that match it.
+func addSource(l *layer, f File, src, origin string) error {
+	if f.Concat == "" {
+		return l.addHost(f.Path, src, f.Mode, origin)
+	}
+	data, err := concatFiles(src, f.Concat)
+	if err != nil {
+		return fmt.Errorf("%s: %w", origin, err)
+	}
+	mode := fs.FileMode(0o644)
+	if f.Mode != nil {
+		mode = f.Mode.perm()
+	}
+	return l.add(f.Path, &tree.Node{Mode: mode, Data: data}, origin)
+}
+
+// concatFiles joins the regular files of dir whose names match pattern, in byte order of
+// name, adding a newline to any that lacks one at its end (as update-ca-certificates does).
+func concatFiles(dir, pattern string) ([]byte, error) {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return nil, fmt.Errorf("concat: %w", err)
+	}
+	var out []byte
+	n := 0
+	for _, e := range entries {
+		if ok, _ := path.Match(pattern, e.Name()); !ok || !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("concat: %w", err)
+		}
+		out = append(out, data...)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			out = append(out, '\n')
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("concat: no file in %s matches %q", dir, pattern)
+	}
+	return out, nil
 }
 
 // origin names a build.yml line in errors, as "build.yml:12".

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/rootfs/tree"
 	"gopkg.in/yaml.v3"
@@ -41,6 +43,15 @@ type Package struct {
 	Env        []string       `yaml:"env"`
 	WorkingDir string         `yaml:"workdir"`
 
+	// LinuxKit's build.yml keys. Org prefixes Image ("org: linuxkit", "image: getty" is
+	// linuxkit/getty); Arches are the arches keel pkg build builds when --arch is not given,
+	// and the only ones it builds; Network and Dependents are accepted and have no effect:
+	// Keel builds run no Dockerfile steps, and it rebuilds no other packages.
+	Org        string   `yaml:"org"`
+	Arches     []string `yaml:"arches"`
+	Network    *bool    `yaml:"network"`
+	Dependents []string `yaml:"dependents"`
+
 	KeyPos map[string]spec.Pos `yaml:"-"` // where each top-level key is written
 }
 
@@ -59,9 +70,15 @@ type Binary struct {
 // File is an extra file, directory or symlink in the image. Exactly one of Source,
 // Contents, Directory and Symlink is set.
 type File struct {
-	Path      string   `yaml:"path"`
-	Source    string   `yaml:"source"`
-	Deb       string   `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	Path   string `yaml:"path"`
+	Source string `yaml:"source"`
+	Deb    string `yaml:"deb"` // with source: the path inside this Debian package, for the target arch
+	// Libs, with deb:, are Debian packages holding the ELF file's loader and shared libraries.
+	Libs []string `yaml:"libs"`
+	// Concat, with a source directory, makes the file the concatenation of the directory's
+	// regular files whose names match this pattern (path.Match), in byte order of name,
+	// each ending in a newline: a certificate bundle from one certificate a file.
+	Concat    string   `yaml:"concat"`
 	Contents  *string  `yaml:"contents"`
 	Directory bool     `yaml:"directory"`
 	Symlink   string   `yaml:"symlink"`
@@ -121,6 +138,11 @@ func Load(dir string) (*Package, error) {
 	}
 	file := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, derr := os.Stat(filepath.Join(dir, "Dockerfile")); derr == nil {
+			return nil, fmt.Errorf("package %s has a Dockerfile and no %s: keel pkg build runs no Dockerfiles; write a %s with binaries: and files:", dir, FileName, FileName)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read package: %w", err)
 	}
@@ -171,6 +193,18 @@ func (p *Package) validate() error {
 	if p.Image == "" {
 		return p.errf(spec.Pos{}, "image: is required")
 	}
+	if p.Org != "" {
+		if strings.Contains(p.Image, "/") {
+			return p.errf(p.KeyPos["org"], "org %q and image %q: the image names its org already", p.Org, p.Image)
+		}
+		p.Image = p.Org + "/" + p.Image
+	}
+	if len(p.Binaries) == 0 && len(p.Files) == 0 {
+		// An image of a label alone is fine; one whose contents a Dockerfile was to make is not.
+		if _, err := os.Stat(filepath.Join(p.Dir, "Dockerfile")); err == nil {
+			return p.errf(spec.Pos{}, "a LinuxKit package built from its Dockerfile: keel pkg build runs no Dockerfiles; describe the image with binaries: (Go packages) and files: (including deb:)")
+		}
+	}
 	if last := p.Image[strings.LastIndex(p.Image, "/")+1:]; strings.ContainsAny(last, ":@") {
 		return p.errf(p.KeyPos["image"], "image %q must be a repository without tag or digest: use tag:", p.Image)
 	}
@@ -212,6 +246,17 @@ func (p *Package) validate() error {
 		if f.Deb != "" && (f.Source == "" || !path.IsAbs(f.Source)) {
 			return p.errf(f.Pos, "file %s: deb %s needs source: the absolute path of a file in the package", f.Path, f.Deb)
 		}
+		if f.Concat != "" {
+			if f.Source == "" {
+				return p.errf(f.Pos, "file %s: concat needs source: a directory", f.Path)
+			}
+			if _, err := path.Match(f.Concat, ""); err != nil || strings.Contains(f.Concat, "/") {
+				return p.errf(f.Pos, "file %s: concat %q is not a file name pattern", f.Path, f.Concat)
+			}
+		}
+		if len(f.Libs) > 0 && f.Deb == "" {
+			return p.errf(f.Pos, "file %s: libs needs deb: the shared libraries of a file from a Debian package", f.Path)
+		}
 		if f.Symlink != "" && f.Mode != nil {
 			return p.errf(f.Pos, "file %s: a symlink has no mode", f.Path)
 		}
@@ -232,4 +277,33 @@ func checkImagePath(p string) error {
 		return fmt.Errorf("%q: the root cannot be replaced", p)
 	}
 	return nil
+}
+
+// BuildArches are the arches keel pkg build builds: flag when given (it must be one of
+// build.yml's arches: when those are listed), else those of arches: that Keel supports
+// (skipped lists the others, e.g. riscv64), else host.
+func (p *Package) BuildArches(flag, host string) (build, skipped []string, err error) {
+	if flag != "" {
+		if _, err := arch.Lookup(flag); err != nil {
+			return nil, nil, err
+		}
+		if len(p.Arches) > 0 && !slices.Contains(p.Arches, flag) {
+			return nil, nil, p.errf(p.KeyPos["arches"], "%s is not among the package's arches %v", flag, p.Arches)
+		}
+		return []string{flag}, nil, nil
+	}
+	if len(p.Arches) == 0 {
+		return []string{host}, nil, nil
+	}
+	for _, a := range p.Arches {
+		if _, err := arch.Lookup(a); err != nil {
+			skipped = append(skipped, a)
+		} else if !slices.Contains(build, a) {
+			build = append(build, a)
+		}
+	}
+	if len(build) == 0 {
+		return nil, nil, p.errf(p.KeyPos["arches"], "none of the arches %v is one Keel builds", p.Arches)
+	}
+	return build, skipped, nil
 }

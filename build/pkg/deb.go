@@ -93,16 +93,40 @@ func debRoot(ctx context.Context, name, arch, cacheDir string) (string, Deb, err
 		return "", info, fmt.Errorf("deb %s: %w", name, err)
 	}
 	defer os.RemoveAll(tmp)
-	dl := exec.CommandContext(ctx, "apt-get", "download", name+":"+arch)
-	dl.Dir = tmp
-	if out, err := dl.CombinedOutput(); err != nil {
-		return "", info, fmt.Errorf("deb %s:%s: apt-get download: %w: %s (for another arch, run dpkg --add-architecture %s and apt-get update)", name, arch, err, tail(string(out), 1000), arch)
+	if err := aptDownload(ctx, tmp, name, arch, runIn); err != nil {
+		return "", info, err
 	}
 	debs, _ := filepath.Glob(filepath.Join(tmp, "*.deb"))
 	if len(debs) != 1 {
 		return "", info, fmt.Errorf("deb %s:%s: apt-get download left %d .deb files", name, arch, len(debs))
 	}
 	return unpackDeb(ctx, debs[0], filepath.Join(tmp, "root"), root)
+}
+
+// aptDownload downloads name for arch into dir with apt-get download (run runs a command in
+// dir). A package built for every arch (Architecture: all) has no candidate as NAME:ARCH for
+// a foreign arch: it is then fetched as NAME:all.
+func aptDownload(ctx context.Context, dir, name, arch string, run func(ctx context.Context, dir string, argv ...string) ([]byte, error)) error {
+	out, err := run(ctx, dir, "apt-get", "download", name+":"+arch)
+	if err != nil && strings.Contains(string(out), "has no candidate") {
+		var outAll []byte
+		if outAll, err = run(ctx, dir, "apt-get", "download", name+":all"); err == nil {
+			return nil
+		}
+		out = append(out, outAll...)
+	}
+	if err != nil {
+		return fmt.Errorf("deb %s:%s: apt-get download: %w: %s (for another arch, run dpkg --add-architecture %s and apt-get update)", name, arch, err, tail(string(out), 1000), arch)
+	}
+	return nil
+}
+
+// runIn runs argv in dir and returns its combined output, in English (aptDownload reads it).
+func runIn(ctx context.Context, dir string, argv ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	return cmd.CombinedOutput()
 }
 
 // unpackDeb unpacks the .deb file deb into root (through x, a fresh path on root's file

@@ -34,7 +34,17 @@
 //	    mode: "0755"             # octal; default: the host file's permission bits
 //	  - path: /usr/bin/busybox
 //	    deb: busybox-static      # with source: the absolute path inside this Debian package
-//	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version)
+//	    source: /bin/busybox     # for the target arch (apt-get download, cached with its version;
+//	                             # a package for every arch, Architecture: all, as NAME:all)
+//	  - path: /etc/ssl/certs/ca-certificates.crt
+//	    deb: ca-certificates     # (or a host directory without deb:)
+//	    source: /usr/share/ca-certificates/mozilla
+//	    concat: "*.crt"          # one file: the directory's regular files matching the pattern,
+//	                             # in byte order of name, each ending in a newline; default 0644
+//	  - path: /sbin/mke2fs       # a dynamically linked program: its loader (PT_INTERP) and the
+//	    deb: e2fsprogs           # shared libraries it needs (DT_NEEDED, recursively) are taken
+//	    source: /sbin/mke2fs     # from deb: and the libs: packages, at their paths there
+//	    libs: [libext2fs2, libc6]
 //	  - path: /etc/motd
 //	    contents: "hello\n"      # default mode 0644
 //	  - path: /sbin
@@ -48,6 +58,14 @@
 //	cmd: []                      # image config Cmd
 //	env: [PATH=/usr/bin:/bin]    # image config Env (none by default)
 //	workdir: /                   # image config WorkingDir
+//	org: linuxkit                # LinuxKit's keys: org prefixes image (linuxkit/getty);
+//	arches: [amd64, arm64]       # built in one run without --arch (arches Keel does not
+//	                             # build are named and skipped), pushed as one index;
+//	network: true                # accepted, no effect: no Dockerfile steps run;
+//	dependents: [../other]       # accepted, no effect: Keel rebuilds no other package
+//
+// A package directory with a Dockerfile and no binaries: or files: is refused: Keel runs no
+// Dockerfiles, and an empty image would not be what the Dockerfile made.
 //
 // # Reproducibility
 //

@@ -17,11 +17,12 @@ import (
 type layer struct {
 	tree   *tree.Tree
 	origin map[string]string
-	debs   map[string]*Deb // the Debian packages deb: files came from, by name
+	debs   map[string]*Deb   // the Debian packages deb: files came from, by name
+	libs   map[string]string // image paths of the loaders and libraries libs: added → host file
 }
 
 func newLayer() *layer {
-	return &layer{tree: tree.New(), origin: map[string]string{}, debs: map[string]*Deb{}}
+	return &layer{tree: tree.New(), origin: map[string]string{}, debs: map[string]*Deb{}, libs: map[string]string{}}
 }
 
 // add puts n at the absolute image path p, creating missing parent directories.

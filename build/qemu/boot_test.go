@@ -159,6 +159,7 @@ func TestRunReturnsNilWhenGuestPowersOff(t *testing.T) {
 	disk := filepath.Join(t.TempDir(), "disk.img")
 	cfg.Disks = []Disk{{Path: disk, Size: 64 << 20}}
 	cfg.Data = []byte("hello from the host")
+	cfg.DataVia = []string{"fwcfg"}
 	start := time.Now()
 	err := Run(context.Background(), cfg)
 	t.Logf("boot took %v; console:\n%s", time.Since(start), console)

@@ -5,14 +5,20 @@ import (
 	"strings"
 
 	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/guest"
 )
 
-// UserdataName is the fw_cfg file that carries Config.Data.
-const UserdataName = "opt/org.keel/userdata"
+// The fw_cfg files that carry Config.Data and Config.MetaData with DataVia fwcfg; the guest's
+// keel/metadata reads them under /sys/firmware/qemu_fw_cfg/by_name/.
+const (
+	FwCfgUserData = guest.FwCfgUserData
+	FwCfgMetaData = guest.FwCfgMetaData
+)
 
 // Command returns the QEMU command line (argv[0] is the binary) for cfg. It touches nothing
-// but, when cfg.Accel is auto, the KVM probe (see ResolveAccel). Config.Data needs Run,
-// which writes it to a file; Command itself uses only DataFile.
+// but, when cfg.Accel is auto, the KVM probe (see ResolveAccel). Config.Data and MetaData
+// need Run, which writes them to files and builds the ISO images; Command itself uses only
+// DataFile and MetaDataFile (fwcfg) and ISOs.
 func Command(cfg Config) ([]string, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -67,20 +73,46 @@ func Command(cfg Config) ([]string, error) {
 			"-drive", fmt.Sprintf("if=none,id=%s,file=%s,format=%s", id, optEscape(d.Path), d.Format),
 			"-device", fmt.Sprintf("virtio-blk-%s,drive=%s", m.Bus, id))
 	}
-	switch {
-	case c.DataFile != "" && !m.FwCfg:
-		return nil, fmt.Errorf("qemu: metadata (--data) needs fw_cfg, which %s lacks", m.Machine)
-	case c.DataFile != "":
-		args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", UserdataName, optEscape(c.DataFile)))
-	case c.Data != nil:
-		return nil, fmt.Errorf("qemu: Config.Data is written to a file by Run; set DataFile to call Command directly")
+	data, err := dataArgs(c, m)
+	if err != nil {
+		return nil, err
 	}
+	args = append(args, data...)
 	net, err := netArgs(c, m)
 	if err != nil {
 		return nil, err
 	}
 	args = append(args, net...)
 	return append(args, c.ExtraArgs...), nil
+}
+
+// dataArgs attaches the ISO images as CD-ROMs on one virtio-scsi controller and, with
+// DataVia fwcfg, the user data and meta-data files as fw_cfg files.
+func dataArgs(c Config, m arch.Arch) ([]string, error) {
+	if (c.Data != nil && c.DataFile == "") || (c.MetaData != nil && c.MetaDataFile == "") {
+		return nil, fmt.Errorf("qemu: Config.Data and MetaData are written to files by Run; set DataFile and MetaDataFile to call Command directly")
+	}
+	if (c.via("cidata") || c.via("cdrom")) && c.hasData() && len(c.ISOs) == 0 {
+		return nil, fmt.Errorf("qemu: Run builds the ISO images for data via cidata or cdrom; set ISOs to call Command directly")
+	}
+	var args []string
+	if len(c.ISOs) > 0 {
+		args = append(args, "-device", "virtio-scsi-"+m.Bus+",id=scsi0")
+		for i, iso := range c.ISOs {
+			id := fmt.Sprintf("cd%d", i)
+			args = append(args,
+				"-drive", fmt.Sprintf("if=none,id=%s,file=%s,format=raw,media=cdrom,readonly=on", id, optEscape(iso)),
+				"-device", fmt.Sprintf("scsi-cd,bus=scsi0.0,drive=%s", id))
+		}
+	}
+	if c.via("fwcfg") {
+		for _, f := range []struct{ name, file string }{{FwCfgUserData, c.DataFile}, {FwCfgMetaData, c.MetaDataFile}} {
+			if f.file != "" {
+				args = append(args, "-fw_cfg", fmt.Sprintf("name=%s,file=%s", f.name, optEscape(f.file)))
+			}
+		}
+	}
+	return args, nil
 }
 
 // kernelCmdline appends console=console to line unless its last console= already names it

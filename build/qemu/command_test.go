@@ -105,22 +105,76 @@ func TestCommandAttachesDisksAsVirtioBlk(t *testing.T) {
 	}
 }
 
-func TestCommandPassesDataFileThroughFwCfg(t *testing.T) {
+func TestCommandPassesDataAndMetaDataThroughFwCfg(t *testing.T) {
 	cfg := base("arm64", "tcg")
-	cfg.DataFile = "/tmp/user,data"
+	cfg.DataVia = []string{"fwcfg"}
+	cfg.DataFile, cfg.MetaDataFile = "/tmp/user,data", "/tmp/meta"
 	got := strings.Join(mustCommand(t, cfg), " ")
-	if !strings.Contains(got, "-fw_cfg name=opt/org.keel/userdata,file=/tmp/user,,data") {
-		t.Errorf("argv %q lacks the fw_cfg userdata", got)
+	if !strings.Contains(got, "-fw_cfg name=opt/org.keel/user-data,file=/tmp/user,,data -fw_cfg name=opt/org.keel/meta-data,file=/tmp/meta") {
+		t.Errorf("argv %q lacks the fw_cfg user-data and meta-data", got)
+	}
+	if strings.Contains(got, "scsi") {
+		t.Errorf("fwcfg alone attaches a CD-ROM: %q", got)
 	}
 	cfg = base("s390x", "tcg")
+	cfg.DataVia = []string{"fwcfg"}
 	cfg.DataFile = "/tmp/u"
 	if _, err := Command(cfg); err == nil || !strings.Contains(err.Error(), "fw_cfg") {
 		t.Errorf("s390x data: err = %v, want an fw_cfg error", err)
 	}
 	cfg = base("amd64", "tcg")
+	cfg.DataVia = []string{"fwcfg"}
 	cfg.Data = []byte("x")
 	if _, err := Command(cfg); err == nil {
 		t.Errorf("Data without DataFile: want an error from Command")
+	}
+}
+
+func TestCommandAttachesTheISOsAsVirtioSCSICDROMs(t *testing.T) {
+	for arch, bus := range map[string]string{"amd64": "pci", "s390x": "ccw"} {
+		cfg := base(arch, "tcg")
+		cfg.DataFile = "/tmp/u"
+		cfg.DataVia = []string{"cidata", "cdrom"}
+		cfg.ISOs = []string{"/t/cidata.iso", "/t/con,fig.iso"}
+		got := strings.Join(mustCommand(t, cfg), " ")
+		want := "-device virtio-scsi-" + bus + ",id=scsi0" +
+			" -drive if=none,id=cd0,file=/t/cidata.iso,format=raw,media=cdrom,readonly=on -device scsi-cd,bus=scsi0.0,drive=cd0" +
+			" -drive if=none,id=cd1,file=/t/con,,fig.iso,format=raw,media=cdrom,readonly=on -device scsi-cd,bus=scsi0.0,drive=cd1 -nic none"
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: argv\n%s\nlacks\n%s", arch, got, want)
+		}
+		if strings.Contains(got, "fw_cfg") {
+			t.Errorf("%s: cidata passes fw_cfg too: %s", arch, got)
+		}
+	}
+}
+
+func TestCommandNeedsRunToBuildTheISO(t *testing.T) {
+	cfg := base("amd64", "tcg")
+	cfg.DataFile = "/tmp/u" // default via: cidata
+	if _, err := Command(cfg); err == nil || !strings.Contains(err.Error(), "ISOs") {
+		t.Errorf("err = %v, want one naming ISOs", err)
+	}
+}
+
+func TestDataViaIsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		via  []string
+		meta bool
+		want string
+	}{
+		{[]string{"floppy"}, false, "want cidata, cdrom or fwcfg"},
+		{[]string{"fwcfg", "fwcfg"}, false, "twice"},
+		{[]string{"cdrom"}, true, "meta-data needs"},
+	} {
+		cfg := base("amd64", "tcg")
+		cfg.DataVia, cfg.DataFile = tc.via, "/tmp/u"
+		if tc.meta {
+			cfg.MetaDataFile = "/tmp/m"
+		}
+		if _, err := Command(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.via, err, tc.want)
+		}
 	}
 }
 

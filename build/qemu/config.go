@@ -27,11 +27,22 @@ type Config struct {
 
 	Disks []Disk // virtio block devices, in order
 
-	// Data is metadata offered to the guest as fw_cfg opt/org.keel/userdata
-	// (/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/userdata/raw). Run writes it to a
-	// temporary file; DataFile names an existing file instead (used as is when set).
-	Data     []byte
-	DataFile string
+	// Data is user data for the guest's keel/metadata, MetaData NoCloud meta-data; DataFile
+	// and MetaDataFile name files instead (used when set). DataVia says how they reach the
+	// guest, one or more of:
+	//   - "cidata" (default): a NoCloud CD-ROM labelled cidata with user-data and meta-data;
+	//   - "cdrom": LinuxKit's CD-ROM convention, the user data as the file "config";
+	//   - "fwcfg": fw_cfg files opt/org.keel/user-data and opt/org.keel/meta-data
+	//     (/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/user-data/raw); not on s390x.
+	// Run builds the ISO images (ISOs) and the files for Data and MetaData in a temporary
+	// directory it removes after the run.
+	Data         []byte
+	DataFile     string
+	MetaData     []byte
+	MetaDataFile string
+	DataVia      []string
+	// ISOs are attached as CD-ROMs (virtio-scsi) in order; Run sets them for DataVia.
+	ISOs []string
 
 	NIC     string   // "none" (default) or "user": user-mode networking on virtio-net
 	HostFwd []string // with NIC user: "HOST:GUEST", "udp:HOST:GUEST" (bound to 127.0.0.1) or QEMU's own "tcp:ADDR:HOST-:GUEST"
@@ -73,6 +84,24 @@ func (c *Config) LoadImage(name string) error {
 	return nil
 }
 
+// hasData tells whether the guest gets user data or meta-data.
+func (c Config) hasData() bool {
+	return c.Data != nil || c.DataFile != "" || c.MetaData != nil || c.MetaDataFile != ""
+}
+
+// via tells whether DataVia (with its default) includes v.
+func (c Config) via(v string) bool {
+	if len(c.DataVia) == 0 {
+		return v == "cidata"
+	}
+	for _, x := range c.DataVia {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
 // withDefaults returns c with its defaults filled in and checked.
 func (c Config) withDefaults() (Config, error) {
 	if c.Arch == "" {
@@ -93,6 +122,25 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.NIC == "" {
 		c.NIC = "none"
+	}
+	if len(c.DataVia) == 0 {
+		c.DataVia = []string{"cidata"}
+	}
+	seen := map[string]bool{}
+	for _, v := range c.DataVia {
+		if v != "cidata" && v != "cdrom" && v != "fwcfg" {
+			return c, fmt.Errorf("qemu: data via %q: want cidata, cdrom or fwcfg", v)
+		}
+		if seen[v] {
+			return c, fmt.Errorf("qemu: data via %q given twice", v)
+		}
+		seen[v] = true
+	}
+	if seen["fwcfg"] && c.hasData() && !m.FwCfg {
+		return c, fmt.Errorf("qemu: data via fwcfg needs fw_cfg, which %s lacks: use cidata", m.Machine)
+	}
+	if seen["cdrom"] && len(seen) == 1 && (c.MetaData != nil || c.MetaDataFile != "") {
+		return c, fmt.Errorf("qemu: meta-data needs data via cidata or fwcfg (LinuxKit's CD-ROM carries user data only)")
 	}
 	if c.NIC != "none" && c.NIC != "user" {
 		return c, fmt.Errorf("qemu: nic %q: want none or user", c.NIC)

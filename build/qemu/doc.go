@@ -1,6 +1,9 @@
 // Package qemu boots a Keel image (NAME-kernel, NAME-initrd.img, NAME-cmdline as written by
 // keel build) in QEMU and reports how the guest ended. It is the library behind
-// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data] [--nic] [--hostfwd] NAME`.
+// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data|--data-file]
+// [--metadata|--metadata-file] [--data-via] [--nic] [--hostfwd] NAME`. User data reaches the
+// guest's keel/metadata as a NoCloud ISO, LinuxKit's CD-ROM or fw_cfg (Config.DataVia; see
+// docs/metadata.md).
 //
 // The emulator, machine, CPU, serial console and UEFI firmware of each architecture come from
 // package arch. With -nodefaults the guest gets only the devices the Config asks for. The

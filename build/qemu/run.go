@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -26,9 +27,10 @@ var (
 // stops QEMU, which a halted or panicked guest never ends by itself.
 var stopGrace = 2 * time.Second
 
-// Run boots cfg in QEMU and waits until it ends. It creates missing disk files, writes
-// cfg.Data to a temporary file, copies the console to cfg.Stdout, and returns nil only if
-// QEMU exited 0 after the guest printed "keel: power off" (see the package doc).
+// Run boots cfg in QEMU and waits until it ends. It creates missing disk files, puts
+// cfg.Data and MetaData into temporary files and ISO images (removed after the run), copies
+// the console to cfg.Stdout, and returns nil only if QEMU exited 0 after the guest printed
+// "keel: power off" (see the package doc).
 func Run(ctx context.Context, cfg Config) error {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -37,13 +39,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := prepareDisks(ctx, c.Disks); err != nil {
 		return fmt.Errorf("qemu: %w", err)
 	}
-	if c.Data != nil && c.DataFile == "" {
-		name, err := writeTemp(c.Data)
+	if c.hasData() {
+		dir, err := os.MkdirTemp("", "keel-data-")
 		if err != nil {
-			return fmt.Errorf("qemu: userdata: %w", err)
+			return fmt.Errorf("qemu: data: %w", err)
 		}
-		defer os.Remove(name)
-		c.DataFile = name
+		defer os.RemoveAll(dir)
+		if c, err = prepareData(c, dir); err != nil {
+			return err
+		}
 	}
 	argv, err := Command(c)
 	if err != nil {
@@ -137,19 +141,52 @@ func (c Config) QEMUName() string {
 	return "qemu"
 }
 
-func writeTemp(data []byte) (string, error) {
-	f, err := os.CreateTemp("", "keel-userdata-")
+// prepareData writes Data and MetaData into dir and builds the ISO images DataVia asks for.
+func prepareData(c Config, dir string) (Config, error) {
+	read := func(data []byte, file string) ([]byte, error) {
+		if file == "" {
+			return data, nil
+		}
+		return os.ReadFile(file)
+	}
+	user, err := read(c.Data, c.DataFile)
 	if err != nil {
-		return "", err
+		return c, fmt.Errorf("qemu: user data: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return "", err
+	meta, err := read(c.MetaData, c.MetaDataFile)
+	if err != nil {
+		return c, fmt.Errorf("qemu: meta-data: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", err
+	c.ISOs = append([]string(nil), c.ISOs...)
+	if c.via("cidata") {
+		// NoCloud readers want both files, even empty.
+		iso := filepath.Join(dir, "cidata.iso")
+		if err := WriteISO(iso, "cidata", map[string][]byte{"user-data": user, "meta-data": meta}); err != nil {
+			return c, fmt.Errorf("qemu: %w", err)
+		}
+		c.ISOs = append(c.ISOs, iso)
 	}
-	return f.Name(), nil
+	if c.via("cdrom") && user != nil {
+		iso := filepath.Join(dir, "config.iso")
+		if err := WriteISO(iso, "config", map[string][]byte{"config": user}); err != nil {
+			return c, fmt.Errorf("qemu: %w", err)
+		}
+		c.ISOs = append(c.ISOs, iso)
+	}
+	if c.via("fwcfg") {
+		write := func(name string, data []byte, file *string) error {
+			if data == nil || *file != "" {
+				return nil
+			}
+			*file = filepath.Join(dir, name)
+			return os.WriteFile(*file, data, 0o600)
+		}
+		if err := write("user-data", c.Data, &c.DataFile); err != nil {
+			return c, fmt.Errorf("qemu: user data: %w", err)
+		}
+		if err := write("meta-data", c.MetaData, &c.MetaDataFile); err != nil {
+			return c, fmt.Errorf("qemu: meta-data: %w", err)
+		}
+	}
+	return c, nil
 }

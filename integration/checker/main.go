@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|suite|ctl-suite|containerd-suite|confinement|mounted|intruder|volumes ...")
+		fmt.Fprintln(os.Stderr, "usage: checker echo|exit|sleep|ifaces|ignore-term|farewell|disk|random-pool|clock|suite|ctl-suite|containerd-suite|watchdog|confinement|mounted|intruder|volumes ...")
 		os.Exit(2)
 	}
 	args := os.Args[2:]
@@ -49,10 +49,18 @@ func main() {
 		ctlSuite(size, files)
 	case "containerd-suite":
 		containerdSuite(arg(args, 0, "sleeper"), arg(args, 1, "flaky"))
+	case "watchdog":
+		watchdogSuite(arg(args, 0, "healthy"))
 	case "intruder":
 		intruder()
 	case "ifaces":
 		ifaces()
+	case "clock":
+		wait, _ := time.ParseDuration(arg(args, 2, "0s"))
+		time.Sleep(wait)
+		skew, _ := time.ParseDuration(arg(args, 1, "5s"))
+		clock(arg(args, 0, "10.0.2.2:123"), skew)
+		poweroff()
 	case "random-pool":
 		randomPool()
 		poweroff()

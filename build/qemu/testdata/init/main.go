@@ -33,7 +33,7 @@ func main() {
 		select {}
 	default:
 		loadFwCfg(out)
-		if data, err := os.ReadFile("/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/userdata/raw"); err == nil {
+		if data, err := os.ReadFile("/sys/firmware/qemu_fw_cfg/by_name/opt/org.keel/user-data/raw"); err == nil {
 			fmt.Fprintf(out, "keeltest: userdata %q\n", data)
 		}
 		fmt.Fprintln(out, guest.Line(guest.PowerOff))
