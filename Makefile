@@ -24,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 PACKAGES := init services/getty onboot/sysctl integration/checker \
 	onboot/dhcpcd metadata onboot/format onboot/mount onboot/extend onboot/swap onboot/dm-crypt \
-	services/acpid services/ntpd services/ca-certificates
+	services/acpid services/ntpd services/ca-certificates services/sshd
 
 .PHONY: all deps keel packages kernel kernels all-arches image run test unit integration vet staticcheck bench clean
 

@@ -33,7 +33,7 @@ var (
 // packages are built once for all tests; the kernel comes from keel kernel build.
 var packages = []string{"init", "services/getty", "onboot/sysctl", "integration/checker",
 	"onboot/dhcpcd", "metadata", "onboot/format", "onboot/mount", "onboot/extend", "onboot/swap", "onboot/dm-crypt",
-	"services/acpid", "services/ntpd", "services/ca-certificates"}
+	"services/acpid", "services/ntpd", "services/ca-certificates", "services/sshd"}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))

@@ -38,6 +38,7 @@ var Table = []Rule{
 	{"linuxkit/extend", "keel/extend", "grows the last partition and its ext4"},
 	{"linuxkit/swap", "keel/swap", "a swap file; /swap.sh takes --path and --size"},
 	{"linuxkit/dm-crypt", "keel/dm-crypt", "a dm-crypt volume; /usr/bin/crypto NAME DEVICE, key in /etc/dm-crypt"},
+	{"linuxkit/sshd", "keel/sshd", "public-key logins as root, sessions with a pty, SFTP"},
 	{"linuxkit/acpid", "keel/acpid", "the power button powers off through PID 1; busybox acpid's flags are ignored"},
 }
 
