@@ -45,6 +45,8 @@ func TestNtpdStepsAWrongClockFromTheHostsSNTPServer(t *testing.T) {
 		`ntpd: stepped the clock by \+\d{9,}\.\d{3}s from `+from+` \(stratum 2\)`,
 		`ntpd: offset [+-]0\.\d{3}s from `+from+` \(stratum 2\), slewing`,
 		`CHECK clock ok `,
+		// The address came from a static network-config, with QEMU's user network too.
+		`dhcpcd: eth0: configured 10\.0\.2\.15/24, router 10\.0\.2\.2, dns 10\.0\.2\.3`,
 		poweredOff)
 	if n := requests.Load(); n < 2 {
 		t.Errorf("the SNTP server got %d requests, want the onboot's and the service's", n)
