@@ -158,6 +158,9 @@ func spanStarts(console string) map[string]float64 {
 	return at
 }
 
+// exampleOnly are the packages of examples/keel.yml, which needArch builds for other arches.
+var exampleOnly = []string{"init", "services/getty", "onboot/sysctl"}
+
 // archBuilds remembers, per arch other than amd64 (built by TestMain), the outcome of
 // building its kernel and the example's packages, so that tests share one build.
 var archBuilds sync.Map // arch → func() error (a sync.OnceValue)
@@ -169,7 +172,7 @@ func needArch(t *testing.T, arch string) {
 		return
 	}
 	build, _ := archBuilds.LoadOrStore(arch, sync.OnceValue(func() error {
-		return buildArch(arch, []string{"init", "services/getty", "onboot/sysctl"})
+		return buildArch(arch, exampleOnly)
 	}))
 	if err := build.(func() error)(); err != nil {
 		t.Fatal(err)
