@@ -96,7 +96,7 @@ func TestParseErrorsNameFileAndLine(t *testing.T) {
 		{"wrong top-level type", "image: a/b\nenv: A=b\n", `b/build.yml:2: env: expected a list, got string "A=b"`},
 		{"null pointer", "image: a/b\nbinaries:\n  - package: ./x\n    path: /x\n    ldflags:\n", `b/build.yml:5: binaries[0] "/x": ldflags: expected a string, got null`},
 		{"two documents", "image: a/b\n---\nimage: c/d\n", "b/build.yml:2: only one YAML document"},
-		{"syntax", "image: [a\n", "b/build.yml:1: invalid YAML"},
+		{"syntax", "image: [a\n", "b/build.yml:2: invalid YAML: did not find expected ',' or ']'"}, // the list is still open at the end
 		{"missing image", "tag: x\n", "b/build.yml: image: is required"},
 		{"image with tag", "image: a/b:1\n", "b/build.yml:1: image \"a/b:1\" must be a repository"},
 		{"bad tag", "image: a/b\ntag: \"no/slash\"\n", "b/build.yml:2: tag"},

@@ -297,6 +297,41 @@ services:
 	wantError(t, err, "file.yml:3: invalid YAML: could not find expected ':'")
 }
 
+// yaml.v3 numbers the lines of parser errors from 0; the error names the line of the
+// mapping or list that could not be parsed, or of the problem itself.
+func TestParseReportsYAMLParserErrorAtTheBlockOrProblemLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, yml, want string
+	}{
+		{"comment inside a block scalar ends it", `
+files:
+  - path: a
+    contents: x
+  - path: b
+    contents: |
+# not in the scalar
+      y
+`, "file.yml:4: invalid YAML: did not find expected key"},
+		{"key under-indented in the top mapping", `
+kernel:
+  image: a:1
+ cmdline: x
+`, "file.yml:3: invalid YAML: did not find expected key"},
+		{"unclosed flow list", `
+services:
+  - name: a
+    image: a:1
+    command: [
+      sh
+`, "file.yml:4: invalid YAML: did not find expected ',' or ']'"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, "file.yml", tc.yml)
+			wantError(t, err, tc.want)
+		})
+	}
+}
+
 func TestParseRejectsSeveralDocumentsInOneFile(t *testing.T) {
 	_, err := parse(t, "file.yml", `
 init: [a:1]

@@ -128,10 +128,30 @@ func decodeDocument(name string, data []byte, out any, noAlias string) ErrorList
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblems are the problems yaml.v3's parser (as opposed to its scanner) reports.
+// It numbers their lines from 0, so "line N" is line N+1: the start of the mapping or list
+// being parsed, or the line of the problem itself.
+var yamlParserProblems = map[string]bool{
+	"did not find expected key":              true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected node content":     true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"found undefined tag handle":             true,
+	"found duplicate %YAML directive":        true,
+	"found duplicate %TAG directive":         true,
+	"found incompatible YAML document":       true,
+}
+
 // syntaxError turns a yaml.v3 parse error into an Error at its line.
 func syntaxError(name string, err error) *Error {
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if yamlParserProblems[m[2]] {
+			line++
+		}
 		return &Error{Pos: Pos{File: name, Line: line}, Err: fmt.Errorf("invalid YAML: %s", m[2])}
 	}
 	return &Error{Pos: Pos{File: name}, Err: fmt.Errorf("invalid YAML: %w", err)}
