@@ -33,6 +33,7 @@ func run(args []string, stderr io.Writer, setHostname func(string) error) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("config", configPath, "directory to write")
 	timeout := fs.Duration("timeout", 2*time.Second, "time each network provider gets")
+	fs.Bool("v", false, "verbose, as LinuxKit's metadata: accepted; every provider tried is logged anyway")
 	urls := urlsFromEnv()
 	fs.Func("url", "NAME=URL: base URL of a network provider (also METADATA_URL_<NAME>)", func(s string) error {
 		name, u, ok := strings.Cut(s, "=")

@@ -77,3 +77,14 @@ func TestRunReadsAProviderAtTheURLGivenByFlagOrEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// LinuxKit's files run metadata -v: the flag is accepted.
+func TestRunAcceptsLinuxKitsVerboseFlag(t *testing.T) {
+	dir := t.TempDir()
+	var stderr bytes.Buffer
+	code := run([]string{"-v", "-config", filepath.Join(dir, "config"), "file=" + filepath.Join(dir, "none")}, &stderr,
+		func(string) error { return nil })
+	if code != 0 || !strings.Contains(stderr.String(), "file: ") {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}

@@ -8,6 +8,7 @@ type RefSite struct {
 	Pos     Pos     // where it is written
 	Field   string  // which field, as errors name it: `services[0] "getty": image`
 	Section string  // kernel, init, onboot, onshutdown, services or volumes
+	Entry   *Image  // the onboot, onshutdown or service entry naming it, else nil
 }
 
 // EachRef calls visit for every image reference of c: the kernel, init, onboot, onshutdown,
@@ -21,10 +22,10 @@ func (c *Config) EachRef(visit func(RefSite) error) error {
 		}
 	}
 	if c.Kernel.Image != "" {
-		do(RefSite{&c.Kernel.Image, c.Kernel.Pos, "kernel: image", "kernel"})
+		do(RefSite{&c.Kernel.Image, c.Kernel.Pos, "kernel: image", "kernel", nil})
 	}
 	for i := range c.Init {
-		do(RefSite{&c.Init[i].Image, c.Init[i].Pos, fmt.Sprintf("init[%d]", i), "init"})
+		do(RefSite{&c.Init[i].Image, c.Init[i].Pos, fmt.Sprintf("init[%d]", i), "init", nil})
 	}
 	for _, sec := range []struct {
 		name   string
@@ -36,12 +37,12 @@ func (c *Config) EachRef(visit func(RefSite) error) error {
 			if !ok {
 				pos = img.Pos
 			}
-			do(RefSite{&img.Image, pos, fmt.Sprintf("%s[%d] %q: image", sec.name, i, img.Name), sec.name})
+			do(RefSite{&img.Image, pos, fmt.Sprintf("%s[%d] %q: image", sec.name, i, img.Name), sec.name, img})
 		}
 	}
 	for i := range c.Volumes {
 		if v := &c.Volumes[i]; v.Image != "" {
-			do(RefSite{&v.Image, v.Pos, fmt.Sprintf("volumes[%d] %q: image", i, v.Name), "volumes"})
+			do(RefSite{&v.Image, v.Pos, fmt.Sprintf("volumes[%d] %q: image", i, v.Name), "volumes", nil})
 		}
 	}
 	if len(errs) > 0 {

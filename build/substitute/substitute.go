@@ -20,40 +20,60 @@ type Rule struct {
 	From string // a repository on Docker Hub, e.g. "linuxkit/getty"
 	To   string // Keel's repository, e.g. "keel/getty"
 	Why  string // what the substitute is, for the docs and keel build's output
+	// Unless, if set, says why an entry keeps the LinuxKit image: the substitute would not
+	// mean what the entry asks for. It gets the onboot or service entry, nil elsewhere.
+	Unless func(entry *spec.Image) string
 }
 
 // Table is every substitution, the one place they are listed (docs/yaml.md shows it).
 var Table = []Rule{
-	{"linuxkit/kernel", "keel/kernel", "Keel's tuned kernel for the arch (keel kernel build)"},
-	{"linuxkit/init", "keel/init", "Keel's PID 1, with runc and containerd inside"},
-	{"linuxkit/runc", "keel/init", "runc is inside keel/init"},
-	{"linuxkit/containerd", "keel/init", "containerd is inside keel/init"},
-	{"linuxkit/getty", "keel/getty", "a shell on the consoles; INSECURE=true is its only mode"},
-	{"linuxkit/sysctl", "keel/sysctl", "kernel parameters from /etc/sysctl.d"},
-	{"linuxkit/dhcpcd", "keel/dhcpcd", "DHCP on every link; /sbin/dhcpcd takes --nobackground, -f FILE and -1"},
-	{"linuxkit/metadata", "keel/metadata", "user data and instance metadata into /run/config"},
-	{"linuxkit/ca-certificates", "keel/ca-certificates", "Debian's CA bundle at /etc/ssl/certs/ca-certificates.crt"},
-	{"linuxkit/format", "keel/format", "partitions and formats a blank disk; -type ext4 only"},
-	{"linuxkit/mount", "keel/mount", "mounts by label, UUID or device; /usr/bin/mountie"},
-	{"linuxkit/extend", "keel/extend", "grows the last partition and its ext4"},
-	{"linuxkit/swap", "keel/swap", "a swap file; /swap.sh takes --path and --size"},
-	{"linuxkit/dm-crypt", "keel/dm-crypt", "a dm-crypt volume; /usr/bin/crypto NAME DEVICE, key in /etc/dm-crypt"},
-	{"linuxkit/sshd", "keel/sshd", "public-key logins as root, sessions with a pty, SFTP"},
-	{"linuxkit/acpid", "keel/acpid", "the power button powers off through PID 1; busybox acpid's flags are ignored"},
+	{"linuxkit/kernel", "keel/kernel", "Keel's tuned kernel for the arch (keel kernel build)", nil},
+	{"linuxkit/init", "keel/init", "Keel's PID 1, with runc and containerd inside", nil},
+	{"linuxkit/runc", "keel/init", "runc is inside keel/init", nil},
+	{"linuxkit/containerd", "keel/init", "containerd is inside keel/init", nil},
+	{"linuxkit/getty", "keel/getty", "a root shell on the consoles, for entries with INSECURE=true (without it LinuxKit's getty asks for a password)", gettyUnless},
+	{"linuxkit/sysctl", "keel/sysctl", "kernel parameters from /etc/sysctl.d", nil},
+	{"linuxkit/dhcpcd", "keel/dhcpcd", "DHCP on every link; /sbin/dhcpcd takes --nobackground, -f FILE and -1", nil},
+	{"linuxkit/metadata", "keel/metadata", "user data and instance metadata into /run/config", nil},
+	{"linuxkit/ca-certificates", "keel/ca-certificates", "Debian's CA bundle at /etc/ssl/certs/ca-certificates.crt", nil},
+	{"linuxkit/format", "keel/format", "partitions and formats a blank disk; -type ext4 only", nil},
+	{"linuxkit/mount", "keel/mount", "mounts by label, UUID or device; /usr/bin/mountie", nil},
+	{"linuxkit/extend", "keel/extend", "grows the last partition and its ext4", nil},
+	{"linuxkit/swap", "keel/swap", "a swap file; /swap.sh takes --path and --size", nil},
+	{"linuxkit/dm-crypt", "keel/dm-crypt", "a dm-crypt volume; /usr/bin/crypto NAME DEVICE, key in /etc/dm-crypt", nil},
+	{"linuxkit/sshd", "keel/sshd", "public-key logins as root, sessions with a pty, SFTP", nil},
+	{"linuxkit/openntpd", "keel/ntpd", "keeps the clock with SNTP: servers from DHCP, metadata, else pool.ntp.org", nil},
+	{"linuxkit/acpid", "keel/acpid", "the power button powers off through PID 1; busybox acpid's flags are ignored", nil},
 }
 
-// Substitution is one reference that was replaced.
+// gettyUnless keeps LinuxKit's getty for entries without INSECURE=true: LinuxKit's asks for
+// the root password of /etc/getty.shadow then, and keel/getty has no login.
+func gettyUnless(entry *spec.Image) string {
+	if entry != nil && entry.Env != nil && slices.Contains(*entry.Env, "INSECURE=true") {
+		return ""
+	}
+	return "without INSECURE=true LinuxKit's getty asks for a password; keel/getty, a shell without login, would not"
+}
+
+// Substitution is one reference that was replaced, or kept with the reason.
 type Substitution struct {
 	Site    spec.RefSite
 	From    string // the reference as written
-	To      string // the Keel reference, "" when the entry was dropped as a repeat
+	To      string // the Keel reference, "" when dropped or kept
 	Dropped bool   // an init entry whose substitute an earlier init entry already names
+	Kept    string // why the LinuxKit image stays, when it does
+	Note    string // what else changed, e.g. the kernel's ucode dropped
 }
 
 // String says what happened, as keel build prints it.
 func (s Substitution) String() string {
-	if s.Dropped {
+	switch {
+	case s.Dropped:
 		return fmt.Sprintf("%s: %s %s: dropped, keel/init already holds it", s.Site.Pos, s.Site.Field, s.From)
+	case s.Kept != "":
+		return fmt.Sprintf("%s: %s %s: kept: %s", s.Site.Pos, s.Site.Field, s.From, s.Kept)
+	case s.Note != "":
+		return fmt.Sprintf("%s: %s %s → %s (%s)", s.Site.Pos, s.Site.Field, s.From, s.To, s.Note)
 	}
 	return fmt.Sprintf("%s: %s %s → %s", s.Site.Pos, s.Site.Field, s.From, s.To)
 }
@@ -84,9 +104,20 @@ func Apply(cfg *spec.Config, tag string) []Substitution {
 		if !ok {
 			return nil
 		}
-		to := rule.To + ":" + tag
-		subs = append(subs, Substitution{Site: s, From: *s.Ref, To: to})
-		*s.Ref = to
+		if rule.Unless != nil {
+			if why := rule.Unless(s.Entry); why != "" {
+				subs = append(subs, Substitution{Site: s, From: *s.Ref, Kept: why})
+				return nil
+			}
+		}
+		sub := Substitution{Site: s, From: *s.Ref, To: rule.To + ":" + tag}
+		if s.Section == "kernel" && cfg.Kernel.UCode != nil {
+			// Keel's kernel image carries no microcode: the ucode cpio LinuxKit's has.
+			sub.Note = fmt.Sprintf("ucode %s dropped: keel/kernel has no microcode", *cfg.Kernel.UCode)
+			cfg.Kernel.UCode = nil
+		}
+		subs = append(subs, sub)
+		*s.Ref = sub.To
 		return nil
 	})
 	// Drop the init entries that repeat an earlier one once substituted.

@@ -130,3 +130,37 @@ func TestTheDocsListEveryRule(t *testing.T) {
 		}
 	}
 }
+
+// LinuxKit's getty asks for a password unless INSECURE=true: keel/getty has no login, so
+// such an entry keeps LinuxKit's image, and keel build says why.
+func TestAGettyWithoutInsecureKeepsLinuxKitsImage(t *testing.T) {
+	cfg := parse(t, `services:
+  - name: getty
+    image: linuxkit/getty:v1.0.0
+  - name: open
+    image: linuxkit/getty:v1.0.0
+    env: [INSECURE=true]
+`)
+	subs := Apply(cfg, "dev")
+	if cfg.Services[0].Image != "linuxkit/getty:v1.0.0" || cfg.Services[1].Image != "keel/getty:dev" {
+		t.Errorf("images %q %q", cfg.Services[0].Image, cfg.Services[1].Image)
+	}
+	if len(subs) != 2 || !strings.Contains(subs[0].String(), `services[0] "getty": image linuxkit/getty:v1.0.0: kept: without INSECURE=true`) {
+		t.Errorf("substitutions %v", subs)
+	}
+}
+
+// Keel's kernel image has no microcode: a LinuxKit kernel's ucode: goes, and keel build says so.
+func TestTheKernelsUcodeIsDroppedWithANote(t *testing.T) {
+	cfg := parse(t, "kernel:\n  image: linuxkit/kernel:6.6.13\n  ucode: intel-ucode.cpio\n")
+	subs := Apply(cfg, "dev")
+	if cfg.Kernel.UCode != nil || len(subs) != 1 ||
+		subs[0].String() != "minimal.yml:2: kernel: image linuxkit/kernel:6.6.13 → keel/kernel:dev (ucode intel-ucode.cpio dropped: keel/kernel has no microcode)" {
+		t.Errorf("ucode %v, substitutions %v", cfg.Kernel.UCode, subs)
+	}
+	// A kernel that is not LinuxKit's keeps its ucode.
+	cfg = parse(t, "kernel:\n  image: example.com/kernel:1\n  ucode: intel-ucode.cpio\n")
+	if Apply(cfg, "dev"); cfg.Kernel.UCode == nil {
+		t.Error("another kernel's ucode was dropped")
+	}
+}
