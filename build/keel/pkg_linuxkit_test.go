@@ -95,3 +95,12 @@ func TestPkgBuildRefusesADockerfilePackageClearly(t *testing.T) {
 		}
 	}
 }
+
+func TestPkgBuildNamesLinuxKitsDockerfileKeysAsTheReason(t *testing.T) {
+	dir := t.TempDir()
+	writeYAML(t, dir, "build.yml", "image: x\nbuildArgs: [A=b]\nfiles:\n  - path: /etc/motd\n    contents: hi\n")
+	code, _, stderr := keel(t, "pkg", "build", "--cache", t.TempDir(), dir)
+	if code == 0 || !strings.Contains(stderr, filepath.Join(dir, "build.yml")+":2: buildArgs: a LinuxKit package built from its Dockerfile") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}

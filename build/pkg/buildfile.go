@@ -51,6 +51,10 @@ type Package struct {
 	Arches     []string `yaml:"arches"`
 	Network    *bool    `yaml:"network"`
 	Dependents []string `yaml:"dependents"`
+	// BuildArgs and Dockerfile are LinuxKit's Dockerfile build's keys: a package using them
+	// is refused with the reason (Keel runs no Dockerfiles) instead of as unknown keys.
+	BuildArgs  []string `yaml:"buildArgs"`
+	Dockerfile string   `yaml:"dockerfile"`
 
 	KeyPos map[string]spec.Pos `yaml:"-"` // where each top-level key is written
 }
@@ -198,6 +202,15 @@ func (p *Package) validate() error {
 			return p.errf(p.KeyPos["org"], "org %q and image %q: the image names its org already", p.Org, p.Image)
 		}
 		p.Image = p.Org + "/" + p.Image
+	}
+	for _, k := range []struct {
+		key string
+		set bool
+	}{{"buildArgs", p.BuildArgs != nil}, {"dockerfile", p.Dockerfile != ""}} {
+		if k.set {
+			key := k.key
+			return p.errf(p.KeyPos[key], "%s: a LinuxKit package built from its Dockerfile: keel pkg build runs no Dockerfiles; describe the image with binaries: (Go packages) and files: (including deb:)", key)
+		}
 	}
 	if len(p.Binaries) == 0 && len(p.Files) == 0 {
 		// An image of a label alone is fine; one whose contents a Dockerfile was to make is not.

@@ -63,6 +63,7 @@
 //	                             # build are named and skipped), pushed as one index;
 //	network: true                # accepted, no effect: no Dockerfile steps run;
 //	dependents: [../other]       # accepted, no effect: Keel rebuilds no other package
+//	                             # (buildArgs:, dockerfile: are refused: no Dockerfiles)
 //
 // A package directory with a Dockerfile and no binaries: or files: is refused: Keel runs no
 // Dockerfiles, and an empty image would not be what the Dockerfile made.
