@@ -24,7 +24,7 @@ import (
 )
 
 // sshdPackages are the packages the sshd image needs beyond the example's.
-var sshdPackages = []string{"services/sshd", "onboot/dhcpcd"}
+var sshdPackages = []string{"services/sshd", "onboot/dhcpcd", "metadata"}
 
 // sshdBuilds builds sshdPackages once per arch.
 var sshdBuilds sync.Map // arch → func() error
@@ -64,9 +64,15 @@ func testSSHD(t *testing.T, arch string) {
 		t.Fatal(err)
 	}
 	image := buildImageFor(t, arch, "integration/testdata/sshd.yml", dir, "--name", "sshd", keyYAML)
+	// A second key comes as cloud-config user data, through keel/metadata.
+	metaUser := newSSHSigner(t)
+	userData := filepath.Join(dir, "user-data")
+	if err := os.WriteFile(userData, []byte("#cloud-config\nssh_authorized_keys:\n  - "+string(ssh.MarshalAuthorizedKey(metaUser.PublicKey()))), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	port := sshFreePort(t)
-	machine := startSSHGuest(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port))
+	machine := startSSHGuest(t, image, "--arch", arch, "--nic", "user", "--hostfwd", fmt.Sprintf("tcp:127.0.0.1:%d-:22", port), "--data-file", userData)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	client, hostKey := waitForSSH(t, machine, addr, user)
 	defer client.Close()
@@ -100,6 +106,16 @@ func testSSHD(t *testing.T, arch string) {
 		var ee *ssh.ExitError
 		if !errors.As(err, &ee) || ee.ExitStatus() != 3 || out != "hi\n" {
 			t.Errorf("echo hi; exit 3: %q, %v; want hi and status 3", out, err)
+		}
+	})
+	t.Run("AKeyFromUserDataLogsInToo", func(t *testing.T) {
+		c, err := dialSSH(addr, ssh.PublicKeys(metaUser), sameHost)
+		if err != nil {
+			t.Fatalf("login with the user data's key: %v", err)
+		}
+		c.Close()
+		if out, err := run("cat /run/config/ssh/authorized_keys"); err != nil || !strings.Contains(out, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(metaUser.PublicKey())))) {
+			t.Errorf("/run/config/ssh/authorized_keys: %v\n%s", err, out)
 		}
 	})
 	t.Run("SessionsHaveRootsHomeAPathAndKeelCtl", func(t *testing.T) {
