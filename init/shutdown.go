@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"time"
 
 	"github.com/keel-os/keel/guest"
@@ -97,9 +98,19 @@ func signalName(sig os.Signal) string {
 }
 
 func actionForSignal(sig os.Signal) (powerAction, bool) {
+	return actionForSignalOn(runtime.GOARCH, sig)
+}
+
+// actionForSignalOn is actionForSignal on arch. s390x has no ctrl-alt-del: its SIGINT is the
+// hypervisor's shutdown request (an SCLP quiesce signal, which the kernel turns into
+// ctrl-alt-del), so it powers the machine off, as Debian's inittab for s390 halts on it.
+func actionForSignalOn(arch string, sig os.Signal) (powerAction, bool) {
 	s, ok := sig.(unix.Signal)
 	if !ok {
 		return 0, false
+	}
+	if arch == "s390x" && s == unix.SIGINT {
+		return powerOff, true
 	}
 	a, ok := signalActions[s]
 	return a, ok

@@ -18,13 +18,26 @@ func TestSignalsFollowBusyboxConvention(t *testing.T) {
 		unix.SIGINT: reboot, unix.SIGUSR1: halt,
 	}
 	for sig, a := range want {
-		got, ok := actionForSignal(sig)
+		got, ok := actionForSignalOn("amd64", sig)
 		if !ok || got != a {
 			t.Errorf("%v: got %v, %v; want %v", sig, got, ok, a)
 		}
 	}
 	if _, ok := actionForSignal(unix.SIGHUP); ok {
 		t.Error("SIGHUP must not shut down")
+	}
+}
+
+// On s390x SIGINT is the hypervisor's shutdown request (SCLP quiesce), not a keyboard's
+// ctrl-alt-del: the machine powers off.
+func TestSIGINTPowersOffOnS390xAndRebootsElsewhere(t *testing.T) {
+	for arch, want := range map[string]powerAction{"s390x": powerOff, "amd64": reboot, "arm64": reboot} {
+		if got, ok := actionForSignalOn(arch, unix.SIGINT); !ok || got != want {
+			t.Errorf("%s: SIGINT → %v, %v; want %v", arch, got, ok, want)
+		}
+	}
+	if got, _ := actionForSignalOn("s390x", unix.SIGTERM); got != reboot {
+		t.Errorf("s390x: SIGTERM → %v, want reboot", got)
 	}
 }
 
