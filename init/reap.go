@@ -63,6 +63,14 @@ func (r *reaper) watchRunning(pid int) (<-chan unix.WaitStatus, error) {
 	return nil, fmt.Errorf("process %d exited before it could be watched", pid)
 }
 
+// waiting is how many processes have a waiter. It takes the lock every dispatch takes: the
+// watchdog's health check calls it to see that the reaper is not stuck.
+func (r *reaper) waiting() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.waiters)
+}
+
 func (r *reaper) watchLocked(pid int) chan unix.WaitStatus {
 	ch := make(chan unix.WaitStatus, 1)
 	r.waiters[pid] = ch

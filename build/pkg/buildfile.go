@@ -144,7 +144,7 @@ func Load(dir string) (*Package, error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, derr := os.Stat(filepath.Join(dir, "Dockerfile")); derr == nil {
-			return nil, fmt.Errorf("package %s has a Dockerfile and no %s: keel pkg build runs no Dockerfiles; write a %s with binaries: and files:", dir, FileName, FileName)
+			return nil, fmt.Errorf("package %s has a Dockerfile and no %s: keel pkg build runs no Dockerfiles; write a %s with binaries: and files: entries", dir, FileName, FileName)
 		}
 	}
 	if err != nil {
