@@ -6,48 +6,13 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
-)
 
-// fakeStub is a minimal PE32+ EFI application: one .text section, the given alignments, and
-// room in its headers for extra section headers.
-func fakeStub(sectionAlign, fileAlign uint32, headerRoom int) []byte {
-	const peOff = 0x80
-	optSize := optDataDirectories + 16*8
-	sizeOfHeaders := alignUp(uint64(peOff+4+coffHeaderSize+optSize+sectionHeaderSize+headerRoom), uint64(fileAlign))
-	text := bytes.Repeat([]byte{0xc3}, 100)
-	b := make([]byte, int(sizeOfHeaders)+int(alignUp(uint64(len(text)), uint64(fileAlign))))
-	b[0], b[1] = 'M', 'Z'
-	binary.LittleEndian.PutUint32(b[peSignatureOffset:], peOff)
-	copy(b[peOff:], "PE\x00\x00")
-	coff := peOff + 4
-	binary.LittleEndian.PutUint16(b[coff:], pe.IMAGE_FILE_MACHINE_AMD64)
-	binary.LittleEndian.PutUint16(b[coff+2:], 1)
-	binary.LittleEndian.PutUint16(b[coff+16:], uint16(optSize))
-	binary.LittleEndian.PutUint16(b[coff+18:], 0x206)
-	opt := coff + coffHeaderSize
-	binary.LittleEndian.PutUint16(b[opt:], magicPE32Plus)
-	textVA := uint32(alignUp(sizeOfHeaders, uint64(sectionAlign)))
-	binary.LittleEndian.PutUint32(b[opt+16:], textVA) // AddressOfEntryPoint
-	binary.LittleEndian.PutUint32(b[opt+optSectionAlignment:], sectionAlign)
-	binary.LittleEndian.PutUint32(b[opt+optFileAlignment:], fileAlign)
-	binary.LittleEndian.PutUint32(b[opt+optSizeOfImage:], uint32(alignUp(uint64(textVA)+uint64(len(text)), uint64(sectionAlign))))
-	binary.LittleEndian.PutUint32(b[opt+optSizeOfHeaders:], uint32(sizeOfHeaders))
-	binary.LittleEndian.PutUint16(b[opt+68:], 10) // Subsystem: EFI application
-	binary.LittleEndian.PutUint32(b[opt+optNumberOfRva:], 16)
-	s := opt + optSize
-	copy(b[s:], ".text")
-	binary.LittleEndian.PutUint32(b[s+8:], uint32(len(text)))
-	binary.LittleEndian.PutUint32(b[s+12:], textVA)
-	binary.LittleEndian.PutUint32(b[s+16:], uint32(alignUp(uint64(len(text)), uint64(fileAlign))))
-	binary.LittleEndian.PutUint32(b[s+20:], uint32(sizeOfHeaders))
-	binary.LittleEndian.PutUint32(b[s+36:], 0x60000020)
-	copy(b[sizeOfHeaders:], text)
-	return b
-}
+	"github.com/keel-os/keel/build/uki/ukitest"
+)
 
 func testInputs() Inputs {
 	return Inputs{
-		Stub:      fakeStub(0x1000, 0x200, 5*sectionHeaderSize),
+		Stub:      ukitest.Stub(0x1000, 0x200, 5*sectionHeaderSize),
 		Kernel:    bytes.Repeat([]byte("kernel"), 1000),
 		Initrd:    bytes.Repeat([]byte("initrd"), 777),
 		Cmdline:   "console=ttyS0 quiet\n",
@@ -79,7 +44,7 @@ func TestBuildAddsEachPartAsASectionHoldingExactlyItsBytes(t *testing.T) {
 func TestSectionsFollowTheStubsAlignedInUkifysOrderWithLinuxLast(t *testing.T) {
 	for _, align := range []uint32{0x200, 0x1000} {
 		in := testInputs()
-		in.Stub = fakeStub(align, 0x200, 5*sectionHeaderSize)
+		in.Stub = ukitest.Stub(align, 0x200, 5*sectionHeaderSize)
 		out, err := Build(in)
 		if err != nil {
 			t.Fatal(err)
@@ -160,17 +125,17 @@ func TestChecksumMatchesTheKnownValueOfASmallFile(t *testing.T) {
 }
 
 func TestAddSectionsRefusesWhatItCannotDoSafely(t *testing.T) {
-	stub := fakeStub(0x1000, 0x200, 0)
+	stub := ukitest.Stub(0x1000, 0x200, 0)
 	for name, tc := range map[string]struct {
 		stub []byte
 		secs []Section
 		want string
 	}{
-		"no room":   {fakeStub(0x1000, 0x200, 0), []Section{{".a", nil}, {".b", nil}, {".c", nil}, {".d", nil}, {".e", nil}, {".f", nil}, {".g", nil}, {".h", nil}, {".i", nil}, {".j", nil}, {".k", nil}, {".l", nil}}, "no room"},
+		"no room":   {ukitest.Stub(0x1000, 0x200, 0), []Section{{".a", nil}, {".b", nil}, {".c", nil}, {".d", nil}, {".e", nil}, {".f", nil}, {".g", nil}, {".h", nil}, {".i", nil}, {".j", nil}, {".k", nil}, {".l", nil}}, "no room"},
 		"not PE":    {[]byte("#!/bin/sh\n" + strings.Repeat(" ", 100)), []Section{{".a", nil}}, "not a PE file"},
 		"long name": {stub, []Section{{".initramfs", nil}}, "1 to 8 bytes"},
 		"duplicate": {stub, []Section{{".text", nil}}, "already has"},
-		"signed":    {signed(fakeStub(0x1000, 0x200, 80)), []Section{{".a", nil}}, "signed"},
+		"signed":    {signed(ukitest.Stub(0x1000, 0x200, 80)), []Section{{".a", nil}}, "signed"},
 		"truncated": {stub[:0x90], []Section{{".a", nil}}, "no PE signature"},
 	} {
 		_, err := AddSections(tc.stub, tc.secs)
