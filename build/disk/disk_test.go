@@ -1,0 +1,192 @@
+package disk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	diskfs "github.com/diskfs/go-diskfs"
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem"
+	"github.com/diskfs/go-diskfs/partition/gpt"
+)
+
+var epoch = time.Date(2024, 5, 6, 7, 8, 10, 0, time.UTC)
+
+func testFiles() []File {
+	return []File{
+		{"EFI/BOOT/BOOTX64.EFI", bytes.Repeat([]byte("uki!"), 300_000)},
+		{"loader/keel.txt", []byte("hello\n")},
+	}
+}
+
+func writeRaw(t *testing.T, files []File, opts EFIOptions) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "disk.raw")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := WriteRawEFI(f, files, opts); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRawEFIIsAGPTDiskWhoseESPHoldsTheFiles(t *testing.T) {
+	p := writeRaw(t, testFiles(), EFIOptions{Epoch: epoch})
+	st, _ := os.Stat(p)
+	if st.Size() != DefaultSize {
+		t.Errorf("size %d, want the default %d", st.Size(), DefaultSize)
+	}
+	b, err := file.OpenFromPath(p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := diskfs.OpenBackend(b, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, ok := d.Table.(*gpt.Table)
+	if !ok {
+		t.Fatalf("partition table %T, want GPT", d.Table)
+	}
+	if len(table.Partitions) != 1 {
+		t.Fatalf("%d partitions", len(table.Partitions))
+	}
+	part := table.Partitions[0]
+	if part.Type != gpt.EFISystemPartition || part.Start != 2048 || part.Name != espName {
+		t.Errorf("partition %+v: want the ESP at sector 2048", part)
+	}
+	espEnd := int64(part.End+1) * 512
+	if espEnd != gptReserve+ESPSize(testFiles()) || espEnd > DefaultSize/2 {
+		t.Errorf("ESP ends at %d: want its own size, leaving the rest free", espEnd)
+	}
+	fs, err := d.GetFilesystem(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs.Type() != filesystem.TypeFat32 {
+		t.Errorf("filesystem %v", fs.Type())
+	}
+	for _, f := range testFiles() {
+		got, err := fs.ReadFile("/" + f.Path)
+		if err != nil || !bytes.Equal(got, f.Data) {
+			t.Errorf("%s: %d bytes, %v; want %d", f.Path, len(got), err, len(f.Data))
+		}
+		des, err := fs.ReadDir(filepath.Dir(f.Path))
+		if err != nil || len(des) != 1 {
+			t.Fatalf("read directory of %s: %d entries, %v", f.Path, len(des), err)
+		}
+		if st, err := des[0].Info(); err != nil || !st.ModTime().Equal(epoch) {
+			t.Errorf("%s: time %v, %v; want %v", f.Path, st.ModTime(), err, epoch)
+		}
+	}
+	if label := strings.TrimSpace(fs.Label()); label != espLabel {
+		t.Errorf("label %q", label)
+	}
+}
+
+func TestRawEFIIsByteIdenticalForTheSameInputs(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "") // writeFAT sets it for go-diskfs and must restore it
+	small := EFIOptions{Epoch: epoch, Size: MinSize(testFiles())}
+	a, err := os.ReadFile(writeRaw(t, testFiles(), small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a clock read anywhere would now differ
+	b, err := os.ReadFile(writeRaw(t, testFiles(), small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("two raw disks of the same files differ")
+	}
+	if v, _ := os.LookupEnv("SOURCE_DATE_EPOCH"); v != "" {
+		t.Errorf("SOURCE_DATE_EPOCH left at %q", v)
+	}
+}
+
+func TestRawEFIGUIDsAndSerialFollowTheContent(t *testing.T) {
+	read := func(files []File) (disk, part string, serial uint32) {
+		p := writeRaw(t, files, EFIOptions{Epoch: epoch, Size: MinSize(files)})
+		b, _ := file.OpenFromPath(p, true)
+		d, err := diskfs.OpenBackend(b, diskfs.WithOpenMode(diskfs.ReadOnly))
+		if err != nil {
+			t.Fatal(err)
+		}
+		table := d.Table.(*gpt.Table)
+		raw, _ := os.ReadFile(p)
+		return table.GUID, table.Partitions[0].GUID, binary.LittleEndian.Uint32(raw[gptReserve+fat32SerialOffset:])
+	}
+	d1, p1, s1 := read(testFiles())
+	other := testFiles()
+	other[1].Data = []byte("changed\n")
+	d2, p2, s2 := read(other)
+	if d1 == d2 || p1 == p2 || s1 == s2 || d1 == p1 || s1 == 0 {
+		t.Errorf("disk %s/%s, partition %s/%s, serial %#x/%#x: want distinct, content-derived values", d1, d2, p1, p2, s1, s2)
+	}
+}
+
+func TestRawEFISizeIsCheckedAndHonoured(t *testing.T) {
+	p := writeRaw(t, testFiles(), EFIOptions{Epoch: epoch, Size: 100 * MiB})
+	if st, _ := os.Stat(p); st.Size() != 100*MiB {
+		t.Errorf("size %d, want 100M", st.Size())
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "small.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = WriteRawEFI(f, testFiles(), EFIOptions{Size: 10 * MiB})
+	if err == nil || !strings.Contains(err.Error(), "too small") || !strings.Contains(err.Error(), FormatSize(MinSize(testFiles()))) {
+		t.Errorf("10M disk: %v, want too small naming the minimum", err)
+	}
+	// Large contents grow the default size.
+	big := []File{{"EFI/BOOT/BOOTX64.EFI", make([]byte, 300*MiB)}}
+	if MinSize(big) <= DefaultSize || ESPSize(big) < 300*MiB {
+		t.Errorf("300M of files: ESP %d, disk %d", ESPSize(big), MinSize(big))
+	}
+}
+
+func TestESPIsAFATImageOfTheFiles(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "esp.img")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := WriteESP(f, testFiles(), epoch)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(p); st.Size() != size || size != ESPSize(testFiles()) {
+		t.Errorf("size %d, returned %d", st.Size(), size)
+	}
+	b, _ := file.OpenFromPath(p, true)
+	d, err := diskfs.OpenBackend(b, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := d.GetFilesystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fs.ReadFile("/EFI/BOOT/BOOTX64.EFI")
+	if err != nil || !bytes.Equal(got, testFiles()[0].Data) {
+		t.Errorf("read back %d bytes, %v", len(got), err)
+	}
+}
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{256 * MiB: "256M", 1 << 30: "1G", 1536: "1536", 3 * 1024: "3K", 0: "0"} {
+		if got := FormatSize(n); got != want {
+			t.Errorf("FormatSize(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
