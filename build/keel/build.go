@@ -11,11 +11,14 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/assemble"
 	"github.com/keel-os/keel/build/ocispec"
+	"github.com/keel-os/keel/build/pkg"
 	"github.com/keel-os/keel/build/qemu"
 	"github.com/keel-os/keel/build/sbom"
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/build/uki"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 	"github.com/keel-os/keel/rootfs/tree"
@@ -29,7 +32,8 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(out, "dir", ".", "output directory (same as -o)")
 	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	var formats, insecure listFlag
-	fs.Var(&formats, "format", "outputs, comma-separated: kernel+initrd, tar (default kernel+initrd)")
+	fs.Var(&formats, "format", "outputs, comma-separated: "+strings.Join(assemble.Formats(), ", ")+" (default kernel+initrd; docs/formats.md)")
+	size := fs.String("size", "", "disk size of raw-efi and the formats made from it (default 256M, or what the UKI needs if more); the space after the EFI partition is left free")
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
 	compress := fs.String("compress", "zstd", "initrd compression: zstd (the default), zstd-max (12% smaller, needs the zstd command, ~35 s), zstd-fast (quicker builds), gzip or none")
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
@@ -45,11 +49,20 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] [--no-substitute] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar,uki,raw-efi,...] [--size SIZE] [--name N] [--sbom] [--no-substitute] a.yml [b.yml...]")
 		return errUsage
 	}
 	if len(formats) == 0 {
 		formats = listFlag{assemble.FormatKernelInitrd}
+	}
+	if err := assemble.CheckFormats(formats, image.NormalizeArch(*arch)); err != nil {
+		return err
+	}
+	var diskSize int64
+	if *size != "" {
+		if diskSize, err = qemu.ParseSize(*size); err != nil {
+			return fmt.Errorf("--size: %w", err)
+		}
 	}
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {
@@ -99,6 +112,12 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := resolvePkgRefs(cfg, resolver.Store(), image.NormalizeArch(*arch)); err != nil {
 		return err
 	}
+	var stub []byte
+	if assemble.NeedsUEFI(formats) {
+		if stub, err = efiStub(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	var privileges []ocispec.Report
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
@@ -114,7 +133,10 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := ocispec.WriteReports(stderr, privileges); err != nil {
 		return err
 	}
-	wopts := assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp}
+	wopts := assemble.WriteOptions{
+		Dir: *out, Name: *name, Formats: formats, Compression: comp,
+		Arch: image.NormalizeArch(*arch), EFIStub: stub, DiskSize: diskSize,
+	}
 	if *withSBOM {
 		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
 			return err
@@ -134,4 +156,19 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	logf("built in %s", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// efiStub returns systemd-stub for the target arch from Debian's systemd-boot-efi, fetched
+// into the cache the first time.
+func efiStub(ctx context.Context, archName, cache string) ([]byte, error) {
+	a, err := arch.Lookup(archName)
+	if err != nil {
+		return nil, err
+	}
+	p, err := uki.StubPath(a.UEFIBoot)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := pkg.DebFile(ctx, uki.StubPackage, a.Name, cache, p)
+	return data, err
 }

@@ -1,0 +1,113 @@
+package assemble
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/guest"
+)
+
+// Output formats. The bootable ones carry the kernel, the initramfs and the command line
+// in a Unified Kernel Image (package build/uki) that UEFI firmware starts by itself.
+const (
+	FormatKernelInitrd = "kernel+initrd"
+	FormatTar          = "tar"
+	FormatUKI          = "uki"       // NAME-uki.efi: the UKI alone, ready to be signed
+	FormatRawEFI       = "raw-efi"   // NAME-efi.raw: a GPT disk whose ESP holds the UKI
+	FormatQCOW2EFI     = "qcow2-efi" // NAME-efi.qcow2: raw-efi as qcow2
+	FormatVHD          = "vhd"       // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
+	FormatVMDK         = "vmdk"      // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
+	FormatGCP          = "gcp"       // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
+	FormatAWS          = "aws"       // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import
+)
+
+// format is what Write knows of an output format.
+type format struct {
+	name  string
+	files func(name string) []string // the files it writes
+	uefi  bool                       // boots through UEFI firmware: arches with one
+}
+
+var formats = []format{
+	{FormatKernelInitrd, func(n string) []string {
+		return []string{guest.KernelFile(n), guest.InitrdFile(n), guest.CmdlineFile(n)}
+	}, false},
+	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false},
+	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true},
+	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true},
+	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true},
+	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true},
+	{FormatVMDK, func(n string) []string { return []string{n + ".vmdk"} }, true},
+	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true},
+	{FormatAWS, func(n string) []string { return []string{n + "-aws.raw"} }, true},
+}
+
+// planned are formats LinuxKit users know that Keel does not write yet.
+var planned = []string{"iso-efi", "iso-bios", "raw-bios", "qcow2-bios", "kernel+squashfs"}
+
+// Formats lists the output formats Write knows, in a fixed order.
+func Formats() []string {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = f.name
+	}
+	return names
+}
+
+func lookupFormat(name string) (format, bool) {
+	for _, f := range formats {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return format{}, false
+}
+
+// NeedsUEFI reports whether any of names is a format booted through UEFI firmware (and so
+// needs systemd-stub: WriteOptions.EFIStub).
+func NeedsUEFI(names []string) bool {
+	for _, n := range names {
+		if f, ok := lookupFormat(n); ok && f.uefi {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckFormats reports the first of names that is unknown, repeated, or not bootable on
+// the architecture archName, so a build can refuse it before it pulls anything.
+func CheckFormats(names []string, archName string) error {
+	a, err := arch.Lookup(archName)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		f, ok := lookupFormat(n)
+		switch {
+		case slices.Contains(planned, n):
+			return fmt.Errorf("format %s: not written by keel yet (formats: %s)", n, strings.Join(Formats(), ", "))
+		case !ok:
+			return fmt.Errorf("unknown format %q (formats: %s)", n, strings.Join(Formats(), ", "))
+		case seen[n]:
+			return fmt.Errorf("format %s given twice", n)
+		case f.uefi && a.UEFIBoot == "":
+			return fmt.Errorf("format %s boots through UEFI firmware, which %s machines lack (they load a kernel and an initramfs): %s builds %s", n, a.Name, a.Name, strings.Join(formatsFor(a), " and "))
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// formatsFor lists the formats a can boot or use.
+func formatsFor(a arch.Arch) []string {
+	var names []string
+	for _, f := range formats {
+		if !f.uefi || a.UEFIBoot != "" {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
