@@ -15,6 +15,7 @@ const (
 	FormatKernelInitrd = "kernel+initrd"
 	FormatTar          = "tar"
 	FormatUKI          = "uki"       // NAME-uki.efi: the UKI alone, ready to be signed
+	FormatISOEFI       = "iso-efi"   // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
 	FormatRawEFI       = "raw-efi"   // NAME-efi.raw: a GPT disk whose ESP holds the UKI
 	FormatQCOW2EFI     = "qcow2-efi" // NAME-efi.qcow2: raw-efi as qcow2
 	FormatVHD          = "vhd"       // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
@@ -36,6 +37,7 @@ var formats = []format{
 	}, false},
 	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false},
 	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true},
+	{FormatISOEFI, func(n string) []string { return []string{n + "-efi.iso"} }, true},
 	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true},
 	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true},
 	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true},
@@ -45,7 +47,7 @@ var formats = []format{
 }
 
 // planned are formats LinuxKit users know that Keel does not write yet.
-var planned = []string{"iso-efi", "iso-bios", "raw-bios", "qcow2-bios", "kernel+squashfs"}
+var planned = []string{"iso-bios", "raw-bios", "qcow2-bios", "kernel+squashfs"}
 
 // Formats lists the output formats Write knows, in a fixed order.
 func Formats() []string {

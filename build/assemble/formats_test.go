@@ -136,7 +136,7 @@ func TestUKIHoldsTheKernelInitrdAndCmdlineOfTheMachine(t *testing.T) {
 }
 
 func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
-	formats := []string{FormatUKI, FormatRawEFI}
+	formats := []string{FormatUKI, FormatRawEFI, FormatISOEFI}
 	if _, err := exec.LookPath(disk.QEMUImg); err == nil {
 		formats = append(formats, FormatQCOW2EFI, FormatVHD, FormatVMDK)
 	}

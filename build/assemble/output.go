@@ -133,6 +133,14 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if err := create(file, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return nil, err
 			}
+		case FormatISOEFI:
+			files, err := b.espFiles()
+			if err != nil {
+				return nil, err
+			}
+			if err := createFile(file, func(f *os.File) error { return disk.WriteISOEFI(f, files, img.Epoch) }); err != nil {
+				return nil, err
+			}
 		case FormatRawEFI, FormatAWS:
 			size := opts.DiskSize
 			if name == FormatAWS {

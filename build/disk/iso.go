@@ -1,0 +1,151 @@
+package disk
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem/iso9660"
+)
+
+// Where the EFI ISO keeps its El Torito parts.
+const (
+	isoESP     = "boot/efi.img" // the EFI system partition image the firmware boots
+	isoCatalog = "boot/boot.cat"
+	isoLabel   = "KEEL"
+)
+
+// ISO 9660 layout (ECMA-119).
+const (
+	isoSector        = 2048
+	isoPVDSector     = 16
+	isoRootRecord    = 156 // the root directory's record in the primary volume descriptor
+	isoRecordDate    = 18  // a directory record's 7-byte recording date
+	isoRecordFlags   = 25
+	isoRecordNameLen = 32
+	isoFlagDir       = 0x02
+)
+
+// isoPVDDates are the offsets of the primary volume descriptor's four 17-byte dates:
+// creation, modification, expiration (left unset) and effective.
+var isoPVDDates = []int{813, 830, 847, 864}
+
+// WriteISOEFI writes to f (an empty file) an ISO 9660 image with an El Torito entry for
+// UEFI: an EFI system partition image holding files (WriteESP). Every date in it is epoch.
+func WriteISOEFI(f *os.File, files []File, epoch time.Time) error {
+	work, err := os.MkdirTemp(filepath.Dir(f.Name()), ".iso-")
+	if err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	defer os.RemoveAll(work)
+	if err := os.MkdirAll(filepath.Join(work, filepath.Dir(isoESP)), 0o755); err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	esp, err := os.Create(filepath.Join(work, isoESP))
+	if err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	_, err = WriteESP(esp, files, epoch)
+	if cerr := esp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	fs, err := iso9660.Create(file.New(f, false), 0, 0, isoSector, work)
+	if err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	if err := fs.Finalize(iso9660.FinalizeOptions{
+		VolumeIdentifier: isoLabel,
+		ElTorito: &iso9660.ElTorito{
+			BootCatalog: isoCatalog,
+			Entries:     []*iso9660.ElToritoEntry{{Platform: iso9660.EFI, Emulation: iso9660.NoEmulation, BootFile: isoESP}},
+		},
+	}); err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	if err := fixISODates(f, epoch); err != nil {
+		return fmt.Errorf("iso: %w", err)
+	}
+	return nil
+}
+
+// fixISODates sets every date in the ISO 9660 image f to epoch: the primary volume
+// descriptor's and every directory record's (go-diskfs takes them from the clock and the
+// workspace files).
+func fixISODates(f *os.File, epoch time.Time) error {
+	epoch = epoch.UTC()
+	if epoch.Year() < 1900 || epoch.Year() > 1900+255 {
+		return fmt.Errorf("epoch %v: ISO 9660 records years 1900 to 2155", epoch)
+	}
+	pvd := make([]byte, isoSector)
+	if _, err := f.ReadAt(pvd, isoPVDSector*isoSector); err != nil {
+		return err
+	}
+	if pvd[0] != 1 || string(pvd[1:6]) != "CD001" {
+		return errors.New("no primary volume descriptor")
+	}
+	long := []byte(epoch.Format("20060102150405") + "00\x00") // hundredths, then GMT offset 0
+	for i, off := range isoPVDDates {
+		if i == 2 { // expiration: "not specified"
+			copy(pvd[off:off+17], "0000000000000000\x00")
+			continue
+		}
+		copy(pvd[off:off+17], long)
+	}
+	short := []byte{byte(epoch.Year() - 1900), byte(epoch.Month()), byte(epoch.Day()), byte(epoch.Hour()), byte(epoch.Minute()), byte(epoch.Second()), 0}
+	copy(pvd[isoRootRecord+isoRecordDate:], short)
+	if _, err := f.WriteAt(pvd, isoPVDSector*isoSector); err != nil {
+		return err
+	}
+	root := pvd[isoRootRecord:]
+	seen := map[uint32]bool{}
+	return fixDirDates(f, binary.LittleEndian.Uint32(root[2:]), binary.LittleEndian.Uint32(root[10:]), short, seen)
+}
+
+// fixDirDates sets the date of every record in the directory at sector lba (size bytes) and,
+// recursively, in its subdirectories.
+func fixDirDates(f *os.File, lba, size uint32, date []byte, seen map[uint32]bool) error {
+	if seen[lba] || len(seen) > 1<<16 || size > 1<<24 {
+		return nil
+	}
+	seen[lba] = true
+	dir := make([]byte, size)
+	if _, err := f.ReadAt(dir, int64(lba)*isoSector); err != nil {
+		return fmt.Errorf("directory at sector %d: %w", lba, err)
+	}
+	type sub struct{ lba, size uint32 }
+	var subs []sub
+	for off := 0; off < len(dir); {
+		n := int(dir[off])
+		if n == 0 { // records do not cross sectors: go on at the next one
+			off = (off/isoSector + 1) * isoSector
+			continue
+		}
+		if n < 34 || off+n > len(dir) {
+			return fmt.Errorf("directory at sector %d: bad record at %d", lba, off)
+		}
+		r := dir[off : off+n]
+		copy(r[isoRecordDate:isoRecordDate+7], date)
+		name := r[33 : 33+int(r[isoRecordNameLen])]
+		self := len(name) == 1 && (name[0] == 0 || name[0] == 1)
+		if r[isoRecordFlags]&isoFlagDir != 0 && !self {
+			subs = append(subs, sub{binary.LittleEndian.Uint32(r[2:]), binary.LittleEndian.Uint32(r[10:])})
+		}
+		off += n
+	}
+	if _, err := f.WriteAt(dir, int64(lba)*isoSector); err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if err := fixDirDates(f, s.lba, s.size, date, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
