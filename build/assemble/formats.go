@@ -16,6 +16,7 @@ const (
 	FormatTar          = "tar"
 	FormatUKI          = "uki"       // NAME-uki.efi: the UKI alone, ready to be signed
 	FormatISOEFI       = "iso-efi"   // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
+	FormatISOBIOS      = "iso-bios"  // NAME-bios.iso: iso-efi plus isolinux for the PC BIOS: boots both
 	FormatRawEFI       = "raw-efi"   // NAME-efi.raw: a GPT disk whose ESP holds the UKI
 	FormatQCOW2EFI     = "qcow2-efi" // NAME-efi.qcow2: raw-efi as qcow2
 	FormatVHD          = "vhd"       // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
@@ -29,25 +30,27 @@ type format struct {
 	name  string
 	files func(name string) []string // the files it writes
 	uefi  bool                       // boots through UEFI firmware: arches with one
+	bios  bool                       // boots through a PC BIOS too: arches with one
 }
 
 var formats = []format{
 	{FormatKernelInitrd, func(n string) []string {
 		return []string{guest.KernelFile(n), guest.InitrdFile(n), guest.CmdlineFile(n)}
-	}, false},
-	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false},
-	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true},
-	{FormatISOEFI, func(n string) []string { return []string{n + "-efi.iso"} }, true},
-	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true},
-	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true},
-	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true},
-	{FormatVMDK, func(n string) []string { return []string{n + ".vmdk"} }, true},
-	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true},
-	{FormatAWS, func(n string) []string { return []string{n + "-aws.raw"} }, true},
+	}, false, false},
+	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false, false},
+	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true, false},
+	{FormatISOEFI, func(n string) []string { return []string{n + "-efi.iso"} }, true, false},
+	{FormatISOBIOS, func(n string) []string { return []string{n + "-bios.iso"} }, true, true},
+	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true, false},
+	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true, false},
+	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true, false},
+	{FormatVMDK, func(n string) []string { return []string{n + ".vmdk"} }, true, false},
+	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true, false},
+	{FormatAWS, func(n string) []string { return []string{n + "-aws.raw"} }, true, false},
 }
 
 // planned are formats LinuxKit users know that Keel does not write yet.
-var planned = []string{"iso-bios", "raw-bios", "qcow2-bios", "kernel+squashfs"}
+var planned = []string{"raw-bios", "qcow2-bios", "kernel+squashfs"}
 
 // Formats lists the output formats Write knows, in a fixed order.
 func Formats() []string {
@@ -65,6 +68,17 @@ func lookupFormat(name string) (format, bool) {
 		}
 	}
 	return format{}, false
+}
+
+// NeedsBIOS reports whether any of names boots through a PC BIOS (and so needs isolinux:
+// WriteOptions.ISOLinux).
+func NeedsBIOS(names []string) bool {
+	for _, n := range names {
+		if f, ok := lookupFormat(n); ok && f.bios {
+			return true
+		}
+	}
+	return false
 }
 
 // NeedsUEFI reports whether any of names is a format booted through UEFI firmware (and so
@@ -97,6 +111,8 @@ func CheckFormats(names []string, archName string) error {
 			return fmt.Errorf("format %s given twice", n)
 		case f.uefi && a.UEFIBoot == "":
 			return fmt.Errorf("format %s boots through UEFI firmware, which %s machines lack (they load a kernel and an initramfs): %s builds %s", n, a.Name, a.Name, strings.Join(formatsFor(a), " and "))
+		case f.bios && !a.PCBIOS:
+			return fmt.Errorf("format %s boots through a PC BIOS as well, which %s machines lack: use iso-efi (%s builds %s)", n, a.Name, a.Name, strings.Join(formatsFor(a), ", "))
 		}
 		seen[n] = true
 	}
@@ -107,7 +123,7 @@ func CheckFormats(names []string, archName string) error {
 func formatsFor(a arch.Arch) []string {
 	var names []string
 	for _, f := range formats {
-		if !f.uefi || a.UEFIBoot != "" {
+		if (!f.uefi || a.UEFIBoot != "") && (!f.bios || a.PCBIOS) {
 			names = append(names, f.name)
 		}
 	}

@@ -20,10 +20,17 @@ import (
 )
 
 func TestCheckFormatsAcceptsEveryFormatOnAMD64AndARM64(t *testing.T) {
-	for _, a := range []string{"amd64", "arm64"} {
-		if err := CheckFormats(Formats(), a); err != nil {
-			t.Errorf("%s: %v", a, err)
+	if err := CheckFormats(Formats(), "amd64"); err != nil {
+		t.Errorf("amd64: %v", err)
+	}
+	var arm []string
+	for _, f := range Formats() {
+		if f != FormatISOBIOS {
+			arm = append(arm, f)
 		}
+	}
+	if err := CheckFormats(arm, "arm64"); err != nil {
+		t.Errorf("arm64: %v", err)
 	}
 	if err := CheckFormats([]string{FormatKernelInitrd, FormatTar}, "s390x"); err != nil {
 		t.Errorf("s390x: %v", err)
@@ -37,7 +44,8 @@ func TestCheckFormatsRefusesWhatItCannotBuildSayingWhy(t *testing.T) {
 		want    []string
 	}{
 		{[]string{"kernel+initrd", "bogus"}, "amd64", []string{`unknown format "bogus"`, "raw-efi", "vmdk"}},
-		{[]string{"iso-bios"}, "amd64", []string{"iso-bios: not written by keel yet"}},
+		{[]string{"raw-bios"}, "amd64", []string{"raw-bios: not written by keel yet"}},
+		{[]string{"iso-bios"}, "arm64", []string{"iso-bios", "PC BIOS", "use iso-efi"}},
 		{[]string{"raw-efi"}, "s390x", []string{"raw-efi", "UEFI", "s390x builds kernel+initrd and tar"}},
 		{[]string{"uki"}, "s390x", []string{"uki", "s390x builds kernel+initrd and tar"}},
 		{[]string{"tar", "tar"}, "amd64", []string{"tar given twice"}},
@@ -74,7 +82,8 @@ func TestBootCmdlineEndsWithTheSerialConsoleAndAddsTheScreenWhenNoneIsNamed(t *t
 func bootOptions(dir string, formats ...string) WriteOptions {
 	return WriteOptions{
 		Dir: dir, Name: "m", Formats: formats, Arch: "amd64",
-		EFIStub: ukitest.Stub(0x1000, 0x200, 400),
+		EFIStub:  ukitest.Stub(0x1000, 0x200, 400),
+		ISOLinux: bytes.Repeat([]byte{0x90}, 4096), LDLinux: []byte("ldlinux.c32"),
 	}
 }
 
@@ -136,7 +145,7 @@ func TestUKIHoldsTheKernelInitrdAndCmdlineOfTheMachine(t *testing.T) {
 }
 
 func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
-	formats := []string{FormatUKI, FormatRawEFI, FormatISOEFI}
+	formats := []string{FormatUKI, FormatRawEFI, FormatISOEFI, FormatISOBIOS}
 	if _, err := exec.LookPath(disk.QEMUImg); err == nil {
 		formats = append(formats, FormatQCOW2EFI, FormatVHD, FormatVMDK)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/disk"
 	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/atomicfile"
@@ -30,6 +31,9 @@ type WriteOptions struct {
 	Arch     string // the target architecture: its removable-media EFI file and serial console
 	EFIStub  []byte // systemd-stub for Arch (build/uki.StubPath)
 	DiskSize int64  // the raw disk's size; 0: disk.DefaultSize or what the UKI needs if more
+	// ISOLinux are isolinux.bin and ldlinux.c32, for the formats that boot through a PC BIOS
+	// (NeedsBIOS).
+	ISOLinux, LDLinux []byte
 }
 
 // Write writes the outputs. Every file is written under a temporary name and all are renamed
@@ -138,7 +142,29 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := createFile(file, func(f *os.File) error { return disk.WriteISOEFI(f, files, img.Epoch) }); err != nil {
+			if err := createFile(file, func(f *os.File) error { return disk.WriteISO(f, disk.ISOOptions{ESP: files, Epoch: img.Epoch}) }); err != nil {
+				return nil, err
+			}
+		case FormatISOBIOS:
+			files, err := b.espFiles()
+			if err != nil {
+				return nil, err
+			}
+			if len(opts.ISOLinux) == 0 || len(opts.LDLinux) == 0 {
+				return nil, errors.New("format iso-bios needs isolinux.bin and ldlinux.c32 (WriteOptions.ISOLinux, LDLinux)")
+			}
+			rd, err := b.initrd()
+			if err != nil {
+				return nil, err
+			}
+			a, _ := arch.Lookup(opts.Arch)
+			bios := &disk.ISOLinux{
+				Bin: opts.ISOLinux, LDLinux: opts.LDLinux, Kernel: img.Kernel, Initrd: rd,
+				Cmdline: BootCmdline(img.Cmdline, a.Console),
+			}
+			if err := createFile(file, func(f *os.File) error {
+				return disk.WriteISO(f, disk.ISOOptions{ESP: files, BIOS: bios, Epoch: img.Epoch})
+			}); err != nil {
 				return nil, err
 			}
 		case FormatRawEFI, FormatAWS:

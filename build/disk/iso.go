@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/diskfs/go-diskfs/backend/file"
@@ -34,27 +35,80 @@ const (
 // creation, modification, expiration (left unset) and effective.
 var isoPVDDates = []int{813, 830, 847, 864}
 
-// WriteISOEFI writes to f (an empty file) an ISO 9660 image with an El Torito entry for
-// UEFI: an EFI system partition image holding files (WriteESP). Every date in it is epoch.
-func WriteISOEFI(f *os.File, files []File, epoch time.Time) error {
+// ISOLinux is what boots an ISO through the PC BIOS: Debian's isolinux.bin (package
+// isolinux) and ldlinux.c32 (syslinux-common), and the kernel, initramfs and command line
+// they start.
+type ISOLinux struct {
+	Bin, LDLinux   []byte
+	Kernel, Initrd []byte
+	Cmdline        string
+}
+
+// Paths of the BIOS boot's files in the ISO (short names: isolinux reads plain ISO 9660).
+const (
+	isoLinuxBin    = "isolinux/isolinux.bin"
+	isoLinuxLD     = "isolinux/ldlinux.c32"
+	isoLinuxConfig = "isolinux/isolinux.cfg"
+	isoKernel      = "boot/vmlinuz"
+	isoInitrd      = "boot/initrd.img"
+)
+
+// ISOOptions say what an ISO boots.
+type ISOOptions struct {
+	ESP   []File    // files of an EFI system partition image for an El Torito UEFI entry; none: no UEFI boot
+	BIOS  *ISOLinux // an El Torito entry for the PC BIOS through isolinux; nil: no BIOS boot
+	Epoch time.Time // every date in the image
+}
+
+// WriteISO writes to f (an empty file) an ISO 9660 image booted through El Torito: by the PC
+// BIOS through isolinux (opts.BIOS), by UEFI firmware from an ESP image (opts.ESP), or both,
+// the BIOS entry first. Every date in it is opts.Epoch.
+func WriteISO(f *os.File, opts ISOOptions) error {
+	if len(opts.ESP) == 0 && opts.BIOS == nil {
+		return errors.New("iso: nothing to boot")
+	}
 	work, err := os.MkdirTemp(filepath.Dir(f.Name()), ".iso-")
 	if err != nil {
 		return fmt.Errorf("iso: %w", err)
 	}
 	defer os.RemoveAll(work)
-	if err := os.MkdirAll(filepath.Join(work, filepath.Dir(isoESP)), 0o755); err != nil {
-		return fmt.Errorf("iso: %w", err)
+	put := func(name string, data []byte) error {
+		p := filepath.Join(work, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, data, 0o644)
 	}
-	esp, err := os.Create(filepath.Join(work, isoESP))
-	if err != nil {
-		return fmt.Errorf("iso: %w", err)
+	var entries []*iso9660.ElToritoEntry
+	if b := opts.BIOS; b != nil {
+		for name, data := range map[string][]byte{
+			isoLinuxBin: b.Bin, isoLinuxLD: b.LDLinux, isoKernel: b.Kernel, isoInitrd: b.Initrd,
+			isoLinuxConfig: []byte(isolinuxConfig(b.Cmdline)),
+		} {
+			if err := put(name, data); err != nil {
+				return fmt.Errorf("iso: %w", err)
+			}
+		}
+		e := &iso9660.ElToritoEntry{Platform: iso9660.BIOS, Emulation: iso9660.NoEmulation, BootFile: isoLinuxBin, BootTable: true}
+		e.SetLoadSize(4) // isolinux loads the rest of itself
+		entries = append(entries, e)
 	}
-	_, err = WriteESP(esp, files, epoch)
-	if cerr := esp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("iso: %w", err)
+	if len(opts.ESP) > 0 {
+		if err := os.MkdirAll(filepath.Join(work, filepath.Dir(isoESP)), 0o755); err != nil {
+			return fmt.Errorf("iso: %w", err)
+		}
+		esp, err := os.Create(filepath.Join(work, isoESP))
+		if err != nil {
+			return fmt.Errorf("iso: %w", err)
+		}
+		_, err = WriteESP(esp, opts.ESP, opts.Epoch)
+		if cerr := esp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("iso: %w", err)
+		}
+		entries = append(entries, &iso9660.ElToritoEntry{Platform: iso9660.EFI, Emulation: iso9660.NoEmulation, BootFile: isoESP})
 	}
 	fs, err := iso9660.Create(file.New(f, false), 0, 0, isoSector, work)
 	if err != nil {
@@ -62,17 +116,21 @@ func WriteISOEFI(f *os.File, files []File, epoch time.Time) error {
 	}
 	if err := fs.Finalize(iso9660.FinalizeOptions{
 		VolumeIdentifier: isoLabel,
-		ElTorito: &iso9660.ElTorito{
-			BootCatalog: isoCatalog,
-			Entries:     []*iso9660.ElToritoEntry{{Platform: iso9660.EFI, Emulation: iso9660.NoEmulation, BootFile: isoESP}},
-		},
+		ElTorito:         &iso9660.ElTorito{BootCatalog: isoCatalog, Entries: entries},
 	}); err != nil {
 		return fmt.Errorf("iso: %w", err)
 	}
-	if err := fixISODates(f, epoch); err != nil {
+	if err := fixISODates(f, opts.Epoch); err != nil {
 		return fmt.Errorf("iso: %w", err)
 	}
 	return nil
+}
+
+// isolinuxConfig boots the kernel and initramfs at once, its menu and prompt on the serial
+// port as well as the screen.
+func isolinuxConfig(cmdline string) string {
+	return "SERIAL 0 115200\nDEFAULT keel\nPROMPT 0\nTIMEOUT 0\nLABEL keel\n" +
+		"  KERNEL /" + isoKernel + "\n  INITRD /" + isoInitrd + "\n  APPEND " + strings.TrimSpace(cmdline) + "\n"
 }
 
 // fixISODates sets every date in the ISO 9660 image f to epoch: the primary volume

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ func writeISO(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := WriteISOEFI(f, testFiles(), epoch); err != nil {
+	if err := WriteISO(f, ISOOptions{ESP: testFiles(), Epoch: epoch}); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -97,5 +98,65 @@ func TestISOEFIIsByteIdenticalForTheSameInputs(t *testing.T) {
 			}
 		}
 		t.Fatalf("two ISOs differ in size: %d, %d", len(a), len(b))
+	}
+}
+
+func testISOLinux() *ISOLinux {
+	return &ISOLinux{
+		Bin: bytes.Repeat([]byte{0x90}, 4096), LDLinux: []byte("ldlinux"),
+		Kernel: []byte("bzImage"), Initrd: []byte("initramfs"), Cmdline: "console=ttyS0 quiet\n",
+	}
+}
+
+func TestHybridISOBootsThroughBIOSFirstThenUEFI(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "keel-bios.iso")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteISO(f, ISOOptions{ESP: testFiles(), BIOS: testISOLinux(), Epoch: epoch}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	data, _ := os.ReadFile(p)
+	brvd := data[17*isoSector:]
+	cat := data[int64(binary.LittleEndian.Uint32(brvd[0x47:]))*isoSector:]
+	if cat[1] != 0 {
+		t.Errorf("validation entry platform %#x, want BIOS (0)", cat[1])
+	}
+	bios, header, efi := cat[32:64], cat[64:96], cat[96:128]
+	if bios[0] != 0x88 || bios[1] != 0 || binary.LittleEndian.Uint16(bios[6:]) != 4 {
+		t.Errorf("BIOS entry % x: want bootable, no emulation, 4 sectors loaded", bios)
+	}
+	if header[0] != 0x91 || header[1] != 0xef || efi[0] != 0x88 {
+		t.Errorf("section header % x, entry % x: want the last section, for EFI, bootable", header, efi)
+	}
+	// isolinux.bin carries the boot information table: the PVD's sector and its own.
+	binAt := int64(binary.LittleEndian.Uint32(bios[8:])) * isoSector
+	if pvd, self := binary.LittleEndian.Uint32(data[binAt+8:]), binary.LittleEndian.Uint32(data[binAt+12:]); pvd != isoPVDSector || int64(self)*isoSector != binAt {
+		t.Errorf("boot information table: PVD at %d, file at %d", pvd, self)
+	}
+	ib, _ := file.OpenFromPath(p, true)
+	id, err := diskfs.OpenBackend(ib, diskfs.WithOpenMode(diskfs.ReadOnly), diskfs.WithSectorSize(isoSector))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifs, err := id.GetFilesystem(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ifs.ReadFile("ISOLINUX/ISOLINUX.CFG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SERIAL 0 115200", "KERNEL /boot/vmlinuz", "INITRD /boot/initrd.img", "APPEND console=ttyS0 quiet\n"} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("isolinux.cfg lacks %q:\n%s", want, cfg)
+		}
+	}
+	for name, want := range map[string]string{"BOOT/VMLINUZ": "bzImage", "BOOT/INITRD.IMG": "initramfs", "ISOLINUX/LDLINUX.C32": "ldlinux"} {
+		if got, err := ifs.ReadFile(name); err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v", name, got, err)
+		}
 	}
 }

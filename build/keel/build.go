@@ -112,9 +112,14 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := resolvePkgRefs(cfg, resolver.Store(), image.NormalizeArch(*arch)); err != nil {
 		return err
 	}
-	var stub []byte
+	var stub, isolinux, ldlinux []byte
 	if assemble.NeedsUEFI(formats) {
 		if stub, err = efiStub(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
+			return err
+		}
+	}
+	if assemble.NeedsBIOS(formats) {
+		if isolinux, ldlinux, err = isolinuxFiles(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
 			return err
 		}
 	}
@@ -136,6 +141,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	wopts := assemble.WriteOptions{
 		Dir: *out, Name: *name, Formats: formats, Compression: comp,
 		Arch: image.NormalizeArch(*arch), EFIStub: stub, DiskSize: diskSize,
+		ISOLinux: isolinux, LDLinux: ldlinux,
 	}
 	if *withSBOM {
 		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
@@ -171,4 +177,24 @@ func efiStub(ctx context.Context, archName, cache string) ([]byte, error) {
 	}
 	data, _, err := pkg.DebFile(ctx, uki.StubPackage, a.Name, cache, p)
 	return data, err
+}
+
+// Where Debian keeps isolinux's boot image and its core module.
+const (
+	isolinuxPackage = "isolinux"
+	isolinuxBin     = "usr/lib/ISOLINUX/isolinux.bin"
+	ldlinuxPackage  = "syslinux-common"
+	ldlinuxC32      = "usr/lib/syslinux/modules/bios/ldlinux.c32"
+)
+
+// isolinuxFiles returns isolinux.bin and ldlinux.c32 from Debian's isolinux and
+// syslinux-common (architecture all), fetched into the cache the first time.
+func isolinuxFiles(ctx context.Context, archName, cache string) (bin, ld []byte, err error) {
+	if bin, _, err = pkg.DebFile(ctx, isolinuxPackage, archName, cache, isolinuxBin); err != nil {
+		return nil, nil, err
+	}
+	if ld, _, err = pkg.DebFile(ctx, ldlinuxPackage, archName, cache, ldlinuxC32); err != nil {
+		return nil, nil, err
+	}
+	return bin, ld, nil
 }

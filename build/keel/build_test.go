@@ -346,7 +346,8 @@ func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T)
 	}{
 		{"amd64", "kernel+initrd,rawefi", `unknown format "rawefi"`},
 		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd and tar"},
-		{"arm64", "iso-bios", "not written by keel yet"},
+		{"arm64", "raw-bios", "not written by keel yet"},
+		{"arm64", "iso-bios", "PC BIOS"},
 	} {
 		out := filepath.Join(dir, "out-"+tc.arch)
 		code, _, stderr := keel(t, "build", "--cache", cache, "-o", out, "--arch", tc.arch, "--format", tc.formats, yml)
