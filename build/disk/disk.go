@@ -108,16 +108,39 @@ func WriteRawEFI(f *os.File, files []File, opts EFIOptions) error {
 	if err := d.Partition(table); err != nil {
 		return fmt.Errorf("disk: partition table: %w", err)
 	}
-	if err := writeFAT(d, 1, gptReserve, files, opts.Epoch, sum); err != nil {
+	if err := writeFAT(d, 1, gptReserve, filesystem.TypeFat32, files, opts.Epoch, sum); err != nil {
 		return err
 	}
 	return nil
 }
 
+// Limits of an El Torito ESP image as FAT16, which keeps it near its contents' size (FAT32
+// needs 65525 clusters): go-diskfs's FAT16 has 1 KiB clusters up to 32 MiB and 2 KiB up to
+// 128 MiB, and FAT16 holds 4085 to 65524 clusters.
+const (
+	minESPImage  = 8 * MiB
+	maxFAT16ESP  = 120 * MiB
+	espImageRoom = 1 * MiB
+)
+
+// ESPImageSize is the size of the FAT image WriteESP writes for files: their size plus a
+// sixteenth and 1 MiB, in whole MiB, at least 8 MiB; past FAT16's reach, ESPSize.
+func ESPImageSize(files []File) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f.Data))
+	}
+	size := max(alignUp(n+n/16+espImageRoom, MiB), minESPImage)
+	if size > maxFAT16ESP {
+		return ESPSize(files)
+	}
+	return size
+}
+
 // WriteESP writes to f (an empty file) a FAT image holding files, for an El Torito EFI boot
-// entry, and returns its size.
+// entry (removable media, so FAT16 is fine by the UEFI specification), and returns its size.
 func WriteESP(f *os.File, files []File, epoch time.Time) (int64, error) {
-	size := ESPSize(files)
+	size := ESPImageSize(files)
 	if err := f.Truncate(size); err != nil {
 		return 0, fmt.Errorf("esp: %w", err)
 	}
@@ -125,7 +148,11 @@ func WriteESP(f *os.File, files []File, epoch time.Time) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("esp: %w", err)
 	}
-	return size, writeFAT(d, 0, 0, files, epoch, contentHash(files, size))
+	typ := filesystem.TypeFat16
+	if size > maxFAT16ESP {
+		typ = filesystem.TypeFat32
+	}
+	return size, writeFAT(d, 0, 0, typ, files, epoch, contentHash(files, size))
 }
 
 // fatEnvMu serialises FAT writes: go-diskfs reads the time of new FAT entries from the
@@ -135,9 +162,10 @@ var fatEnvMu sync.Mutex
 // fatEpoch is the first time FAT can record.
 var fatEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// writeFAT makes a FAT32 filesystem on partition part (0: the whole of d), which starts at
-// byte start, and writes files to it with every time at epoch and a volume serial from sum.
-func writeFAT(d *diskpkg.Disk, part int, start int64, files []File, epoch time.Time, sum [32]byte) (err error) {
+// writeFAT makes a FAT filesystem of type typ (FAT16 or FAT32) on partition part (0: the
+// whole of d), which starts at byte start, and writes files to it with every time at epoch
+// and a volume serial from sum.
+func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, files []File, epoch time.Time, sum [32]byte) (err error) {
 	if epoch.Before(fatEpoch) {
 		epoch = fatEpoch
 	}
@@ -154,7 +182,7 @@ func writeFAT(d *diskpkg.Disk, part int, start int64, files []File, epoch time.T
 			os.Unsetenv("SOURCE_DATE_EPOCH")
 		}
 	}()
-	fs, err := d.CreateFilesystem(diskpkg.FilesystemSpec{Partition: part, FSType: filesystem.TypeFat32, VolumeLabel: espLabel, Reproducible: true})
+	fs, err := d.CreateFilesystem(diskpkg.FilesystemSpec{Partition: part, FSType: typ, VolumeLabel: espLabel, Reproducible: true})
 	if err != nil {
 		return fmt.Errorf("fat: %w", err)
 	}
@@ -182,21 +210,28 @@ func writeFAT(d *diskpkg.Disk, part int, start int64, files []File, epoch time.T
 		}
 	}
 	// go-diskfs writes a zero serial when asked for a reproducible filesystem: put one
-	// derived from the contents in the boot sector and its backup (sector 6).
+	// derived from the contents in the boot sector and, on FAT32, its backup (sector 6).
 	w, err := d.Backend.Writable()
 	if err != nil {
 		return fmt.Errorf("fat: %w", err)
 	}
-	for _, sector := range []int64{0, 6} {
-		if _, err := w.WriteAt(sum[:4], start+sector*sectorSize+fat32SerialOffset); err != nil {
+	at := []int64{start + fat16SerialOffset}
+	if typ == filesystem.TypeFat32 {
+		at = []int64{start + fat32SerialOffset, start + 6*sectorSize + fat32SerialOffset}
+	}
+	for _, off := range at {
+		if _, err := w.WriteAt(sum[:4], off); err != nil {
 			return fmt.Errorf("fat: volume serial: %w", err)
 		}
 	}
 	return nil
 }
 
-// fat32SerialOffset is the volume serial's offset in a FAT32 boot sector.
-const fat32SerialOffset = 0x43
+// The volume serial's offset in a FAT16 and a FAT32 boot sector.
+const (
+	fat16SerialOffset = 0x27
+	fat32SerialOffset = 0x43
+)
 
 // contentHash is what GUIDs and serials are derived from: the files and the disk size.
 func contentHash(files []File, size int64) [32]byte {

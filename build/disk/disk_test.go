@@ -165,8 +165,8 @@ func TestESPIsAFATImageOfTheFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := os.Stat(p); st.Size() != size || size != ESPSize(testFiles()) {
-		t.Errorf("size %d, returned %d", st.Size(), size)
+	if st, _ := os.Stat(p); st.Size() != size || size != ESPImageSize(testFiles()) || size > 8*MiB {
+		t.Errorf("size %d, returned %d: want 8M for 1.2M of files", st.Size(), size)
 	}
 	b, _ := file.OpenFromPath(p, true)
 	d, err := diskfs.OpenBackend(b, diskfs.WithOpenMode(diskfs.ReadOnly))
@@ -177,9 +177,29 @@ func TestESPIsAFATImageOfTheFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fs.Type() != filesystem.TypeFat16 {
+		t.Errorf("filesystem %v, want FAT16", fs.Type())
+	}
 	got, err := fs.ReadFile("/EFI/BOOT/BOOTX64.EFI")
 	if err != nil || !bytes.Equal(got, testFiles()[0].Data) {
 		t.Errorf("read back %d bytes, %v", len(got), err)
+	}
+	raw, _ := os.ReadFile(p)
+	if binary.LittleEndian.Uint32(raw[fat16SerialOffset:]) == 0 {
+		t.Error("volume serial 0")
+	}
+}
+
+func TestESPImageSizeFollowsTheContentsUpToFAT16sReach(t *testing.T) {
+	for n, want := range map[int64]int64{
+		1 * MiB:   8 * MiB,
+		20 * MiB:  23 * MiB, // 20M + 1.25M + 1M, in whole MiB
+		100 * MiB: 108 * MiB,
+		200 * MiB: ESPSize([]File{{Data: make([]byte, 200*MiB)}}),
+	} {
+		if got := ESPImageSize([]File{{Data: make([]byte, n)}}); got != want {
+			t.Errorf("%s of files: %s, want %s", FormatSize(n), FormatSize(got), FormatSize(want))
+		}
 	}
 }
 

@@ -49,7 +49,7 @@ func TestISOEFIBootsAnESPImageThroughElTorito(t *testing.T) {
 	}
 	espStart := int64(binary.LittleEndian.Uint32(entry[8:])) * isoSector
 	esp := filepath.Join(t.TempDir(), "esp.img")
-	if err := os.WriteFile(esp, data[espStart:espStart+ESPSize(testFiles())], 0o644); err != nil {
+	if err := os.WriteFile(esp, data[espStart:espStart+ESPImageSize(testFiles())], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	b, err := file.OpenFromPath(esp, true)
