@@ -6,8 +6,8 @@
 // PE checksum updated. Any UEFI firmware starts the result; a signing tool can sign it.
 //
 // The PE writer is Keel's own (a few header fields; debug/pe reads the result in the tests):
-// no Go library that adds sections to an existing PE file is maintained, and ukify's Python
-// is not installed on a build host.
+// the Go modules that write PE files are little-kept forks of debug/pe made for binary
+// injection, and ukify's Python is not installed on a build host.
 package uki
 
 import (
