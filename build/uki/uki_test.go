@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"debug/pe"
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -163,5 +165,60 @@ func TestStubPathFollowsTheBootFileName(t *testing.T) {
 	}
 	if _, err := StubPath(""); err == nil {
 		t.Error(`StubPath("") succeeded`)
+	}
+}
+
+// debianStub is systemd-stub from a keel build's cache ($KEEL_CACHE or ~/.cache/keel), if a
+// build fetched it; the test is skipped otherwise.
+func debianStub(t *testing.T, name string) []byte {
+	t.Helper()
+	cache := os.Getenv("KEEL_CACHE")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache", "keel")
+	}
+	p, _ := StubPath(map[string]string{"amd64": "BOOTX64.EFI", "arm64": "BOOTAA64.EFI"}[name])
+	data, err := os.ReadFile(filepath.Join(cache, "deb", StubPackage+"_"+name, p))
+	if err != nil {
+		t.Skipf("no %s systemd-stub in the cache (keel build --format uki fetches it): %v", name, err)
+	}
+	return data
+}
+
+func TestBuildOnDebiansStubKeepsItsSectionsAndAddsOursAfterThem(t *testing.T) {
+	for _, name := range []string{"amd64", "arm64"} {
+		stub := debianStub(t, name)
+		in := testInputs()
+		in.Stub = stub
+		out, err := Build(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		orig, err := pe.NewFile(bytes.NewReader(stub))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := pe.NewFile(bytes.NewReader(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out[:0x3c], stub[:0x3c]) || len(f.Sections) != len(orig.Sections)+5 {
+			t.Errorf("%s: %d sections after %d", name, len(f.Sections), len(orig.Sections))
+		}
+		origSecs, _ := Sections(stub)
+		secs, _ := Sections(out)
+		for _, s := range orig.Sections {
+			if !bytes.Equal(secs[s.Name], origSecs[s.Name]) {
+				t.Errorf("%s: the stub's section %s changed", name, s.Name)
+			}
+		}
+		if !bytes.Equal(secs[SectionLinux], in.Kernel) || !bytes.Equal(secs[SectionInitrd], in.Initrd) {
+			t.Errorf("%s: .linux or .initrd differs from its input", name)
+		}
+		oh := f.OptionalHeader.(*pe.OptionalHeader64)
+		last := f.Sections[len(f.Sections)-1]
+		if last.Name != SectionLinux || oh.SizeOfImage < last.VirtualAddress+last.VirtualSize || last.VirtualAddress%oh.SectionAlignment != 0 {
+			t.Errorf("%s: last section %s at %#x+%#x, SizeOfImage %#x, alignment %#x", name, last.Name, last.VirtualAddress, last.VirtualSize, oh.SizeOfImage, oh.SectionAlignment)
+		}
 	}
 }
