@@ -24,6 +24,8 @@ var bootFormats = map[string][]struct {
 		{"iso-bios", "keel-bios.iso", "EFI", []string{"--uefi"}}, // the hybrid's other half
 		{"raw-efi", "keel-efi.raw", "EFI", nil},
 		{"qcow2-efi", "keel-efi.qcow2", "EFI", nil},
+		{"raw-bios", "keel-bios.raw", "BIOS", nil},
+		{"qcow2-bios", "keel-bios.qcow2", "BIOS", nil},
 		{"vhd", "keel.vhd", "EFI", nil},
 		{"vmdk", "keel.vmdk", "EFI", nil},
 	},
@@ -44,7 +46,8 @@ func formatList(arch string) string {
 // bootable format and boots each file by itself, as keel run qemu detects it: the UKI as
 // OVMF's kernel, the ISO as a CD-ROM, the disks through QEMU's raw, qcow2, vpc and vmdk
 // drivers, through UEFI firmware (OVMF on amd64, AAVMF on arm64), which finds the UKI at the
-// removable-media path of the ESP; the hybrid ISO also through SeaBIOS and isolinux. No
+// removable-media path of the ESP; the hybrid ISO and the BIOS disks through SeaBIOS and
+// isolinux or syslinux. No
 // kernel or initramfs is handed to QEMU: the machine reaches its shell on the firmware the
 // format says, with the image's command line, and powers off.
 func TestBootableFormatsBootThroughTheirFirmwareToAShell(t *testing.T) {
@@ -75,7 +78,7 @@ func TestBootableFormatsBootThroughTheirFirmwareToAShell(t *testing.T) {
 // ID come from the content and SOURCE_DATE_EPOCH, not from the clock or chance.
 func TestBootableFormatsAreByteIdenticalAcrossBuilds(t *testing.T) {
 	needGuest(t)
-	const formats = "uki,iso-efi,iso-bios,raw-efi,qcow2-efi,vhd,vmdk,gcp,aws"
+	const formats = "uki,iso-efi,iso-bios,raw-efi,qcow2-efi,raw-bios,qcow2-bios,vhd,vmdk,gcp,aws"
 	sums := func(dir string) map[string][32]byte {
 		buildImageFor(t, "amd64", "examples/keel.yml", dir, "--format", formats)
 		ents, err := os.ReadDir(dir)

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +25,8 @@ type boot struct {
 	ukiErr  error
 	ukiDone bool
 	tmp     string           // temporary directory of raw disks
-	raws    map[int64]string // raw disk by size
+	raws    map[int64]string // raw EFI disk by size
+	biosRaw string           // raw BIOS disk, once made
 }
 
 // check reports what a bootable format lacks before anything is written.
@@ -170,6 +172,51 @@ func (b *boot) raw(size int64) (string, error) {
 	if p, ok := b.raws[size]; ok {
 		return p, nil
 	}
+	p, err := b.tempDisk(func(f *os.File) error { return b.writeRaw(f, size) })
+	if err != nil {
+		return "", err
+	}
+	b.raws[size] = p
+	return p, nil
+}
+
+// writeRawBIOS writes the raw BIOS disk (disk.WriteRawBIOS) to f.
+func (b *boot) writeRawBIOS(f *os.File) error {
+	if b.img.Kernel == nil {
+		return errors.New("the bootable formats need a kernel: the YAML has no kernel image")
+	}
+	if len(b.opts.MBR) == 0 {
+		return errors.New("the BIOS disk formats need syslinux's mbr.bin (WriteOptions.MBR)")
+	}
+	a, err := arch.Lookup(b.opts.Arch)
+	if err != nil {
+		return err
+	}
+	rd, err := b.initrd()
+	if err != nil {
+		return err
+	}
+	return disk.WriteRawBIOS(context.Background(), f, disk.BIOSOptions{
+		Size: b.opts.DiskSize, MBR: b.opts.MBR, Kernel: b.img.Kernel, Initrd: rd,
+		Cmdline: BootCmdline(b.img.Cmdline, a.Console), Epoch: b.img.Epoch,
+	})
+}
+
+// rawBIOS returns the path of a temporary raw BIOS disk.
+func (b *boot) rawBIOS() (string, error) {
+	if b.biosRaw != "" {
+		return b.biosRaw, nil
+	}
+	p, err := b.tempDisk(b.writeRawBIOS)
+	if err != nil {
+		return "", err
+	}
+	b.biosRaw = p
+	return p, nil
+}
+
+// tempDisk writes a disk with write to a new file in the temporary directory.
+func (b *boot) tempDisk(write func(f *os.File) error) (string, error) {
 	if b.tmp == "" {
 		dir, err := os.MkdirTemp(b.opts.Dir, ".keel-disk-")
 		if err != nil {
@@ -182,13 +229,12 @@ func (b *boot) raw(size int64) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	if err := b.writeRaw(f, size); err != nil {
+	if err := write(f); err != nil {
 		return "", err
 	}
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	b.raws[size] = f.Name()
 	return f.Name(), nil
 }
 

@@ -14,15 +14,17 @@ import (
 const (
 	FormatKernelInitrd = "kernel+initrd"
 	FormatTar          = "tar"
-	FormatUKI          = "uki"       // NAME-uki.efi: the UKI alone, ready to be signed
-	FormatISOEFI       = "iso-efi"   // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
-	FormatISOBIOS      = "iso-bios"  // NAME-bios.iso: iso-efi plus isolinux for the PC BIOS: boots both
-	FormatRawEFI       = "raw-efi"   // NAME-efi.raw: a GPT disk whose ESP holds the UKI
-	FormatQCOW2EFI     = "qcow2-efi" // NAME-efi.qcow2: raw-efi as qcow2
-	FormatVHD          = "vhd"       // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
-	FormatVMDK         = "vmdk"      // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
-	FormatGCP          = "gcp"       // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
-	FormatAWS          = "aws"       // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import
+	FormatUKI          = "uki"        // NAME-uki.efi: the UKI alone, ready to be signed
+	FormatISOEFI       = "iso-efi"    // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
+	FormatISOBIOS      = "iso-bios"   // NAME-bios.iso: iso-efi plus isolinux for the PC BIOS: boots both
+	FormatRawEFI       = "raw-efi"    // NAME-efi.raw: a GPT disk whose ESP holds the UKI
+	FormatRawBIOS      = "raw-bios"   // NAME-bios.raw: an MBR disk booting the kernel through syslinux
+	FormatQCOW2BIOS    = "qcow2-bios" // NAME-bios.qcow2: raw-bios as qcow2
+	FormatQCOW2EFI     = "qcow2-efi"  // NAME-efi.qcow2: raw-efi as qcow2
+	FormatVHD          = "vhd"        // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
+	FormatVMDK         = "vmdk"       // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
+	FormatGCP          = "gcp"        // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
+	FormatAWS          = "aws"        // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import
 )
 
 // format is what Write knows of an output format.
@@ -43,6 +45,8 @@ var formats = []format{
 	{FormatISOBIOS, func(n string) []string { return []string{n + "-bios.iso"} }, true, true},
 	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true, false},
 	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true, false},
+	{FormatRawBIOS, func(n string) []string { return []string{n + "-bios.raw"} }, false, true},
+	{FormatQCOW2BIOS, func(n string) []string { return []string{n + "-bios.qcow2"} }, false, true},
 	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true, false},
 	{FormatVMDK, func(n string) []string { return []string{n + ".vmdk"} }, true, false},
 	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true, false},
@@ -50,7 +54,7 @@ var formats = []format{
 }
 
 // planned are formats LinuxKit users know that Keel does not write yet.
-var planned = []string{"raw-bios", "qcow2-bios", "kernel+squashfs"}
+var planned = []string{"kernel+squashfs"}
 
 // Formats lists the output formats Write knows, in a fixed order.
 func Formats() []string {
@@ -70,15 +74,14 @@ func lookupFormat(name string) (format, bool) {
 	return format{}, false
 }
 
-// NeedsBIOS reports whether any of names boots through a PC BIOS (and so needs isolinux:
-// WriteOptions.ISOLinux).
-func NeedsBIOS(names []string) bool {
-	for _, n := range names {
-		if f, ok := lookupFormat(n); ok && f.bios {
-			return true
-		}
-	}
-	return false
+// NeedsISOLinux reports whether any of names is an ISO booted through a PC BIOS (and so
+// needs WriteOptions.ISOLinux and LDLinux).
+func NeedsISOLinux(names []string) bool { return slices.Contains(names, FormatISOBIOS) }
+
+// NeedsSyslinux reports whether any of names is a disk booted through a PC BIOS (and so
+// needs WriteOptions.MBR and the syslinux installer, disk.Syslinux).
+func NeedsSyslinux(names []string) bool {
+	return slices.Contains(names, FormatRawBIOS) || slices.Contains(names, FormatQCOW2BIOS)
 }
 
 // NeedsUEFI reports whether any of names is a format booted through UEFI firmware (and so

@@ -25,7 +25,7 @@ func TestCheckFormatsAcceptsEveryFormatOnAMD64AndARM64(t *testing.T) {
 	}
 	var arm []string
 	for _, f := range Formats() {
-		if f != FormatISOBIOS {
+		if f != FormatISOBIOS && f != FormatRawBIOS && f != FormatQCOW2BIOS {
 			arm = append(arm, f)
 		}
 	}
@@ -44,7 +44,8 @@ func TestCheckFormatsRefusesWhatItCannotBuildSayingWhy(t *testing.T) {
 		want    []string
 	}{
 		{[]string{"kernel+initrd", "bogus"}, "amd64", []string{`unknown format "bogus"`, "raw-efi", "vmdk"}},
-		{[]string{"raw-bios"}, "amd64", []string{"raw-bios: not written by keel yet"}},
+		{[]string{"kernel+squashfs"}, "amd64", []string{"kernel+squashfs: not written by keel yet"}},
+		{[]string{"raw-bios"}, "arm64", []string{"raw-bios", "PC BIOS"}},
 		{[]string{"iso-bios"}, "arm64", []string{"iso-bios", "PC BIOS", "use iso-efi"}},
 		{[]string{"raw-efi"}, "s390x", []string{"raw-efi", "UEFI", "s390x builds kernel+initrd and tar"}},
 		{[]string{"uki"}, "s390x", []string{"uki", "s390x builds kernel+initrd and tar"}},
@@ -84,6 +85,7 @@ func bootOptions(dir string, formats ...string) WriteOptions {
 		Dir: dir, Name: "m", Formats: formats, Arch: "amd64",
 		EFIStub:  ukitest.Stub(0x1000, 0x200, 400),
 		ISOLinux: bytes.Repeat([]byte{0x90}, 4096), LDLinux: []byte("ldlinux.c32"),
+		MBR: bytes.Repeat([]byte{0xfa}, 440),
 	}
 }
 
@@ -146,8 +148,15 @@ func TestUKIHoldsTheKernelInitrdAndCmdlineOfTheMachine(t *testing.T) {
 
 func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
 	formats := []string{FormatUKI, FormatRawEFI, FormatISOEFI, FormatISOBIOS}
-	if _, err := exec.LookPath(disk.QEMUImg); err == nil {
+	_, noQEMUImg := exec.LookPath(disk.QEMUImg)
+	if noQEMUImg == nil {
 		formats = append(formats, FormatQCOW2EFI, FormatVHD, FormatVMDK)
+	}
+	if _, err := exec.LookPath(disk.Syslinux); err == nil {
+		formats = append(formats, FormatRawBIOS)
+		if noQEMUImg == nil {
+			formats = append(formats, FormatQCOW2BIOS)
+		}
 	}
 	sums := func() map[string][32]byte {
 		out := assembleCase(t, "testdata/machine.yml", machineImages(t))
@@ -183,6 +192,38 @@ func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
 		if b[name] != s {
 			t.Errorf("%s differs between two builds", name)
 		}
+	}
+}
+
+func TestRawBIOSBootsTheSameKernelInitrdAndCmdline(t *testing.T) {
+	if _, err := exec.LookPath(disk.Syslinux); err != nil {
+		t.Skip("no syslinux (Debian's syslinux and mtools)")
+	}
+	out := assembleCase(t, "testdata/machine.yml", machineImages(t))
+	dir := t.TempDir()
+	if _, err := Write(out, bootOptions(dir, FormatKernelInitrd, FormatRawBIOS)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := file.OpenFromPath(filepath.Join(dir, "m-bios.raw"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := diskfs.OpenBackend(b, diskfs.WithOpenMode(diskfs.ReadOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := d.GetFilesystem(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd, _ := os.ReadFile(filepath.Join(dir, guest.InitrdFile("m")))
+	for name, want := range map[string][]byte{"/vmlinuz": out.Kernel, "/initrd.img": initrd} {
+		if got, err := fs.ReadFile(name); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v; want %d", name, len(got), err, len(want))
+		}
+	}
+	if cfg, err := fs.ReadFile("/syslinux.cfg"); err != nil || !strings.Contains(string(cfg), "APPEND console=ttyS0 quiet\n") {
+		t.Errorf("syslinux.cfg %q, %v", cfg, err)
 	}
 }
 

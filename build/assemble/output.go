@@ -31,9 +31,10 @@ type WriteOptions struct {
 	Arch     string // the target architecture: its removable-media EFI file and serial console
 	EFIStub  []byte // systemd-stub for Arch (build/uki.StubPath)
 	DiskSize int64  // the raw disk's size; 0: disk.DefaultSize or what the UKI needs if more
-	// ISOLinux are isolinux.bin and ldlinux.c32, for the formats that boot through a PC BIOS
-	// (NeedsBIOS).
+	// ISOLinux and LDLinux are isolinux.bin and ldlinux.c32, for iso-bios (NeedsISOLinux).
 	ISOLinux, LDLinux []byte
+	// MBR is syslinux's mbr.bin, for raw-bios and qcow2-bios (NeedsSyslinux).
+	MBR []byte
 }
 
 // Write writes the outputs. Every file is written under a temporary name and all are renamed
@@ -186,6 +187,20 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			conv := map[string]string{FormatQCOW2EFI: disk.QCOW2, FormatVHD: disk.VHD, FormatVMDK: disk.VMDK}[name]
 			if err := create(file, func(w io.Writer) error {
 				return disk.Convert(context.Background(), w, raw, disk.ConvertOptions{Format: conv, Epoch: img.Epoch, Name: file})
+			}); err != nil {
+				return nil, err
+			}
+		case FormatRawBIOS:
+			if err := createFile(file, func(f *os.File) error { return b.writeRawBIOS(f) }); err != nil {
+				return nil, err
+			}
+		case FormatQCOW2BIOS:
+			raw, err := b.rawBIOS()
+			if err != nil {
+				return nil, err
+			}
+			if err := create(file, func(w io.Writer) error {
+				return disk.Convert(context.Background(), w, raw, disk.ConvertOptions{Format: disk.QCOW2, Epoch: img.Epoch, Name: file})
 			}); err != nil {
 				return nil, err
 			}

@@ -51,8 +51,9 @@ const (
 	// FAT16 by the cluster count alone.
 	minESP = 40 * MiB
 
-	espLabel = "KEEL-ESP"
-	espName  = "EFI System"
+	espLabel  = "KEEL-ESP"
+	bootLabel = "KEEL-BOOT" // a BIOS disk's FAT partition
+	espName   = "EFI System"
 )
 
 // ESPSize is the size of an EFI system partition for files: their size plus an eighth and
@@ -108,7 +109,7 @@ func WriteRawEFI(f *os.File, files []File, opts EFIOptions) error {
 	if err := d.Partition(table); err != nil {
 		return fmt.Errorf("disk: partition table: %w", err)
 	}
-	if err := writeFAT(d, 1, gptReserve, filesystem.TypeFat32, files, opts.Epoch, sum); err != nil {
+	if err := writeFAT(d, 1, gptReserve, filesystem.TypeFat32, espLabel, files, opts.Epoch, sum); err != nil {
 		return err
 	}
 	return nil
@@ -152,7 +153,7 @@ func WriteESP(f *os.File, files []File, epoch time.Time) (int64, error) {
 	if size > maxFAT16ESP {
 		typ = filesystem.TypeFat32
 	}
-	return size, writeFAT(d, 0, 0, typ, files, epoch, contentHash(files, size))
+	return size, writeFAT(d, 0, 0, typ, espLabel, files, epoch, contentHash(files, size))
 }
 
 // fatEnvMu serialises FAT writes: go-diskfs reads the time of new FAT entries from the
@@ -162,10 +163,10 @@ var fatEnvMu sync.Mutex
 // fatEpoch is the first time FAT can record.
 var fatEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// writeFAT makes a FAT filesystem of type typ (FAT16 or FAT32) on partition part (0: the
-// whole of d), which starts at byte start, and writes files to it with every time at epoch
-// and a volume serial from sum.
-func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, files []File, epoch time.Time, sum [32]byte) (err error) {
+// writeFAT makes a FAT filesystem of type typ (FAT16 or FAT32) labelled label on partition
+// part (0: the whole of d), which starts at byte start, and writes files to it with every
+// time at epoch and a volume serial from sum.
+func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, label string, files []File, epoch time.Time, sum [32]byte) (err error) {
 	if epoch.Before(fatEpoch) {
 		epoch = fatEpoch
 	}
@@ -182,7 +183,7 @@ func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, files
 			os.Unsetenv("SOURCE_DATE_EPOCH")
 		}
 	}()
-	fs, err := d.CreateFilesystem(diskpkg.FilesystemSpec{Partition: part, FSType: typ, VolumeLabel: espLabel, Reproducible: true})
+	fs, err := d.CreateFilesystem(diskpkg.FilesystemSpec{Partition: part, FSType: typ, VolumeLabel: label, Reproducible: true})
 	if err != nil {
 		return fmt.Errorf("fat: %w", err)
 	}
@@ -223,8 +224,25 @@ func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, files
 		if _, err := w.WriteAt(sum[:4], off); err != nil {
 			return fmt.Errorf("fat: volume serial: %w", err)
 		}
+		// The hidden sectors before the file system: where its partition starts, as
+		// mkfs.fat writes it (a BIOS boot sector may read it to find its own sectors).
+		var hidden [4]byte
+		binary.LittleEndian.PutUint32(hidden[:], uint32(start/sectorSize))
+		if _, err := w.WriteAt(hidden[:], off-serialOffset(typ)+fatHiddenOffset); err != nil {
+			return fmt.Errorf("fat: hidden sectors: %w", err)
+		}
 	}
 	return nil
+}
+
+// fatHiddenOffset is the offset of the BPB's hidden sector count.
+const fatHiddenOffset = 0x1c
+
+func serialOffset(typ filesystem.Type) int64 {
+	if typ == filesystem.TypeFat32 {
+		return fat32SerialOffset
+	}
+	return fat16SerialOffset
 }
 
 // The volume serial's offset in a FAT16 and a FAT32 boot sector.

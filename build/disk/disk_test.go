@@ -122,6 +122,9 @@ func TestRawEFIGUIDsAndSerialFollowTheContent(t *testing.T) {
 		}
 		table := d.Table.(*gpt.Table)
 		raw, _ := os.ReadFile(p)
+		if hidden := binary.LittleEndian.Uint32(raw[gptReserve+fatHiddenOffset:]); hidden != gptReserve/sectorSize {
+			t.Errorf("hidden sectors %d, want the partition's start %d", hidden, gptReserve/sectorSize)
+		}
 		return table.GUID, table.Partitions[0].GUID, binary.LittleEndian.Uint32(raw[gptReserve+fat32SerialOffset:])
 	}
 	d1, p1, s1 := read(testFiles())

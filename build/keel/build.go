@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/disk"
 	"github.com/keel-os/keel/build/ocispec"
 	"github.com/keel-os/keel/build/pkg"
 	"github.com/keel-os/keel/build/qemu"
@@ -57,6 +59,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := assemble.CheckFormats(formats, image.NormalizeArch(*arch)); err != nil {
 		return err
+	}
+	if assemble.NeedsSyslinux(formats) {
+		if _, err := exec.LookPath(disk.Syslinux); err != nil {
+			return fmt.Errorf("formats raw-bios and qcow2-bios need the %s installer (Debian's syslinux and mtools): %w", disk.Syslinux, err)
+		}
 	}
 	var diskSize int64
 	if *size != "" {
@@ -118,8 +125,14 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if assemble.NeedsBIOS(formats) {
+	if assemble.NeedsISOLinux(formats) {
 		if isolinux, ldlinux, err = isolinuxFiles(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
+			return err
+		}
+	}
+	var mbr []byte
+	if assemble.NeedsSyslinux(formats) {
+		if mbr, _, err = pkg.DebFile(context.Background(), ldlinuxPackage, image.NormalizeArch(*arch), cache, syslinuxMBR); err != nil {
 			return err
 		}
 	}
@@ -141,7 +154,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	wopts := assemble.WriteOptions{
 		Dir: *out, Name: *name, Formats: formats, Compression: comp,
 		Arch: image.NormalizeArch(*arch), EFIStub: stub, DiskSize: diskSize,
-		ISOLinux: isolinux, LDLinux: ldlinux,
+		ISOLinux: isolinux, LDLinux: ldlinux, MBR: mbr,
 	}
 	if *withSBOM {
 		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
@@ -185,6 +198,7 @@ const (
 	isolinuxBin     = "usr/lib/ISOLINUX/isolinux.bin"
 	ldlinuxPackage  = "syslinux-common"
 	ldlinuxC32      = "usr/lib/syslinux/modules/bios/ldlinux.c32"
+	syslinuxMBR     = "usr/lib/syslinux/mbr/mbr.bin"
 )
 
 // isolinuxFiles returns isolinux.bin and ldlinux.c32 from Debian's isolinux and

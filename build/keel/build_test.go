@@ -346,7 +346,7 @@ func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T)
 	}{
 		{"amd64", "kernel+initrd,rawefi", `unknown format "rawefi"`},
 		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd and tar"},
-		{"arm64", "raw-bios", "not written by keel yet"},
+		{"arm64", "kernel+squashfs", "not written by keel yet"},
 		{"arm64", "iso-bios", "PC BIOS"},
 	} {
 		out := filepath.Join(dir, "out-"+tc.arch)
