@@ -57,9 +57,8 @@ func formatList(arch string) string {
 // OVMF's kernel, the ISO as a CD-ROM, the disks through QEMU's raw, qcow2, vpc and vmdk
 // drivers, through UEFI firmware (OVMF on amd64, AAVMF on arm64), which finds the UKI at the
 // removable-media path of the ESP; the hybrid ISO and the BIOS disks through SeaBIOS and
-// isolinux or syslinux. No
-// kernel or initramfs is handed to QEMU: the machine reaches its shell on the firmware the
-// format says, with the image's command line, and powers off.
+// isolinux or syslinux. No kernel or initramfs is handed to QEMU: the machine reaches its
+// shell on the firmware the format says, with the image's command line, and powers off.
 func TestBootableFormatsBootThroughTheirFirmwareToAShell(t *testing.T) {
 	needGuest(t)
 	for _, arch := range []string{"amd64", "arm64"} {
