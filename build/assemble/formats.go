@@ -74,6 +74,17 @@ func lookupFormat(name string) (format, bool) {
 	return format{}, false
 }
 
+// HasDisk reports whether any of names is a disk image, whose size --size sets.
+func HasDisk(names []string) bool {
+	for _, n := range names {
+		switch n {
+		case FormatRawEFI, FormatQCOW2EFI, FormatVHD, FormatVMDK, FormatGCP, FormatAWS, FormatRawBIOS, FormatQCOW2BIOS:
+			return true
+		}
+	}
+	return false
+}
+
 // NeedsISOLinux reports whether any of names is an ISO booted through a PC BIOS (and so
 // needs WriteOptions.ISOLinux and LDLinux).
 func NeedsISOLinux(names []string) bool { return slices.Contains(names, FormatISOBIOS) }

@@ -70,6 +70,12 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		if diskSize, err = qemu.ParseSize(*size); err != nil {
 			return fmt.Errorf("--size: %w", err)
 		}
+		if diskSize <= 0 || diskSize%512 != 0 {
+			return fmt.Errorf("--size %s: want a positive multiple of 512 bytes", *size)
+		}
+		if !assemble.HasDisk(formats) {
+			return fmt.Errorf("--size %s: none of the formats %s is a disk", *size, strings.Join(formats, ","))
+		}
 	}
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {

@@ -348,9 +348,16 @@ func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T)
 		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd and tar"},
 		{"arm64", "kernel+squashfs", "not written by keel yet"},
 		{"arm64", "iso-bios", "PC BIOS"},
+		{"amd64", "uki --size 1G", "none of the formats uki is a disk"},
+		{"amd64", "raw-efi --size 1000", "multiple of 512"},
 	} {
 		out := filepath.Join(dir, "out-"+tc.arch)
-		code, _, stderr := keel(t, "build", "--cache", cache, "-o", out, "--arch", tc.arch, "--format", tc.formats, yml)
+		formats, size, _ := strings.Cut(tc.formats, " --size ")
+		args := []string{"build", "--cache", cache, "-o", out, "--arch", tc.arch, "--format", formats}
+		if size != "" {
+			args = append(args, "--size", size)
+		}
+		code, _, stderr := keel(t, append(args, yml)...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("--arch %s --format %s: exit %d, %q; want an error with %q", tc.arch, tc.formats, code, stderr, tc.want)
 		}
