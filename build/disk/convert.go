@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,28 +144,76 @@ func fixVHD(p string, sum [32]byte, epoch time.Time) error {
 	return f.Close()
 }
 
-// fixVMDK replaces the random content ID in a VMDK's text descriptor.
+// VMDK sparse extent header fields (VMware's Virtual Disk Format 1.1).
+const (
+	vmdkDescOffset = 28 // the descriptor's first sector, little-endian uint64
+	vmdkDescSize   = 36 // its size in sectors
+)
+
+// fixVMDK gives a VMDK's text descriptor a content ID from sum. qemu-img writes a random
+// one at creation and another at its first write, each without leading zeros, rewriting the
+// text in place: when the second is shorter, the last bytes of the first text stay behind it.
+// The descriptor is written again whole: the text with that tail dropped and an 8-digit ID,
+// then zeros to the end of its sectors.
 func fixVMDK(p string, sum [32]byte) error {
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	head := make([]byte, 64<<10)
-	n, err := f.ReadAt(head, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	hdr := make([]byte, 512)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return fmt.Errorf("vmdk header: %w", err)
 	}
-	head = head[:n]
-	i := bytes.Index(head, []byte("\nCID="))
-	if i < 0 || i+5+8 > len(head) {
+	if string(hdr[:4]) != "KDMV" {
+		return errors.New("vmdk: no sparse extent header")
+	}
+	off := binary.LittleEndian.Uint64(hdr[vmdkDescOffset:]) * 512
+	size := binary.LittleEndian.Uint64(hdr[vmdkDescSize:]) * 512
+	if off == 0 || size == 0 || size > 1<<20 {
+		return fmt.Errorf("vmdk: descriptor at %d, %d bytes", off, size)
+	}
+	area := make([]byte, size)
+	if _, err := f.ReadAt(area, int64(off)); err != nil {
+		return fmt.Errorf("vmdk descriptor: %w", err)
+	}
+	text := area
+	if n := bytes.IndexByte(area, 0); n >= 0 {
+		text = area[:n]
+	}
+	text = dropRewriteTail(text)
+	i := bytes.Index(text, []byte("\nCID="))
+	if i < 0 {
 		return errors.New("vmdk: no CID in the descriptor")
 	}
-	cid := hex.EncodeToString(sum[:4])
-	if _, err := f.WriteAt([]byte(cid), int64(i+5)); err != nil {
+	start := i + len("\nCID=")
+	end := bytes.IndexByte(text[start:], '\n')
+	if end < 0 {
+		return errors.New("vmdk: no end to the descriptor's CID line")
+	}
+	fixed := slices.Concat(text[:start], []byte(hex.EncodeToString(sum[:4])), text[start+end:])
+	if len(fixed) > len(area) {
+		return errors.New("vmdk: no room in the descriptor")
+	}
+	out := make([]byte, size)
+	copy(out, fixed)
+	if _, err := f.WriteAt(out, int64(off)); err != nil {
 		return err
 	}
 	return f.Close()
+}
+
+// dropRewriteTail removes what an in-place rewrite by a text up to 7 bytes shorter left at
+// the end: the last k bytes repeated (the texts share their ending), for the smallest such k
+// that leaves a text ending in a newline.
+func dropRewriteTail(text []byte) []byte {
+	for k := 1; k <= 7 && 2*k <= len(text); k++ {
+		n := len(text) - k
+		if bytes.Equal(text[n:], text[n-k:n]) && text[n-1] == '\n' {
+			return text[:n]
+		}
+	}
+	return text
 }
 
 // GCPDiskName is the one file Google Compute Engine's image import wants in its tar.gz.

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"os"
 	"os/exec"
@@ -59,11 +60,47 @@ func TestConvertHoldsTheRawDiskAndIsByteIdenticalForTheSameInput(t *testing.T) {
 		da, _ := os.ReadFile(a)
 		db, _ := os.ReadFile(b)
 		if !bytes.Equal(da, db) {
-			t.Errorf("%s: two conversions of the same disk differ", format)
+			at := min(len(da), len(db))
+			for i := range at {
+				if da[i] != db[i] {
+					at = i
+					break
+				}
+			}
+			t.Errorf("%s: two conversions of the same disk differ (%d and %d bytes, first at byte %d: %q / %q)", format, len(da), len(db), at, da[max(at-20, 0):min(at+20, len(da))], db[max(at-20, 0):min(at+20, len(db))])
 		}
 		qfmt := map[string]string{QCOW2: "qcow2", VHD: "vpc", VMDK: "vmdk"}[format]
 		if out, err := exec.Command(QEMUImg, "compare", "-q", "-f", "raw", "-F", qfmt, raw, a).CombinedOutput(); err != nil {
 			t.Errorf("%s: qemu-img compare with the raw disk: %v: %s", format, err, out)
+		}
+	}
+}
+
+func TestFixVMDKWritesAnEightDigitCIDAndDropsWhatARewriteLeft(t *testing.T) {
+	var sum [32]byte
+	copy(sum[:], "\x01\x02\x03\x04")
+	const tail = "\nparentCID=ffffffff\ncreateType=\"monolithicSparse\"\nddb.toolsVersion = \"2147483647\"\n"
+	want := "# Disk DescriptorFile\nversion=1\nCID=01020304" + tail
+	for _, tc := range []struct{ first, second string }{
+		{"6728a28a", "6728a28a"}, {"6728a28a", "1"}, {"1", "ffffffff"}, {"abc", "6728a28"}, {"12345678", "1234"},
+	} {
+		desc := func(cid string) string { return "# Disk DescriptorFile\nversion=1\nCID=" + cid + tail }
+		data := make([]byte, 512+20*512)
+		copy(data, "KDMV")
+		binary.LittleEndian.PutUint64(data[vmdkDescOffset:], 1)
+		binary.LittleEndian.PutUint64(data[vmdkDescSize:], 20)
+		copy(data[512:], desc(tc.first))
+		copy(data[512:], desc(tc.second)) // qemu-img's rewrite in place, without the NUL
+		p := filepath.Join(t.TempDir(), "d.vmdk")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := fixVMDK(p, sum); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(p)
+		if text := string(bytes.TrimRight(got[512:], "\x00")); text != want {
+			t.Errorf("CIDs %s then %s: descriptor\n%q\nwant\n%q", tc.first, tc.second, text, want)
 		}
 	}
 }
