@@ -35,7 +35,7 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	var formats, insecure listFlag
 	fs.Var(&formats, "format", "outputs, comma-separated: "+strings.Join(assemble.Formats(), ", ")+" (default kernel+initrd; docs/formats.md)")
-	size := fs.String("size", "", "disk size of raw-efi and the formats made from it (default 256M, or what the UKI needs if more); the space after the EFI partition is left free")
+	size := fs.String("size", "", "size of the disk formats (raw-efi, raw-bios and those made from them; default 256M, or what the files need if more; gcp and aws round up to GiB): the space after the boot partition is left free")
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
 	compress := fs.String("compress", "zstd", "initrd compression: zstd (the default), zstd-max (12% smaller, needs the zstd command, ~35 s), zstd-fast (quicker builds), gzip or none")
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
