@@ -21,7 +21,7 @@ const (
 	FormatRawBIOS      = "raw-bios"   // NAME-bios.raw: an MBR disk booting the kernel through syslinux
 	FormatQCOW2BIOS    = "qcow2-bios" // NAME-bios.qcow2: raw-bios as qcow2
 	FormatQCOW2EFI     = "qcow2-efi"  // NAME-efi.qcow2: raw-efi as qcow2
-	FormatVHD          = "vhd"        // NAME.vhd: raw-efi as a dynamic VHD (Hyper-V, Azure)
+	FormatVHD          = "vhd"        // NAME.vhd: raw-efi as a dynamic VHD
 	FormatVMDK         = "vmdk"       // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
 	FormatGCP          = "gcp"        // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
 	FormatAWS          = "aws"        // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import

@@ -24,7 +24,7 @@ import (
 // Image formats Convert writes through qemu-img.
 const (
 	QCOW2 = "qcow2"
-	VHD   = "vhd"  // dynamic VHD (qemu-img's vpc), for Hyper-V and Azure
+	VHD   = "vhd"  // dynamic VHD (qemu-img's vpc)
 	VMDK  = "vmdk" // monolithic sparse VMDK, for VMware Workstation and Fusion
 )
 
@@ -50,8 +50,7 @@ func Convert(ctx context.Context, w io.Writer, raw string, opts ConvertOptions) 
 	case QCOW2:
 		args = []string{"-O", "qcow2"}
 	case VHD:
-		// force_size keeps the raw size instead of rounding it to a CHS geometry (Azure
-		// wants whole MiB).
+		// force_size keeps the raw size instead of rounding it to a CHS geometry.
 		args = []string{"-O", "vpc", "-o", "subformat=dynamic,force_size=on"}
 	case VMDK:
 		args = []string{"-O", "vmdk"}
