@@ -96,18 +96,8 @@ func WriteRawBIOS(ctx context.Context, f *os.File, opts BIOSOptions) error {
 		return fmt.Errorf("raw bios: %s --install: %w: %s", Syslinux, err, strings.TrimSpace(string(out)))
 	}
 	// syslinux's files get the clock's time from mtools: give them the epoch.
-	fs, err := d.GetFilesystem(1)
-	if err != nil {
-		return fmt.Errorf("raw bios: after syslinux: %w", err)
-	}
-	t := opts.Epoch
-	if t.Before(fatEpoch) {
-		t = fatEpoch
-	}
-	for _, name := range []string{"/ldlinux.sys", "/ldlinux.c32"} {
-		if err := fs.Chtimes(name, t, t, t); err != nil {
-			return fmt.Errorf("raw bios: %s: %w", name, err)
-		}
+	if err := setFATTimes(f, gptReserve, opts.Epoch); err != nil {
+		return fmt.Errorf("raw bios: %w", err)
 	}
 	boot := make([]byte, mbrCodeSize+4)
 	copy(boot, opts.MBR)

@@ -4,8 +4,8 @@
 // the tar.gz Google Compute Engine imports, through qemu-img.
 //
 // Images are deterministic: the disk and partition GUIDs and the FAT volume serial are
-// derived from a hash of the files, and every FAT time is the build's epoch
-// (SOURCE_DATE_EPOCH), so the same inputs give the same bytes.
+// derived from a hash of the files, and every FAT and ISO time is set to the build's epoch
+// (SOURCE_DATE_EPOCH) once the image is written, so the same inputs give the same bytes.
 package disk
 
 import (
@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	diskfs "github.com/diskfs/go-diskfs"
@@ -156,33 +155,10 @@ func WriteESP(f *os.File, files []File, epoch time.Time) (int64, error) {
 	return size, writeFAT(d, 0, 0, typ, espLabel, files, epoch, contentHash(files, size))
 }
 
-// fatEnvMu serialises FAT writes: go-diskfs reads the time of new FAT entries from the
-// environment's SOURCE_DATE_EPOCH, which writeFAT sets for the duration.
-var fatEnvMu sync.Mutex
-
-// fatEpoch is the first time FAT can record.
-var fatEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
-
 // writeFAT makes a FAT filesystem of type typ (FAT16 or FAT32) labelled label on partition
 // part (0: the whole of d), which starts at byte start, and writes files to it with every
 // time at epoch and a volume serial from sum.
 func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, label string, files []File, epoch time.Time, sum [32]byte) (err error) {
-	if epoch.Before(fatEpoch) {
-		epoch = fatEpoch
-	}
-	fatEnvMu.Lock()
-	defer fatEnvMu.Unlock()
-	old, had := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if err := os.Setenv("SOURCE_DATE_EPOCH", strconv.FormatInt(epoch.Unix(), 10)); err != nil {
-		return err
-	}
-	defer func() {
-		if had {
-			os.Setenv("SOURCE_DATE_EPOCH", old)
-		} else {
-			os.Unsetenv("SOURCE_DATE_EPOCH")
-		}
-	}()
 	fs, err := d.CreateFilesystem(diskpkg.FilesystemSpec{Partition: part, FSType: typ, VolumeLabel: label, Reproducible: true})
 	if err != nil {
 		return fmt.Errorf("fat: %w", err)
@@ -210,12 +186,15 @@ func writeFAT(d *diskpkg.Disk, part int, start int64, typ filesystem.Type, label
 			return fmt.Errorf("fat: write %s: %w", p, err)
 		}
 	}
-	// go-diskfs writes a zero serial when asked for a reproducible filesystem: put one
-	// derived from the contents in the boot sector and, on FAT32, its backup (sector 6).
 	w, err := d.Backend.Writable()
 	if err != nil {
 		return fmt.Errorf("fat: %w", err)
 	}
+	if err := setFATTimes(w, start, epoch); err != nil {
+		return err
+	}
+	// go-diskfs writes a zero serial when asked for a reproducible filesystem: put one
+	// derived from the contents in the boot sector and, on FAT32, its backup (sector 6).
 	at := []int64{start + fat16SerialOffset}
 	if typ == filesystem.TypeFat32 {
 		at = []int64{start + fat32SerialOffset, start + 6*sectorSize + fat32SerialOffset}
