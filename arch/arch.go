@@ -34,6 +34,7 @@ type Arch struct {
 	KVMFlags   []string // /proc/cpuinfo flags of hardware virtualisation (none: no check)
 	UEFI       string   // UEFI firmware for -bios ("" for none), from Debian's ovmf / qemu-efi-aarch64
 	UEFIBoot   string   // removable-media boot file in EFI/BOOT/ ("" without UEFI)
+	PCBIOS     bool     // the machine's default firmware is a PC BIOS (SeaBIOS) that boots disks and CDs
 }
 
 var table = []Arch{
@@ -43,7 +44,7 @@ var table = []Arch{
 		ImageTarget: "bzImage", ImagePath: "arch/x86/boot/bzImage", Kconfig: "CONFIG_X86_64",
 		QEMU: "qemu-system-x86_64", Machine: "q35", KVMMachine: "q35", TCGCPU: "",
 		Console: "ttyS0", Bus: "pci", FwCfg: true, KVMFlags: []string{"vmx", "svm"},
-		UEFI: "/usr/share/ovmf/OVMF.fd", UEFIBoot: "BOOTX64.EFI",
+		UEFI: "/usr/share/ovmf/OVMF.fd", UEFIBoot: "BOOTX64.EFI", PCBIOS: true,
 	},
 	{
 		Name: "arm64", Aliases: []string{"aarch64"},

@@ -149,3 +149,11 @@ func TestAliasesAreLowerCaseAndNameNoOtherArch(t *testing.T) {
 		}
 	}
 }
+
+func TestOnlyAMD64MachinesHaveAPCBIOS(t *testing.T) {
+	for _, a := range All() {
+		if a.PCBIOS != (a.Name == "amd64") {
+			t.Errorf("%s: PCBIOS %v", a.Name, a.PCBIOS)
+		}
+	}
+}

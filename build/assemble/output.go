@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/keel-os/keel/arch"
+	"github.com/keel-os/keel/build/disk"
 	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/atomicfile"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -16,19 +19,22 @@ import (
 	"github.com/keel-os/keel/rootfs/tree"
 )
 
-// Output formats.
-const (
-	FormatKernelInitrd = "kernel+initrd"
-	FormatTar          = "tar"
-)
-
 // WriteOptions say what to write and where.
 type WriteOptions struct {
 	Dir         string   // output directory
 	Name        string   // base name of the files (package guest names them)
-	Formats     []string // FormatKernelInitrd, FormatTar
+	Formats     []string // Formats(); CheckFormats vets them
 	Compression initrd.Compression
 	SBOM        []byte // if set, written as guest.SBOMFile(Name) with the other outputs
+
+	// The bootable formats (NeedsUEFI).
+	Arch     string // the target architecture: its removable-media EFI file and serial console
+	EFIStub  []byte // systemd-stub for Arch (build/uki.StubPath)
+	DiskSize int64  // the raw disk's size; 0: disk.DefaultSize or what the UKI needs if more
+	// ISOLinux and LDLinux are isolinux.bin and ldlinux.c32, for iso-bios (NeedsISOLinux).
+	ISOLinux, LDLinux []byte
+	// MBR is syslinux's mbr.bin, for raw-bios and qcow2-bios (NeedsSyslinux).
+	MBR []byte
 }
 
 // Write writes the outputs. Every file is written under a temporary name and all are renamed
@@ -37,19 +43,32 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	for _, name := range opts.Formats {
+		if _, ok := lookupFormat(name); !ok {
+			return nil, fmt.Errorf("unknown output format %q (formats: %s)", name, strings.Join(Formats(), ", "))
+		}
+	}
 	var pending []*atomicfile.File
 	defer func() {
 		for _, f := range pending {
 			f.Close() // discards what was not committed
 		}
 	}()
-	create := func(name string, write func(w io.Writer) error) error {
+	open := func(name string) (*atomicfile.File, string, error) {
 		p := filepath.Join(opts.Dir, name)
 		f, err := atomicfile.Create(p, 0o644)
 		if err != nil {
-			return err
+			return nil, p, err
 		}
 		pending = append(pending, f)
+		paths = append(paths, p)
+		return f, p, nil
+	}
+	create := func(name string, write func(w io.Writer) error) error {
+		f, p, err := open(name)
+		if err != nil {
+			return err
+		}
 		bw := bufio.NewWriterSize(f, 1<<20)
 		if err := write(bw); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
@@ -57,11 +76,25 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 		if err := bw.Flush(); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
-		paths = append(paths, p)
 		return nil
 	}
-	for _, format := range opts.Formats {
-		switch format {
+	// createFile is create for writers that need the file itself (disk images: sparse).
+	createFile := func(name string, write func(f *os.File) error) error {
+		f, p, err := open(name)
+		if err != nil {
+			return err
+		}
+		if err := write(f.OSFile()); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
+	}
+	b := &boot{img: img, opts: opts}
+	defer b.cleanup()
+	for _, name := range opts.Formats {
+		f, _ := lookupFormat(name)
+		file := f.files(opts.Name)[0]
+		switch name {
 		case FormatKernelInitrd:
 			if img.Kernel == nil {
 				return nil, errors.New("format kernel+initrd needs a kernel: the YAML has no kernel image")
@@ -70,6 +103,14 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 				return nil, err
 			}
 			if err := create(guest.InitrdFile(opts.Name), func(w io.Writer) error {
+				if NeedsUEFI(opts.Formats) { // the UKI holds the same bytes: make them once
+					data, err := b.initrd()
+					if err != nil {
+						return err
+					}
+					_, err = w.Write(data)
+					return err
+				}
 				if _, err := w.Write(img.UCode); err != nil {
 					return err
 				}
@@ -89,8 +130,88 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if err := create(guest.TarFile(opts.Name), func(w io.Writer) error { return tarout.Write(w, t) }); err != nil {
 				return nil, err
 			}
-		default:
-			return nil, fmt.Errorf("unknown output format %q (want %s or %s)", format, FormatKernelInitrd, FormatTar)
+		case FormatUKI:
+			data, err := b.uki()
+			if err != nil {
+				return nil, err
+			}
+			if err := create(file, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+				return nil, err
+			}
+		case FormatISOEFI:
+			files, err := b.espFiles()
+			if err != nil {
+				return nil, err
+			}
+			if err := createFile(file, func(f *os.File) error { return disk.WriteISO(f, disk.ISOOptions{ESP: files, Epoch: img.Epoch}) }); err != nil {
+				return nil, err
+			}
+		case FormatISOBIOS:
+			files, err := b.espFiles()
+			if err != nil {
+				return nil, err
+			}
+			if len(opts.ISOLinux) == 0 || len(opts.LDLinux) == 0 {
+				return nil, errors.New("format iso-bios needs isolinux.bin and ldlinux.c32 (WriteOptions.ISOLinux, LDLinux)")
+			}
+			rd, err := b.initrd()
+			if err != nil {
+				return nil, err
+			}
+			a, _ := arch.Lookup(opts.Arch)
+			bios := &disk.ISOLinux{
+				Bin: opts.ISOLinux, LDLinux: opts.LDLinux, Kernel: img.Kernel, Initrd: rd,
+				Cmdline: BootCmdline(img.Cmdline, a.Console),
+			}
+			if err := createFile(file, func(f *os.File) error {
+				return disk.WriteISO(f, disk.ISOOptions{ESP: files, BIOS: bios, Epoch: img.Epoch})
+			}); err != nil {
+				return nil, err
+			}
+		case FormatRawEFI, FormatAWS:
+			size := opts.DiskSize
+			if name == FormatAWS {
+				size = b.wholeGiB()
+			}
+			if err := b.check(); err != nil {
+				return nil, err
+			}
+			if err := createFile(file, func(f *os.File) error { return b.writeRaw(f, size) }); err != nil {
+				return nil, err
+			}
+		case FormatQCOW2EFI, FormatVHD, FormatVMDK:
+			raw, err := b.raw(opts.DiskSize)
+			if err != nil {
+				return nil, err
+			}
+			conv := map[string]string{FormatQCOW2EFI: disk.QCOW2, FormatVHD: disk.VHD, FormatVMDK: disk.VMDK}[name]
+			if err := create(file, func(w io.Writer) error {
+				return disk.Convert(context.Background(), w, raw, disk.ConvertOptions{Format: conv, Epoch: img.Epoch, Name: file})
+			}); err != nil {
+				return nil, err
+			}
+		case FormatRawBIOS:
+			if err := createFile(file, func(f *os.File) error { return b.writeRawBIOS(f) }); err != nil {
+				return nil, err
+			}
+		case FormatQCOW2BIOS:
+			raw, err := b.rawBIOS()
+			if err != nil {
+				return nil, err
+			}
+			if err := create(file, func(w io.Writer) error {
+				return disk.Convert(context.Background(), w, raw, disk.ConvertOptions{Format: disk.QCOW2, Epoch: img.Epoch, Name: file})
+			}); err != nil {
+				return nil, err
+			}
+		case FormatGCP:
+			raw, err := b.raw(b.wholeGiB())
+			if err != nil {
+				return nil, err
+			}
+			if err := create(file, func(w io.Writer) error { return disk.WriteGCP(w, raw, img.Epoch) }); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if opts.SBOM != nil {

@@ -6,16 +6,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/keel-os/keel/arch"
 	"github.com/keel-os/keel/build/assemble"
+	"github.com/keel-os/keel/build/disk"
 	"github.com/keel-os/keel/build/ocispec"
+	"github.com/keel-os/keel/build/pkg"
 	"github.com/keel-os/keel/build/qemu"
 	"github.com/keel-os/keel/build/sbom"
 	"github.com/keel-os/keel/build/spec"
+	"github.com/keel-os/keel/build/uki"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
 	"github.com/keel-os/keel/rootfs/tree"
@@ -29,7 +34,8 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(out, "dir", ".", "output directory (same as -o)")
 	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	var formats, insecure listFlag
-	fs.Var(&formats, "format", "outputs, comma-separated: kernel+initrd, tar (default kernel+initrd)")
+	fs.Var(&formats, "format", "outputs, comma-separated: "+strings.Join(assemble.Formats(), ", ")+" (default kernel+initrd; docs/formats.md)")
+	size := fs.String("size", "", "size of the disk formats (raw-efi, raw-bios and those made from them; default 256M, or what the files need if more; gcp and aws round up to GiB): the space after the boot partition is left free")
 	name := fs.String("name", "", "output base name (default: the first YAML file's name)")
 	compress := fs.String("compress", "zstd", "initrd compression: zstd (the default), zstd-max (12% smaller, needs the zstd command, ~35 s), zstd-fast (quicker builds), gzip or none")
 	fs.Var(&insecure, "insecure-registry", "registry host spoken to over plain HTTP (repeatable)")
@@ -45,11 +51,31 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar] [--name N] [--sbom] [--no-substitute] a.yml [b.yml...]")
+		fmt.Fprintln(stderr, "usage: keel build [-o DIR] [--arch ARCH] [--format kernel+initrd,tar,uki,raw-efi,...] [--size SIZE] [--name N] [--sbom] [--no-substitute] a.yml [b.yml...]")
 		return errUsage
 	}
 	if len(formats) == 0 {
 		formats = listFlag{assemble.FormatKernelInitrd}
+	}
+	if err := assemble.CheckFormats(formats, image.NormalizeArch(*arch)); err != nil {
+		return err
+	}
+	if assemble.NeedsSyslinux(formats) {
+		if _, err := exec.LookPath(disk.Syslinux); err != nil {
+			return fmt.Errorf("formats raw-bios and qcow2-bios need the %s installer (Debian's syslinux and mtools): %w", disk.Syslinux, err)
+		}
+	}
+	var diskSize int64
+	if *size != "" {
+		if diskSize, err = qemu.ParseSize(*size); err != nil {
+			return fmt.Errorf("--size: %w", err)
+		}
+		if diskSize <= 0 || diskSize%512 != 0 {
+			return fmt.Errorf("--size %s: want a positive multiple of 512 bytes", *size)
+		}
+		if !assemble.HasDisk(formats) {
+			return fmt.Errorf("--size %s: none of the formats %s is a disk", *size, strings.Join(formats, ","))
+		}
 	}
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {
@@ -99,6 +125,23 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := resolvePkgRefs(cfg, resolver.Store(), image.NormalizeArch(*arch)); err != nil {
 		return err
 	}
+	var stub, isolinux, ldlinux []byte
+	if assemble.NeedsUEFI(formats) {
+		if stub, err = efiStub(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
+			return err
+		}
+	}
+	if assemble.NeedsISOLinux(formats) {
+		if isolinux, ldlinux, err = isolinuxFiles(context.Background(), image.NormalizeArch(*arch), cache); err != nil {
+			return err
+		}
+	}
+	var mbr []byte
+	if assemble.NeedsSyslinux(formats) {
+		if mbr, _, err = pkg.DebFile(context.Background(), ldlinuxPackage, image.NormalizeArch(*arch), cache, syslinuxMBR); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	var privileges []ocispec.Report
 	img, err := assemble.Assemble(context.Background(), cfg, assemble.Options{
@@ -114,7 +157,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if err := ocispec.WriteReports(stderr, privileges); err != nil {
 		return err
 	}
-	wopts := assemble.WriteOptions{Dir: *out, Name: *name, Formats: formats, Compression: comp}
+	wopts := assemble.WriteOptions{
+		Dir: *out, Name: *name, Formats: formats, Compression: comp,
+		Arch: image.NormalizeArch(*arch), EFIStub: stub, DiskSize: diskSize,
+		ISOLinux: isolinux, LDLinux: ldlinux, MBR: mbr,
+	}
 	if *withSBOM {
 		if wopts.SBOM, err = sbom.Generate(img.Sources, sbom.Options{Name: *name, Arch: image.NormalizeArch(*arch), Created: epoch}); err != nil {
 			return err
@@ -134,4 +181,40 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	logf("built in %s", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// efiStub returns systemd-stub for the target arch from Debian's systemd-boot-efi, fetched
+// into the cache the first time.
+func efiStub(ctx context.Context, archName, cache string) ([]byte, error) {
+	a, err := arch.Lookup(archName)
+	if err != nil {
+		return nil, err
+	}
+	p, err := uki.StubPath(a.UEFIBoot)
+	if err != nil {
+		return nil, err
+	}
+	data, _, err := pkg.DebFile(ctx, uki.StubPackage, a.Name, cache, p)
+	return data, err
+}
+
+// Where Debian keeps isolinux's boot image and its core module.
+const (
+	isolinuxPackage = "isolinux"
+	isolinuxBin     = "usr/lib/ISOLINUX/isolinux.bin"
+	ldlinuxPackage  = "syslinux-common"
+	ldlinuxC32      = "usr/lib/syslinux/modules/bios/ldlinux.c32"
+	syslinuxMBR     = "usr/lib/syslinux/mbr/mbr.bin"
+)
+
+// isolinuxFiles returns isolinux.bin and ldlinux.c32 from Debian's isolinux and
+// syslinux-common (architecture all), fetched into the cache the first time.
+func isolinuxFiles(ctx context.Context, archName, cache string) (bin, ld []byte, err error) {
+	if bin, _, err = pkg.DebFile(ctx, isolinuxPackage, archName, cache, isolinuxBin); err != nil {
+		return nil, nil, err
+	}
+	if ld, _, err = pkg.DebFile(ctx, ldlinuxPackage, archName, cache, ldlinuxC32); err != nil {
+		return nil, nil, err
+	}
+	return bin, ld, nil
 }

@@ -335,3 +335,37 @@ services:
 		t.Errorf("failed build wrote %d entries to the cache %s", len(entries), cache)
 	}
 }
+
+func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T) {
+	srv, host := registryWithImages(t)
+	srv.Close() // any pull would fail with another error
+	dir, cache := t.TempDir(), t.TempDir()
+	yml := writeYAML(t, dir, "m.yml", fmt.Sprintf("kernel:\n  image: %[1]s/keel/kernel:1\ninit:\n  - %[1]s/keel/init:1\n", host))
+	for _, tc := range []struct {
+		arch, formats, want string
+	}{
+		{"amd64", "kernel+initrd,rawefi", `unknown format "rawefi"`},
+		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd and tar"},
+		{"arm64", "kernel+squashfs", "not written by keel yet"},
+		{"arm64", "iso-bios", "PC BIOS"},
+		{"amd64", "uki --size 1G", "none of the formats uki is a disk"},
+		{"amd64", "raw-efi --size 1000", "multiple of 512"},
+	} {
+		out := filepath.Join(dir, "out-"+tc.arch)
+		formats, size, _ := strings.Cut(tc.formats, " --size ")
+		args := []string{"build", "--cache", cache, "-o", out, "--arch", tc.arch, "--format", formats}
+		if size != "" {
+			args = append(args, "--size", size)
+		}
+		code, _, stderr := keel(t, append(args, yml)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--arch %s --format %s: exit %d, %q; want an error with %q", tc.arch, tc.formats, code, stderr, tc.want)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("failed build left %d files in %s", len(entries), out)
+		}
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) != 0 {
+		t.Errorf("a refused build wrote %d entries to the cache", len(entries))
+	}
+}

@@ -129,6 +129,22 @@ func runIn(ctx context.Context, dir string, argv ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
+// DebFile returns the file at file (a path inside the package, such as
+// usr/lib/systemd/boot/efi/linuxx64.efi.stub) of Debian package name for arch, and the
+// package it came from, fetching and unpacking the package into cacheDir/deb the first time
+// as a build.yml's deb: files are.
+func DebFile(ctx context.Context, name, arch, cacheDir, file string) ([]byte, Deb, error) {
+	root, info, err := debRoot(ctx, name, arch, cacheDir)
+	if err != nil {
+		return nil, info, err
+	}
+	data, err := os.ReadFile(filepath.Join(root, filepath.Clean("/"+file)))
+	if err != nil {
+		return nil, info, fmt.Errorf("deb %s:%s: %w", name, arch, err)
+	}
+	return data, info, nil
+}
+
 // unpackDeb unpacks the .deb file deb into root (through x, a fresh path on root's file
 // system) and records its name, version and arch beside root.
 func unpackDeb(ctx context.Context, deb, x, root string) (string, Deb, error) {

@@ -57,12 +57,17 @@ func Command(cfg Config) ([]string, error) {
 	if c.UEFI {
 		args = append(args, "-bios", m.UEFI)
 	}
-	args = append(args, "-kernel", c.Kernel)
-	if c.Initrd != "" {
-		args = append(args, "-initrd", c.Initrd)
-	}
-	if line := kernelCmdline(c.Cmdline, m.Console); line != "" {
-		args = append(args, "-append", line)
+	if c.Image != nil {
+		// The image carries its own command line and console.
+		args = append(args, imageArgs(c, m.Bus)...)
+	} else {
+		args = append(args, "-kernel", c.Kernel)
+		if c.Initrd != "" {
+			args = append(args, "-initrd", c.Initrd)
+		}
+		if line := kernelCmdline(c.Cmdline, m.Console); line != "" {
+			args = append(args, "-append", line)
+		}
 	}
 	if !c.NoRNG {
 		args = append(args, "-device", "virtio-rng-"+m.Bus)

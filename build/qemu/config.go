@@ -21,6 +21,9 @@ type Config struct {
 	// UEFI boots through the machine's UEFI firmware (OVMF, AAVMF), which starts the kernel
 	// through its EFI stub, as on EFI hardware; otherwise QEMU loads the kernel directly.
 	UEFI bool
+	// BIOS boots Image through the PC BIOS (SeaBIOS on amd64) whatever its name says; it
+	// applies only to Image.
+	BIOS bool
 	// NoRNG leaves out the virtio-rng device, which otherwise feeds the guest's random pool
 	// from the host, as on a hypervisor or board with no entropy source.
 	NoRNG bool
@@ -46,6 +49,15 @@ type Config struct {
 
 	NIC     string   // "none" (default) or "user": user-mode networking on virtio-net
 	HostFwd []string // with NIC user: "HOST:GUEST", "udp:HOST:GUEST" (bound to 127.0.0.1) or QEMU's own "tcp:ADDR:HOST-:GUEST"
+
+	// Image is a bootable image file (DetectImage), booted instead of Kernel and Initrd
+	// through the firmware its name asks for, unless UEFI or BIOS says otherwise.
+	Image *BootImage
+
+	// AnyGuest accepts any guest that powers off: Run returns nil when QEMU exits 0 even if
+	// Keel's PID 1 printed no "keel: power off" line (a LinuxKit or other image). A reboot,
+	// halt or kernel panic the console shows is still an error.
+	AnyGuest bool
 
 	Kernel  string // kernel image path
 	Initrd  string // initramfs path
@@ -148,10 +160,32 @@ func (c Config) withDefaults() (Config, error) {
 	if len(c.HostFwd) > 0 && c.NIC != "user" {
 		return c, fmt.Errorf("qemu: hostfwd needs nic user")
 	}
+	if c.Image != nil {
+		if c.UEFI && c.BIOS {
+			return c, fmt.Errorf("qemu: UEFI and BIOS both asked for")
+		}
+		if c.Kernel != "" || c.Initrd != "" {
+			return c, fmt.Errorf("qemu: image %s and a kernel both given", c.Image.Path)
+		}
+		switch {
+		case c.BIOS:
+			c.UEFI = false
+		case !c.UEFI:
+			c.UEFI = c.Image.UEFI
+		}
+		if c.Image.Media == MediaKernel && !c.UEFI {
+			return c, fmt.Errorf("qemu: %s is a UKI: only UEFI firmware starts it", c.Image.Path)
+		}
+		if !c.UEFI && !m.PCBIOS {
+			return c, fmt.Errorf("qemu: %s has no PC BIOS to boot %s: try --uefi", c.Arch, c.Image.Path)
+		}
+	} else if c.BIOS {
+		return c, fmt.Errorf("qemu: BIOS applies to image files; a kernel and initramfs boot directly")
+	}
 	if c.UEFI && m.UEFI == "" {
 		return c, fmt.Errorf("qemu: %s has no UEFI firmware", c.Arch)
 	}
-	if c.Kernel == "" {
+	if c.Kernel == "" && c.Image == nil {
 		return c, fmt.Errorf("qemu: no kernel")
 	}
 	for i, d := range c.Disks {

@@ -15,6 +15,9 @@ const (
 	LineReboot   = guest.LinePrefix + guest.Reboot
 	LineHalt     = guest.LinePrefix + guest.Halt
 	LinePanic    = "Kernel panic"
+	// LineKernelReboot is what Linux prints as it restarts the machine: how Run tells a
+	// reboot from a poweroff of a guest that is not Keel's (Config.AnyGuest).
+	LineKernelReboot = "reboot: Restarting system"
 )
 
 // event is what a console line says about how the guest is ending.
@@ -35,6 +38,7 @@ type console struct {
 	last      event  // last keel: line seen
 	panicLine string // first Kernel panic line, if any
 	lastLine  string // last non-empty line, for error messages
+	restart   bool   // the kernel said it was restarting
 	notify    chan event
 }
 
@@ -79,6 +83,9 @@ func (c *console) line(s string) {
 		return
 	}
 	c.lastLine = s
+	if strings.Contains(s, LineKernelReboot) {
+		c.restart = true
+	}
 	var ev event
 	switch {
 	case strings.Contains(s, LinePowerOff):
@@ -114,6 +121,13 @@ func (c *console) state() (last event, panicLine, lastLine string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.last, c.panicLine, c.lastLine
+}
+
+// restarted reports whether the kernel said it was restarting the machine.
+func (c *console) restarted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.restart
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -78,9 +78,16 @@ func TestOutcomeMapsConsoleAndExitToErrors(t *testing.T) {
 		{"no line", "hello\n", bg, nil, ErrNoShutdown},
 		{"timeout", "keel: power off\n", expired, exitErr, ErrTimeout},
 		{"qemu failed", "keel: power off\n", bg, exitErr, exitErr},
+		{"any guest: no line", "reboot: Power down\n", bg, nil, nil},
+		{"any guest: kernel restart", "reboot: Restarting system\n", bg, nil, ErrReboot},
+		{"any guest: keel reboot", "keel: reboot\n", bg, nil, ErrReboot},
+		{"any guest: halt", "keel: halt\n", bg, exitErr, ErrHalt},
+		{"any guest: panic", "Kernel panic - not syncing\n", bg, nil, ErrPanic},
+		{"any guest: qemu failed", "", bg, exitErr, exitErr},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := outcome(bg, tc.tctx, Config{Arch: "amd64"}, tc.waitErr, feed(tc.console), &tailBuffer{max: 100})
+			cfg := Config{Arch: "amd64", AnyGuest: strings.HasPrefix(tc.name, "any guest")}
+			err := outcome(bg, tc.tctx, cfg, tc.waitErr, feed(tc.console), &tailBuffer{max: 100})
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Errorf("outcome = %v, want %v", err, tc.want)
 			}

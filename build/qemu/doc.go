@@ -1,9 +1,19 @@
 // Package qemu boots a Keel image (NAME-kernel, NAME-initrd.img, NAME-cmdline as written by
-// keel build) in QEMU and reports how the guest ended. It is the library behind
-// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi] [--rng] [--disk] [--data|--data-file]
-// [--metadata|--metadata-file] [--data-via] [--nic] [--hostfwd] NAME`. User data reaches the
-// guest's keel/metadata as a NoCloud ISO, LinuxKit's CD-ROM or fw_cfg (Config.DataVia; see
-// docs/metadata.md).
+// keel build) or a bootable image file (an ISO, a raw, qcow2, VHD or VMDK disk, a UKI) in
+// QEMU and reports how the guest ended. It is the library behind
+// `keel run qemu [--arch] [--mem] [--cpus] [--accel] [--uefi|--bios] [--any-guest] [--rng] [--disk]
+// [--data|--data-file] [--metadata|--metadata-file] [--data-via] [--nic] [--hostfwd] NAME|FILE`.
+// User data reaches the guest's keel/metadata as a NoCloud ISO, LinuxKit's CD-ROM or fw_cfg
+// (Config.DataVia; see docs/metadata.md).
+//
+// # Image files
+//
+// DetectImage tells from a file's name how to boot it: an ISO as a CD-ROM on virtio-scsi,
+// a disk as the first virtio disk through QEMU's driver for its format (raw, qcow2, vpc for
+// VHD, vmdk), a UKI as the firmware's -kernel. Names with "-bios" before the extension boot
+// through the machine's PC BIOS (SeaBIOS, amd64 only), every other through UEFI firmware;
+// Config.UEFI and Config.BIOS override the name. The image carries its own command line,
+// so nothing is appended.
 //
 // The emulator, machine, CPU, serial console and UEFI firmware of each architecture come from
 // package arch. With -nodefaults the guest gets only the devices the Config asks for. The
@@ -30,4 +40,10 @@
 // stopped a moment after the line, as a halted guest never ends it), a "Kernel panic" line
 // ErrPanic (QEMU is stopped shortly after), no line at all ErrNoShutdown and an expired
 // Config.Timeout ErrTimeout; each is wrapped with context, test them with errors.Is.
+//
+// Config.AnyGuest (keel run --any-guest) is for guests that are not Keel's (LinuxKit's
+// images, any Linux): there QEMU's exit 0 is success unless the console showed a reboot
+// (Keel's line or the kernel's "reboot: Restarting system"), a halt or a panic. It is a
+// flag, not guessed from the console, so a Keel guest that dies without its line still
+// fails.
 package qemu

@@ -30,7 +30,7 @@ var stopGrace = 2 * time.Second
 // Run boots cfg in QEMU and waits until it ends. It creates missing disk files, puts
 // cfg.Data and MetaData into temporary files and ISO images (removed after the run), copies
 // the console to cfg.Stdout, and returns nil only if QEMU exited 0 after the guest printed
-// "keel: power off" (see the package doc).
+// "keel: power off", or with cfg.AnyGuest after any guest powered off (see the package doc).
 func Run(ctx context.Context, cfg Config) error {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -123,8 +123,10 @@ func outcome(ctx, timeoutCtx context.Context, c Config, waitErr error, con *cons
 		return fmt.Errorf("qemu: %s: %w%s", c.QEMUName(), waitErr, detail())
 	case last == evPowerOff:
 		return nil
-	case last == evReboot:
+	case last == evReboot, c.AnyGuest && con.restarted():
 		return fmt.Errorf("qemu: %w", ErrReboot)
+	case c.AnyGuest:
+		return nil
 	default:
 		return fmt.Errorf("qemu: %w%s", ErrNoShutdown, detail())
 	}

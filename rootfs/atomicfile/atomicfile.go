@@ -39,6 +39,10 @@ func Create(path string, perm fs.FileMode) (*File, error) {
 // Write writes to the temporary file.
 func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
 
+// OSFile is the temporary file behind f, for writers that need WriteAt or Truncate (disk
+// images) or a path to hand another program. Close and Commit still belong to f.
+func (f *File) OSFile() *os.File { return f.f }
+
 // Name returns the destination path.
 func (f *File) Name() string { return f.path }
 
