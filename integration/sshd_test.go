@@ -37,7 +37,10 @@ var sshdBuilds sync.Map // arch → func() error
 // machine off.
 func TestSSHDServesRootOverTheNetwork(t *testing.T) {
 	needGuest(t)
-	arches := []string{"amd64", "arm64", "s390x"}
+	// Not s390x: under this QEMU (7.2, TCG) an s390x guest counts every TCP segment from the
+	// user network as a checksum error (TcpInCsumErrors; DHCP's UDP gets through), with or
+	// without checksum offload and the vector facility, so no TCP connection reaches sshd.
+	arches := []string{"amd64", "arm64"}
 	if testing.Short() {
 		arches = arches[:1]
 	}
