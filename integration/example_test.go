@@ -64,7 +64,8 @@ func TestExampleBootsToAShellAndPowersOff(t *testing.T) {
 
 // TestALinuxKitFileBootsThroughUEFIFirmware boots a LinuxKit user's minimal file, unchanged
 // (linuxkit/* images, substituted by keel build), through OVMF (amd64) and AAVMF (arm64),
-// which start the kernel through its EFI stub as EFI hardware does.
+// which start the kernel through its EFI stub as EFI hardware does, with a display: the
+// framebuffer console and a shell on tty1.
 func TestALinuxKitFileBootsThroughUEFIFirmware(t *testing.T) {
 	needGuest(t)
 	for _, arch := range []string{"amd64", "arm64"} {
@@ -82,9 +83,14 @@ func TestALinuxKitFileBootsThroughUEFIFirmware(t *testing.T) {
 				}
 			}
 			image := filepath.Join(dir, "linuxkit-minimal")
-			console := shellSession(t, []string{"--arch", arch, "--uefi"}, image, []step{
+			// A display, as desktop hypervisors give: the firmware's framebuffer becomes the
+			// kernel's console, and getty serves a shell on tty1 too.
+			display := map[string]string{"amd64": "VGA", "arm64": "ramfb"}[arch]
+			console := shellSession(t, []string{"--arch", arch, "--uefi", "--qemu-arg", "-device", "--qemu-arg", display}, image, []step{
 				{"", "Welcome to Keel"},
 				{"ls /sys/firmware/efi/ && echo EFI-$((6*7))", "EFI-42"},
+				{"cat /sys/class/vtconsole/vtcon*/name | grep -c 'frame buffer' | sed s/^/FBCON-/", "FBCON-1"},
+				{"ls -l /proc/[0-9]*/fd/0 2>/dev/null | grep -c /dev/tty1 | sed s/^/TTY1-/", "TTY1-1"},
 				{"cat /var/log/onboot/000-sysctl.log", "sysctl: applied"},
 				{"echo $INSECURE-$(uname -m)", "true-" + unames[arch]},
 				{"poweroff", powerOffLine},

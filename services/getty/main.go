@@ -1,7 +1,7 @@
 // Command getty gives a shell on each console of a Keel machine, as LinuxKit's getty does with
-// INSECURE=true: for every console named on the kernel command line (or /dev/console) it
-// starts a login shell with that terminal as its controlling tty, and starts a new one when
-// the shell exits.
+// INSECURE=true: for every console named on the kernel command line (or /dev/console), and on
+// tty1 when the machine has a screen, it starts a login shell with that terminal as its
+// controlling tty, and starts a new one when the shell exits.
 package main
 
 import (
@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 const shell = "/bin/sh"
 
 func main() {
-	consoles := consolesFromCmdline(readFile("/proc/cmdline"))
+	consoles := withScreen("/", consolesFromCmdline(readFile("/proc/cmdline")))
 	var wg sync.WaitGroup
 	for _, c := range consoles {
 		wg.Add(1)
@@ -72,6 +73,39 @@ func consolesFromCmdline(cmdline string) []string {
 		out = []string{"console"}
 	}
 	return out
+}
+
+// withScreen returns consoles with tty0 (the current virtual terminal, which the kernel
+// writes to) served as tty1, and tty1 added when the machine has a screen: a virtual
+// console on a framebuffer or VGA text, not the dummy one a machine without display gets.
+func withScreen(root string, consoles []string) []string {
+	var out []string
+	for _, c := range consoles {
+		if c == "tty0" {
+			c = "tty1"
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	if slices.Contains(out, "tty1") || !hasScreen(root) {
+		return out
+	}
+	return append(out, "tty1")
+}
+
+// hasScreen reports whether a virtual console is bound to a display (sysfs's vtconsole names
+// it: "frame buffer device", "VGA+"), not only to the dummy console.
+func hasScreen(root string) bool {
+	names, _ := filepath.Glob(filepath.Join(root, "sys", "class", "vtconsole", "vtcon*", "name"))
+	for _, n := range names {
+		if name := readFile(n); name != "" && !strings.Contains(name, "dummy") {
+			if _, err := os.Stat(filepath.Join(root, "dev", "tty1")); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ttyPath returns the device node of console name under root: /dev/NAME when it exists, else

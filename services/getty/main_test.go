@@ -43,3 +43,30 @@ func TestTTYPathFindsTheNodeOfAConsoleNamedOtherwise(t *testing.T) {
 		}
 	}
 }
+
+func TestATTY1ShellIsAddedOnlyWhenTheMachineHasAScreen(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, data string) {
+		t.Helper()
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("dev/tty1", "")
+	write("sys/class/vtconsole/vtcon0/name", "(S) dummy device\n")
+	if got := withScreen(root, []string{"ttyS0"}); !reflect.DeepEqual(got, []string{"ttyS0"}) {
+		t.Errorf("no screen: %v", got)
+	}
+	// console=tty0 is the current virtual terminal: its shell goes on tty1, once.
+	if got := withScreen(root, []string{"tty0", "ttyS0", "tty1"}); !reflect.DeepEqual(got, []string{"tty1", "ttyS0"}) {
+		t.Errorf("tty0: %v", got)
+	}
+	write("sys/class/vtconsole/vtcon1/name", "(M) frame buffer device\n")
+	if got := withScreen(root, []string{"ttyS0"}); !reflect.DeepEqual(got, []string{"ttyS0", "tty1"}) {
+		t.Errorf("with a framebuffer console: %v", got)
+	}
+}
