@@ -18,18 +18,28 @@ import (
 // ::1 and private addresses are spoken to over plain HTTP; insecure allows plain HTTP
 // (and unverified TLS fallback) for any other registry.
 func Push(ctx context.Context, ref string, img v1.Image, insecure bool) error {
+	r, opts, err := pushTarget(ctx, ref, insecure)
+	if err != nil {
+		return err
+	}
+	if err := remote.Write(r, img, opts...); err != nil {
+		return fmt.Errorf("push %s: %w", ref, err)
+	}
+	return nil
+}
+
+// pushTarget parses ref (plain HTTP allowed when insecure) and gives the remote options of a
+// push: ctx and the Docker config's credentials.
+func pushTarget(ctx context.Context, ref string, insecure bool) (name.Reference, []remote.Option, error) {
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
 	}
 	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
-		return fmt.Errorf("push %s: %w", ref, err)
+		return nil, nil, fmt.Errorf("push %s: %w", ref, err)
 	}
-	if err := remote.Write(r, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-		return fmt.Errorf("push %s: %w", ref, err)
-	}
-	return nil
+	return r, []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
 }
 
 // Built is a package's image for one arch.
@@ -57,15 +67,11 @@ func PushAll(ctx context.Context, ref string, built []Built, insecure bool) erro
 		adds = append(adds, mutate.IndexAddendum{Add: b.Image, Descriptor: v1.Descriptor{Platform: p}})
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex)
-	var opts []name.Option
-	if insecure {
-		opts = append(opts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, opts...)
+	r, opts, err := pushTarget(ctx, ref, insecure)
 	if err != nil {
-		return fmt.Errorf("push %s: %w", ref, err)
+		return err
 	}
-	if err := remote.WriteIndex(r, idx, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+	if err := remote.WriteIndex(r, idx, opts...); err != nil {
 		return fmt.Errorf("push %s: %w", ref, err)
 	}
 	return nil

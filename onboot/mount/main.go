@@ -296,35 +296,7 @@ func readMountinfo(path string) ([]mountEntry, error) {
 		if len(fields) < 5 {
 			continue
 		}
-		out = append(out, mountEntry{dev: fields[2], target: unescape(fields[4])})
+		out = append(out, mountEntry{dev: fields[2], target: disk.Unescape(fields[4])})
 	}
 	return out, s.Err()
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			var c byte
-			ok := true
-			for _, d := range s[i+1 : i+4] {
-				if d < '0' || d > '7' {
-					ok = false
-					break
-				}
-				c = c*8 + byte(d-'0')
-			}
-			if ok {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

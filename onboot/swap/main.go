@@ -233,35 +233,11 @@ func (s *swapper) active(path string) (bool, error) {
 		return false, fmt.Errorf("swap areas: %w", err)
 	}
 	for _, line := range strings.Split(string(data), "\n")[1:] {
-		if f := strings.Fields(line); len(f) > 0 && unescape(f[0]) == path {
+		if f := strings.Fields(line); len(f) > 0 && disk.Unescape(f[0]) == path {
 			return true, nil
 		}
 	}
 	return false, nil
-}
-
-// unescape undoes the octal escapes /proc/swaps uses for spaces and the like.
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			c, ok := byte(0), true
-			for _, d := range s[i+1 : i+4] {
-				if d < '0' || d > '7' {
-					ok = false
-					break
-				}
-				c = c*8 + byte(d-'0')
-			}
-			if ok {
-				b.WriteByte(c)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // hasHeader reports whether path is a file of size bytes with a swap header for page.
