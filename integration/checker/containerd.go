@@ -56,7 +56,10 @@ func containerdSuite(service, flaky string) {
 		return hasField(out, service, 1, "running") && field(out, service, 2) != pid && hasField(out, service, 4, "137")
 	})
 	out, _ = ctl("status", service)
-	check("still-supervised", supervised, "killed pid %s\n%s", pid, out)
+	if !check("still-supervised", supervised, "killed pid %s\n%s", pid, out) {
+		logs, err := os.ReadFile("/var/log/containerd.log")
+		say("containerd's log (%v):\n%s", err, logs)
+	}
 
 	// keel-ctl restart goes through the restarted containerd.
 	before := field(out, service, 2)
