@@ -31,16 +31,13 @@ type Options struct {
 	Stderr    io.Writer // go build output and one "# ..." line per binary; nil discards
 
 	// Store, if set, receives the built image, e.g. to record it in the local store.
+	// Pushing is the caller's: PushAll pushes one arch's image or several as an index.
 	Store func(ref string, img v1.Image) error
-	// Push, if set, is a reference the image is pushed to after the build (and Store).
-	Push string
-	// Insecure allows plain HTTP to the Push registry (loopback needs no flag).
-	Insecure bool
 }
 
 // Build compiles the package's binaries for opts.Arch, lays them out with its files in one
 // deterministic layer and returns the image and its reference (image:tag). It then hands
-// the image to opts.Store and pushes it to opts.Push when those are set.
+// the image to opts.Store when that is set.
 func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, error) {
 	if opts.Arch == "" {
 		opts.Arch = runtime.GOARCH
@@ -72,11 +69,6 @@ func (p *Package) Build(ctx context.Context, opts Options) (string, v1.Image, er
 	if opts.Store != nil {
 		if err := opts.Store(ref, img); err != nil {
 			return "", nil, fmt.Errorf("store %s: %w", ref, err)
-		}
-	}
-	if opts.Push != "" {
-		if err := Push(ctx, opts.Push, img, opts.Insecure); err != nil {
-			return "", nil, err
 		}
 	}
 	return ref, img, nil

@@ -22,7 +22,10 @@ func TestBuildPushesToRegistryAndPullsBack(t *testing.T) {
 		t.Fatalf("test registry at %s, want 127.0.0.1", ref)
 	}
 
-	_, img := buildHello(t, Options{Arch: "amd64", Push: ref})
+	_, img := buildHello(t, Options{Arch: "amd64"})
+	if err := PushAll(context.Background(), ref, []Built{{Arch: "amd64", Image: img}}, false); err != nil {
+		t.Fatal(err)
+	}
 
 	r, err := name.ParseReference(ref)
 	if err != nil {
