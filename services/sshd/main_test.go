@@ -138,6 +138,17 @@ func (ts *testServer) waitLog(t *testing.T, text string) {
 	t.Errorf("server log lacks %q", text)
 }
 
+// waitLogCount waits until the server's log holds text n times.
+func (ts *testServer) waitLogCount(t *testing.T, text string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Count(ts.log.String(), text) >= n {
+			return
+		}
+	}
+	t.Errorf("server log holds %q fewer than %d times", text, n)
+}
+
 func TestExecReturnsOutputAndExitStatus(t *testing.T) {
 	ts := startServer(t, "", nil)
 	s, err := ts.login(t).NewSession()
@@ -415,6 +426,9 @@ func TestASourceThatKeepsFailingIsDroppedEarly(t *testing.T) {
 	for range 5 {
 		ts.login(t).Close()
 	}
+	// The server gives the token back just before it logs the login, which may be after
+	// the client has seen it succeed.
+	ts.waitLogCount(t, "sshd: accepted publickey", 5)
 	for range 3 {
 		if c, err := ts.dial(t, "root", ssh.Password("x")); err == nil {
 			c.Close()

@@ -31,6 +31,9 @@ type session struct {
 	proc    *os.Process
 	exited  bool // proc was waited for: its pid may be reused
 	started bool
+	// pending is a signal sent while the program was starting (a hangup at shutdown that
+	// raced the start): setProc delivers it, so no program outlives a hangup it missed.
+	pending syscall.Signal
 }
 
 // ptyReq is RFC 4254's pty-req; modes are left to the pty's defaults.
@@ -312,8 +315,11 @@ func (ss *session) startPTY(cmd *exec.Cmd, p *ptyReq) error {
 
 func (ss *session) setProc(p *os.Process, ptmx *os.File) {
 	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	ss.proc, ss.ptmx = p, ptmx
-	ss.mu.Unlock()
+	if ss.pending != 0 {
+		syscall.Kill(-p.Pid, ss.pending)
+	}
 }
 
 // wait waits for the program and, on a pty, for its output to drain.
@@ -363,12 +369,16 @@ func statusOf(ps *os.ProcessState, err error) exitStatus {
 // hangup sends SIGHUP to the session's process group, as a closing terminal would.
 func (ss *session) hangup() { ss.signal(syscall.SIGHUP) }
 
-// signal sends sig to the session's process group while its program runs.
+// signal sends sig to the session's process group while its program runs; one sent while
+// the program is starting is delivered as soon as it has started.
 func (ss *session) signal(sig syscall.Signal) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.proc != nil && !ss.exited {
+	switch {
+	case ss.proc != nil && !ss.exited:
 		syscall.Kill(-ss.proc.Pid, sig)
+	case ss.proc == nil && ss.started && (ss.pending == 0 || sig == syscall.SIGKILL):
+		ss.pending = sig
 	}
 }
 
