@@ -18,7 +18,7 @@ DEB_PACKAGES := qemu-system-x86 qemu-system-arm qemu-system-misc qemu-utils ovmf
 	linux-source-6.12 make gcc flex bison bc libelf-dev libssl-dev kmod xz-utils \
 	gcc-aarch64-linux-gnu gcc-s390x-linux-gnu pkg-config \
 	libseccomp-dev libseccomp-dev:arm64 libseccomp-dev:s390x \
-	e2fsprogs cpio zstd syslinux mtools
+	e2fsprogs cpio zstd syslinux mtools squashfs-tools
 FOREIGN_ARCHES := arm64 s390x
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -32,6 +32,9 @@ type booting struct {
 func (in *initProc) bootSteps() []bootStep {
 	b := &booting{in: in}
 	return []bootStep{
+		// First: the other steps mount on and write to the root it replaces. Without it a
+		// squashfs root stays read-only, as its volumes, but the rest boots.
+		{"overlay a read-only root", overlayReadOnlyRoot, false},
 		{"mount /proc", b.mountProc, true},
 		{"pivotable root", makeRootPivotable, true},
 		{"boot mounts", b.mounts, true},

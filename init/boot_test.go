@@ -41,7 +41,7 @@ func TestBootStepsKeepTheirOrderAndWhichOnesStopTheBoot(t *testing.T) {
 			got = append(got, s.name)
 		}
 	}
-	want := "mount /proc!, pivotable root!, boot mounts!, populate /dev, populate /var!, modprobe link, cgroup controllers, rlimits, " +
+	want := "overlay a read-only root, mount /proc!, pivotable root!, boot mounts!, populate /dev, populate /var!, modprobe link, cgroup controllers, rlimits, " +
 		"settings, load onboot bundles, containerd early, coldplug, watchdog, read-only root, hostname, loopback, resolv.conf, onboot containers, " +
 		"kernel log, control socket, services!, boot complete"
 	if strings.Join(got, ", ") != want {

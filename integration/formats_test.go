@@ -85,12 +85,41 @@ func TestBootableFormatsBootThroughTheirFirmwareToAShell(t *testing.T) {
 	}
 }
 
+// TestKernelSquashfsBootsFromAReadOnlyDiskRoot builds examples/keel.yml as kernel+squashfs
+// and boots it as keel run qemu does: the squashfs as the first virtio disk (virtio-blk-pci on
+// amd64, virtio-blk-ccw on s390x) and no initramfs. PID 1's root is an overlay of a tmpfs on
+// the squashfs, the shell and containerd's tasks run, and the machine powers off cleanly.
+func TestKernelSquashfsBootsFromAReadOnlyDiskRoot(t *testing.T) {
+	needGuest(t)
+	for _, arch := range []string{"amd64", "s390x"} {
+		t.Run(arch, func(t *testing.T) {
+			needArch(t, arch)
+			dir := t.TempDir()
+			image := buildImageFor(t, arch, "examples/keel.yml", dir, "--format", "kernel+squashfs")
+			if _, err := os.Stat(image + "-initrd.img"); err == nil {
+				t.Fatal("kernel+squashfs wrote an initramfs")
+			}
+			shellSession(t, []string{"--arch", arch}, image, []step{
+				{"", "Welcome to Keel"},
+				{"cat /proc/cmdline", "root=/dev/vda rootfstype=squashfs ro"},
+				// The kernel mounted the squashfs; PID 1's root is the overlay on it, and the
+				// disk holds no other mount.
+				{"dmesg | grep -c 'Mounted root (squashfs filesystem) readonly' | sed s/^/SQUASHFS-/", "SQUASHFS-1"},
+				{"echo ROOT-$(awk '$2==\"/\" {print $3}' /proc/1/mounts)", "ROOT-overlay"},
+				{"echo VDA-MOUNTS-$(grep -c '^/dev/vda ' /proc/1/mounts)", "VDA-MOUNTS-0"},
+				{"ctr -n services.linuxkit tasks ls | grep getty", "RUNNING"},
+				{"poweroff", powerOffLine},
+			})
+		})
+	}
+}
+
 // TestBootableFormatsAreByteIdenticalAcrossBuilds builds examples/keel.yml twice in every
 // format and compares the files: GUIDs, serials, FAT, ISO and VHD times and VMDK's content
 // ID come from the content and SOURCE_DATE_EPOCH, not from the clock or chance.
 func TestBootableFormatsAreByteIdenticalAcrossBuilds(t *testing.T) {
 	needGuest(t)
-	formats := "uki,iso-efi,iso-bios,raw-efi,qcow2-efi,vhd,vmdk,gcp,aws"
+	formats := "uki,iso-efi,iso-bios,raw-efi,qcow2-efi,vhd,vmdk,gcp,aws,kernel+squashfs"
 	if haveSyslinux() {
 		formats += "," + strings.Join(needsSyslinux, ",")
 	} else {
@@ -121,7 +150,7 @@ func TestBootableFormatsAreByteIdenticalAcrossBuilds(t *testing.T) {
 		return out
 	}
 	a, b := sums(t.TempDir()), sums(t.TempDir())
-	if len(a) != len(strings.Split(formats, ",")) {
+	if len(a) != len(strings.Split(formats, ","))+2 { // kernel+squashfs: also its kernel and cmdline
 		t.Errorf("%d files for the formats %s: %v", len(a), formats, a)
 	}
 	for name, s := range a {

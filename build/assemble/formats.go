@@ -14,17 +14,20 @@ import (
 const (
 	FormatKernelInitrd = "kernel+initrd"
 	FormatTar          = "tar"
-	FormatUKI          = "uki"        // NAME-uki.efi: the UKI alone, ready to be signed
-	FormatISOEFI       = "iso-efi"    // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
-	FormatISOBIOS      = "iso-bios"   // NAME-bios.iso: iso-efi plus isolinux for the PC BIOS: boots both
-	FormatRawEFI       = "raw-efi"    // NAME-efi.raw: a GPT disk whose ESP holds the UKI
-	FormatRawBIOS      = "raw-bios"   // NAME-bios.raw: an MBR disk booting the kernel through syslinux
-	FormatQCOW2BIOS    = "qcow2-bios" // NAME-bios.qcow2: raw-bios as qcow2
-	FormatQCOW2EFI     = "qcow2-efi"  // NAME-efi.qcow2: raw-efi as qcow2
-	FormatVHD          = "vhd"        // NAME.vhd: raw-efi as a dynamic VHD
-	FormatVMDK         = "vmdk"       // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
-	FormatGCP          = "gcp"        // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
-	FormatAWS          = "aws"        // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import
+	// FormatKernelSquashfs is NAME-kernel, NAME-cmdline and NAME-squashfs.img: the root as a
+	// squashfs the kernel mounts from a disk, unpacking nothing into memory.
+	FormatKernelSquashfs = "kernel+squashfs"
+	FormatUKI            = "uki"        // NAME-uki.efi: the UKI alone, ready to be signed
+	FormatISOEFI         = "iso-efi"    // NAME-efi.iso: an ISO 9660 whose El Torito ESP image holds the UKI
+	FormatISOBIOS        = "iso-bios"   // NAME-bios.iso: iso-efi plus isolinux for the PC BIOS: boots both
+	FormatRawEFI         = "raw-efi"    // NAME-efi.raw: a GPT disk whose ESP holds the UKI
+	FormatRawBIOS        = "raw-bios"   // NAME-bios.raw: an MBR disk booting the kernel through syslinux
+	FormatQCOW2BIOS      = "qcow2-bios" // NAME-bios.qcow2: raw-bios as qcow2
+	FormatQCOW2EFI       = "qcow2-efi"  // NAME-efi.qcow2: raw-efi as qcow2
+	FormatVHD            = "vhd"        // NAME.vhd: raw-efi as a dynamic VHD
+	FormatVMDK           = "vmdk"       // NAME.vmdk: raw-efi as a monolithic sparse VMDK (VMware)
+	FormatGCP            = "gcp"        // NAME-gcp.tar.gz: raw-efi in whole GiB as disk.raw, for Compute Engine
+	FormatAWS            = "aws"        // NAME-aws.raw: raw-efi in whole GiB, for EC2 snapshot import
 )
 
 // format is what Write knows of an output format.
@@ -39,6 +42,9 @@ var formats = []format{
 	{FormatKernelInitrd, func(n string) []string {
 		return []string{guest.KernelFile(n), guest.InitrdFile(n), guest.CmdlineFile(n)}
 	}, false, false},
+	{FormatKernelSquashfs, func(n string) []string {
+		return []string{guest.SquashfsFile(n), guest.KernelFile(n), guest.CmdlineFile(n)}
+	}, false, false},
 	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false, false},
 	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true, false},
 	{FormatISOEFI, func(n string) []string { return []string{n + "-efi.iso"} }, true, false},
@@ -52,9 +58,6 @@ var formats = []format{
 	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true, false},
 	{FormatAWS, func(n string) []string { return []string{n + "-aws.raw"} }, true, false},
 }
-
-// planned are formats LinuxKit users know that Keel does not write yet.
-var planned = []string{"kernel+squashfs"}
 
 // Formats lists the output formats Write knows, in a fixed order.
 func Formats() []string {
@@ -117,20 +120,26 @@ func CheckFormats(names []string, archName string) error {
 	for _, n := range names {
 		f, ok := lookupFormat(n)
 		switch {
-		case slices.Contains(planned, n):
-			return fmt.Errorf("format %s: not written by keel yet (formats: %s)", n, strings.Join(Formats(), ", "))
 		case !ok:
 			return fmt.Errorf("unknown format %q (formats: %s)", n, strings.Join(Formats(), ", "))
 		case seen[n]:
 			return fmt.Errorf("format %s given twice", n)
 		case f.uefi && a.UEFIBoot == "":
-			return fmt.Errorf("format %s boots through UEFI firmware, which %s machines lack (they load a kernel and an initramfs): %s builds %s", n, a.Name, a.Name, strings.Join(formatsFor(a), " and "))
+			return fmt.Errorf("format %s boots through UEFI firmware, which %s machines lack (they load a kernel and an initramfs): %s builds %s", n, a.Name, a.Name, list(formatsFor(a)))
 		case f.bios && !a.PCBIOS:
-			return fmt.Errorf("format %s boots through a PC BIOS as well, which %s machines lack: use iso-efi (%s builds %s)", n, a.Name, a.Name, strings.Join(formatsFor(a), ", "))
+			return fmt.Errorf("format %s boots through a PC BIOS as well, which %s machines lack: use iso-efi (%s builds %s)", n, a.Name, a.Name, list(formatsFor(a)))
 		}
 		seen[n] = true
 	}
 	return nil
+}
+
+// list joins names as a sentence does: "a, b and c".
+func list(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // formatsFor lists the formats a can boot or use.

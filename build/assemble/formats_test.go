@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/keel-os/keel/build/uki"
 	"github.com/keel-os/keel/build/uki/ukitest"
 	"github.com/keel-os/keel/guest"
+	"github.com/keel-os/keel/rootfs/squashfs"
+	"github.com/keel-os/keel/rootfs/tree"
 )
 
 func TestCheckFormatsAcceptsEveryFormatOnAMD64AndARM64(t *testing.T) {
@@ -30,7 +33,7 @@ func TestCheckFormatsAcceptsEveryFormatOnAMD64AndARM64(t *testing.T) {
 	if err := CheckFormats(arm, "arm64"); err != nil {
 		t.Errorf("arm64: %v", err)
 	}
-	if err := CheckFormats([]string{FormatKernelInitrd, FormatTar}, "s390x"); err != nil {
+	if err := CheckFormats([]string{FormatKernelInitrd, FormatKernelSquashfs, FormatTar}, "s390x"); err != nil {
 		t.Errorf("s390x: %v", err)
 	}
 }
@@ -42,11 +45,10 @@ func TestCheckFormatsRefusesWhatItCannotBuildSayingWhy(t *testing.T) {
 		want    []string
 	}{
 		{[]string{"kernel+initrd", "bogus"}, "amd64", []string{`unknown format "bogus"`, "raw-efi", "vmdk"}},
-		{[]string{"kernel+squashfs"}, "amd64", []string{"kernel+squashfs: not written by keel yet"}},
 		{[]string{"raw-bios"}, "arm64", []string{"raw-bios", "PC BIOS"}},
 		{[]string{"iso-bios"}, "arm64", []string{"iso-bios", "PC BIOS", "use iso-efi"}},
-		{[]string{"raw-efi"}, "s390x", []string{"raw-efi", "UEFI", "s390x builds kernel+initrd and tar"}},
-		{[]string{"uki"}, "s390x", []string{"uki", "s390x builds kernel+initrd and tar"}},
+		{[]string{"raw-efi"}, "s390x", []string{"raw-efi", "UEFI", "s390x builds kernel+initrd, kernel+squashfs and tar"}},
+		{[]string{"uki"}, "s390x", []string{"uki", "s390x builds kernel+initrd, kernel+squashfs and tar"}},
 		{[]string{"tar", "tar"}, "amd64", []string{"tar given twice"}},
 		{[]string{"tar"}, "mips", []string{`unsupported arch "mips"`}},
 	} {
@@ -150,6 +152,9 @@ func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
 	if noQEMUImg == nil {
 		formats = append(formats, FormatQCOW2EFI, FormatVHD, FormatVMDK)
 	}
+	if _, err := exec.LookPath(squashfs.Command); err == nil {
+		formats = append(formats, FormatKernelSquashfs)
+	}
 	if _, err := exec.LookPath(disk.Syslinux); err == nil {
 		formats = append(formats, FormatRawBIOS)
 		if noQEMUImg == nil {
@@ -170,7 +175,11 @@ func TestEveryBootableFormatIsByteIdenticalForTheSameInputs(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	b := build()
 	ents, _ := os.ReadDir(a)
-	if len(ents) != len(formats) {
+	want := len(formats)
+	if slices.Contains(formats, FormatKernelSquashfs) {
+		want += 2 // its kernel and cmdline
+	}
+	if len(ents) != want {
 		t.Errorf("%d outputs for %d formats", len(ents), len(formats))
 	}
 	for _, e := range ents {
@@ -243,5 +252,41 @@ func TestBootableFormatsNeedAKernelAndTheStub(t *testing.T) {
 	out.Kernel = nil
 	if _, err := Write(out, bootOptions(t.TempDir(), FormatRawEFI)); err == nil || !strings.Contains(err.Error(), "kernel") {
 		t.Errorf("no kernel: %v", err)
+	}
+}
+
+func TestKernelSquashfsWritesTheRootAsSquashfsBesideTheKernelAndCmdlineOfKernelInitrd(t *testing.T) {
+	if _, err := exec.LookPath("unsquashfs"); err != nil {
+		t.Skip("unsquashfs not installed (squashfs-tools)")
+	}
+	out := assembleCase(t, "testdata/machine.yml", machineImages(t))
+	dir := t.TempDir()
+	paths, err := Write(out, bootOptions(dir, FormatKernelInitrd, FormatKernelSquashfs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, "m")
+	want := []string{guest.KernelFile(name), guest.InitrdFile(name), guest.CmdlineFile(name), guest.SquashfsFile(name)}
+	slices.Sort(paths)
+	slices.Sort(want)
+	if !slices.Equal(paths, want) {
+		t.Errorf("paths %v, want %v (each once)", paths, want)
+	}
+	list, err := exec.Command("unsquashfs", "-lln", guest.SquashfsFile(name)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("unsquashfs: %v\n%s", err, list)
+	}
+	var files int
+	if err := out.Root.Walk(func(p string, n *tree.Node) error {
+		files++
+		if !strings.Contains(string(list), "squashfs-root/"+p) {
+			t.Errorf("the squashfs lacks %s", p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if files < 10 {
+		t.Errorf("only %d entries in the root", files)
 	}
 }

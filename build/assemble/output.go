@@ -15,6 +15,7 @@ import (
 	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/atomicfile"
 	"github.com/keel-os/keel/rootfs/initrd"
+	"github.com/keel-os/keel/rootfs/squashfs"
 	"github.com/keel-os/keel/rootfs/tarout"
 	"github.com/keel-os/keel/rootfs/tree"
 )
@@ -64,7 +65,12 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 		paths = append(paths, p)
 		return f, p, nil
 	}
+	written := map[string]bool{} // kernel+initrd and kernel+squashfs share the kernel and cmdline
 	create := func(name string, write func(w io.Writer) error) error {
+		if written[name] {
+			return nil
+		}
+		written[name] = true
 		f, p, err := open(name)
 		if err != nil {
 			return err
@@ -89,6 +95,14 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 		}
 		return nil
 	}
+	// The kernel and its command line, for kernel+initrd and kernel+squashfs.
+	writeKernel := func() error {
+		if err := create(guest.KernelFile(opts.Name), func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
+			return err
+		}
+		cmdline := strings.TrimSpace(img.Cmdline) + "\n"
+		return create(guest.CmdlineFile(opts.Name), func(w io.Writer) error { _, err := io.WriteString(w, cmdline); return err })
+	}
 	b := &boot{img: img, opts: opts}
 	defer b.cleanup()
 	for _, name := range opts.Formats {
@@ -99,7 +113,7 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if img.Kernel == nil {
 				return nil, errors.New("format kernel+initrd needs a kernel: the YAML has no kernel image")
 			}
-			if err := create(guest.KernelFile(opts.Name), func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
+			if err := writeKernel(); err != nil {
 				return nil, err
 			}
 			if err := create(guest.InitrdFile(opts.Name), func(w io.Writer) error {
@@ -118,8 +132,16 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			}); err != nil {
 				return nil, err
 			}
-			cmdline := strings.TrimSpace(img.Cmdline) + "\n"
-			if err := create(guest.CmdlineFile(opts.Name), func(w io.Writer) error { _, err := io.WriteString(w, cmdline); return err }); err != nil {
+		case FormatKernelSquashfs:
+			if img.Kernel == nil {
+				return nil, errors.New("format kernel+squashfs needs a kernel: the YAML has no kernel image")
+			}
+			if err := create(guest.SquashfsFile(opts.Name), func(w io.Writer) error {
+				return squashfs.Write(w, img.Root, squashfs.Options{Epoch: img.Epoch})
+			}); err != nil {
+				return nil, err
+			}
+			if err := writeKernel(); err != nil {
 				return nil, err
 			}
 		case FormatTar:

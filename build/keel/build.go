@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/keel-os/keel/build/uki"
 	"github.com/keel-os/keel/rootfs/image"
 	"github.com/keel-os/keel/rootfs/initrd"
+	"github.com/keel-os/keel/rootfs/squashfs"
 	"github.com/keel-os/keel/rootfs/tree"
 )
 
@@ -63,6 +65,11 @@ func buildCmd(args []string, stdout, stderr io.Writer) error {
 	if assemble.NeedsSyslinux(formats) {
 		if _, err := exec.LookPath(disk.Syslinux); err != nil {
 			return fmt.Errorf("formats raw-bios and qcow2-bios need the %s installer (Debian's syslinux and mtools): %w", disk.Syslinux, err)
+		}
+	}
+	if slices.Contains(formats, assemble.FormatKernelSquashfs) {
+		if _, err := exec.LookPath(squashfs.Command); err != nil {
+			return fmt.Errorf("format kernel+squashfs needs %s (Debian's squashfs-tools): %w", squashfs.Command, err)
 		}
 	}
 	var diskSize int64

@@ -345,8 +345,7 @@ func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T)
 		arch, formats, want string
 	}{
 		{"amd64", "kernel+initrd,rawefi", `unknown format "rawefi"`},
-		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd and tar"},
-		{"arm64", "kernel+squashfs", "not written by keel yet"},
+		{"s390x", "tar,raw-efi", "s390x builds kernel+initrd, kernel+squashfs and tar"},
 		{"arm64", "iso-bios", "PC BIOS"},
 		{"amd64", "uki --size 1G", "none of the formats uki is a disk"},
 		{"amd64", "raw-efi --size 1000", "multiple of 512"},

@@ -14,7 +14,7 @@ import (
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "qemu" {
-		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--uefi|--bios] [--any-guest] [--rng=false] [--disk file=PATH,size=SIZE] [--data DATA | --data-file FILE] [--metadata DATA | --metadata-file FILE] [--data-via cidata,cdrom,fwcfg] [--nic none|user] NAME|FILE")
+		fmt.Fprintln(stderr, "usage: keel run qemu [--arch ARCH] [--mem M] [--cpus N] [--accel auto|kvm|tcg] [--uefi|--bios] [--squashfs] [--any-guest] [--rng=false] [--disk file=PATH,size=SIZE] [--data DATA | --data-file FILE] [--metadata DATA | --metadata-file FILE] [--data-via cidata,cdrom,fwcfg] [--nic none|user] NAME|FILE")
 		return errUsage
 	}
 	fs := newFlagSet("run qemu", stderr)
@@ -25,6 +25,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	uefi := fs.Bool("uefi", false, "boot through UEFI firmware (OVMF on amd64, AAVMF on arm64) and the kernel's EFI stub")
 	bios := fs.Bool("bios", false, "boot an image file through the PC BIOS (SeaBIOS), whatever its name says")
 	anyGuest := fs.Bool("any-guest", false, "succeed when any guest powers off (QEMU exits 0), not only when Keel's PID 1 prints its power-off line: for LinuxKit and other images")
+	squashfs := fs.Bool("squashfs", false, "boot NAME-squashfs.img (format kernel+squashfs) as the root even if NAME-initrd.img exists")
 	rng := fs.Bool("rng", true, "give the guest a virtio-rng device for its random pool (--rng=false: none)")
 	var disks, hostfwd listFlag
 	fs.Func("disk", "virtio disk: file=PATH[,size=SIZE][,format=raw|qcow2] (repeatable)", func(s string) error {
@@ -47,7 +48,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(names) != 1 {
-		fmt.Fprintln(stderr, "keel run qemu: one image is needed: the NAME of NAME-kernel and NAME-initrd.img, or a bootable file (NAME-efi.raw, NAME-efi.iso, NAME.vhd, NAME-uki.efi, ...)")
+		fmt.Fprintln(stderr, "keel run qemu: one image is needed: the NAME of NAME-kernel and NAME-initrd.img (or NAME-squashfs.img), or a bootable file (NAME-efi.raw, NAME-efi.iso, NAME.vhd, NAME-uki.efi, ...)")
 		return errUsage
 	}
 	if data.set && *dataFile != "" || metadata.set && *metadataFile != "" {
@@ -59,14 +60,15 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		NoRNG: !*rng, NIC: *nic, HostFwd: hostfwd,
 		ExtraArgs: extra, Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Timeout: *timeout,
 	}
-	// A file is a bootable image; a name is the base of NAME-kernel and NAME-initrd.img.
+	// A file is a bootable image; a name is the base of NAME-kernel and NAME-initrd.img or
+	// NAME-squashfs.img.
 	if st, err := os.Stat(names[0]); err == nil && !st.IsDir() {
 		img, err := qemu.DetectImage(names[0])
 		if err != nil {
 			return err
 		}
 		cfg.Image = &img
-	} else if err := cfg.LoadImage(names[0]); err != nil {
+	} else if err := cfg.LoadImage(names[0], *squashfs); err != nil {
 		return err
 	}
 	for _, d := range disks {

@@ -65,9 +65,19 @@ func Command(cfg Config) ([]string, error) {
 		if c.Initrd != "" {
 			args = append(args, "-initrd", c.Initrd)
 		}
-		if line := kernelCmdline(c.Cmdline, m.Console); line != "" {
+		cmdline := c.Cmdline
+		if c.Root != "" {
+			cmdline = strings.TrimSpace(cmdline + " " + guest.SquashfsCmdline)
+		}
+		if line := kernelCmdline(cmdline, m.Console); line != "" {
 			args = append(args, "-append", line)
 		}
+	}
+	if c.Root != "" && c.Image == nil {
+		// First of the virtio disks: the guest's /dev/vda.
+		args = append(args,
+			"-drive", fmt.Sprintf("if=none,id=root,file=%s,format=raw,readonly=on", optEscape(c.Root)),
+			"-device", fmt.Sprintf("virtio-blk-%s,drive=root", m.Bus))
 	}
 	if !c.NoRNG {
 		args = append(args, "-device", "virtio-rng-"+m.Bus)

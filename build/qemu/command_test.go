@@ -105,6 +105,27 @@ func TestCommandAttachesDisksAsVirtioBlk(t *testing.T) {
 	}
 }
 
+func TestCommandAttachesASquashfsRootAsTheFirstDiskAndNamesItOnTheCmdline(t *testing.T) {
+	for _, a := range []string{"amd64", "s390x"} {
+		cfg := base(a, "tcg")
+		cfg.Initrd, cfg.Root = "", "/o/keel-squashfs.img"
+		cfg.Disks = []Disk{{Path: "/d/data.img", Format: "raw"}}
+		argv := mustCommand(t, cfg)
+		got := strings.Join(argv, " ")
+		root := strings.Index(got, "id=root,file=/o/keel-squashfs.img,format=raw,readonly=on")
+		if root < 0 || strings.Index(got, "id=disk0") < root {
+			t.Errorf("%s: argv %q lacks the root drive before disk0", a, got)
+		}
+		if strings.Contains(got, "-initrd") {
+			t.Errorf("%s: argv %q has an initrd", a, got)
+		}
+		i := slices.Index(argv, "-append")
+		if i < 0 || !strings.HasPrefix(argv[i+1], "quiet root=/dev/vda rootfstype=squashfs ro console=") {
+			t.Errorf("%s: argv %q: cmdline does not name the root", a, got)
+		}
+	}
+}
+
 func TestCommandPassesDataAndMetaDataThroughFwCfg(t *testing.T) {
 	cfg := base("arm64", "tcg")
 	cfg.DataVia = []string{"fwcfg"}

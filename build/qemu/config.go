@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -59,8 +60,12 @@ type Config struct {
 	// halt or kernel panic the console shows is still an error.
 	AnyGuest bool
 
-	Kernel  string // kernel image path
-	Initrd  string // initramfs path
+	Kernel string // kernel image path
+	Initrd string // initramfs path
+	// Root is a root filesystem image (kernel+squashfs's NAME-squashfs.img), attached
+	// read-only as the first virtio disk (/dev/vda, before Disks) and named on the command
+	// line with guest.SquashfsCmdline; usually instead of Initrd.
+	Root    string
 	Cmdline string // kernel command line, without console=
 
 	QEMU      string   // QEMU binary; default qemu-system-<machine arch> from PATH
@@ -79,20 +84,34 @@ type Disk struct {
 	Format string // raw (default) or qcow2
 }
 
-// LoadImage points c at the kernel, initramfs and command line keel build wrote for name
-// (NAME-kernel, NAME-initrd.img, NAME-cmdline; a missing cmdline file is an empty line).
-func (c *Config) LoadImage(name string) error {
-	kernel, initrd := guest.KernelFile(name), guest.InitrdFile(name)
-	for _, f := range []string{kernel, initrd} {
-		if _, err := os.Stat(f); err != nil {
+// LoadImage points c at the kernel, root and command line keel build wrote for name:
+// NAME-kernel, NAME-initrd.img or (with squashfs, or when there is no initramfs)
+// NAME-squashfs.img, and NAME-cmdline (a missing cmdline file is an empty line).
+func (c *Config) LoadImage(name string, squashfs bool) error {
+	kernel, initrd, root := guest.KernelFile(name), guest.InitrdFile(name), guest.SquashfsFile(name)
+	if _, err := os.Stat(kernel); err != nil {
+		return fmt.Errorf("image %s: %w", name, err)
+	}
+	_, noInitrd := os.Stat(initrd)
+	if !squashfs && noInitrd != nil {
+		if _, err := os.Stat(root); err != nil {
+			return fmt.Errorf("image %s: %w (and no %s)", name, noInitrd, filepath.Base(root))
+		}
+		squashfs = true
+	}
+	if squashfs {
+		if _, err := os.Stat(root); err != nil {
 			return fmt.Errorf("image %s: %w", name, err)
 		}
+		initrd = ""
+	} else {
+		root = ""
 	}
 	cmdline, err := os.ReadFile(guest.CmdlineFile(name))
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("image %s: %w", name, err)
 	}
-	c.Kernel, c.Initrd, c.Cmdline = kernel, initrd, strings.TrimSpace(string(cmdline))
+	c.Kernel, c.Initrd, c.Root, c.Cmdline = kernel, initrd, root, strings.TrimSpace(string(cmdline))
 	return nil
 }
 

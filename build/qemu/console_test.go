@@ -113,13 +113,45 @@ func TestLoadImageReadsBuildOutputs(t *testing.T) {
 		}
 	}
 	var c Config
-	if err := c.LoadImage(name); err != nil {
+	if err := c.LoadImage(name, false); err != nil {
 		t.Fatal(err)
 	}
-	if c.Kernel != name+"-kernel" || c.Initrd != name+"-initrd.img" || c.Cmdline != "quiet root=x" {
+	if c.Kernel != name+"-kernel" || c.Initrd != name+"-initrd.img" || c.Root != "" || c.Cmdline != "quiet root=x" {
 		t.Errorf("config = %+v", c)
 	}
-	if err := c.LoadImage(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing-kernel") {
+	if err := c.LoadImage(filepath.Join(dir, "missing"), false); err == nil || !strings.Contains(err.Error(), "missing-kernel") {
 		t.Errorf("missing image: err = %v", err)
+	}
+	if err := c.LoadImage(name, true); err == nil || !strings.Contains(err.Error(), "linuxkit-squashfs.img") {
+		t.Errorf("--squashfs without a squashfs: err = %v", err)
+	}
+}
+
+func TestLoadImageTakesTheSquashfsWhenAskedOrWhenThereIsNoInitrd(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "keel")
+	for _, file := range []string{guest.KernelFile(name), guest.InitrdFile(name), guest.SquashfsFile(name)} {
+		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var c Config
+	if err := c.LoadImage(name, true); err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != guest.SquashfsFile(name) || c.Initrd != "" {
+		t.Errorf("--squashfs: root %q, initrd %q", c.Root, c.Initrd)
+	}
+	os.Remove(guest.InitrdFile(name))
+	c = Config{}
+	if err := c.LoadImage(name, false); err != nil {
+		t.Fatal(err)
+	}
+	if c.Root != guest.SquashfsFile(name) || c.Initrd != "" {
+		t.Errorf("no initrd: root %q, initrd %q", c.Root, c.Initrd)
+	}
+	os.Remove(guest.SquashfsFile(name))
+	if err := c.LoadImage(name, false); err == nil || !strings.Contains(err.Error(), "keel-initrd.img") || !strings.Contains(err.Error(), "keel-squashfs.img") {
+		t.Errorf("neither root: err = %v", err)
 	}
 }

@@ -1,0 +1,141 @@
+package squashfs
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keel-os/keel/rootfs/tree"
+)
+
+func needTools(t *testing.T) {
+	t.Helper()
+	for _, c := range []string{Command, "unsquashfs"} {
+		if _, err := exec.LookPath(c); err != nil {
+			if os.Getenv("KEEL_INTEGRATION") == "require" {
+				t.Fatalf("%s: %v", c, err)
+			}
+			t.Skipf("%s not installed (Debian package squashfs-tools)", c)
+		}
+	}
+}
+
+func sampleTree(t *testing.T) *tree.Tree {
+	t.Helper()
+	tr := tree.New()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(tr.AddDir("bin", 0o755, 0, 0))
+	must(tr.AddFile("bin/su", 0o4755, 0, 0, []byte("setuid")))
+	must(tr.AddFile("init", 0o755, 0, 0, bytes.Repeat([]byte("keel"), 100_000)))
+	must(tr.AddDir("home/user", 0o700, 1000, 1001))
+	must(tr.AddFile("home/user/notes", 0o600, 1000, 1001, []byte("mine\n")))
+	must(tr.AddSymlink("sbin/init", "/init", 0, 0))
+	must(tr.Link("bin/init2", "init"))
+	must(tr.AddDevice("dev/console", fs.ModeCharDevice|fs.ModeDevice, 0o600, 0, 0, 5, 1))
+	must(tr.AddDir("tmp", fs.ModeSticky|0o777, 0, 0))
+	tr.SetModTimes(time.Unix(1_700_000_000, 0))
+	return tr
+}
+
+func write(t *testing.T, tr *tree.Tree, opts Options) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := Write(&b, tr, opts); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// listing is unsquashfs's long listing of img with numeric owners.
+func listing(t *testing.T, img []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "root.img")
+	if err := os.WriteFile(p, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("unsquashfs", "-lln", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("unsquashfs: %v\n%s", err, out)
+	}
+	// One space between fields, whatever the column widths.
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestTheImageHoldsOwnersModesLinksAndDevicesOfTheTree(t *testing.T) {
+	needTools(t)
+	list := listing(t, write(t, sampleTree(t), Options{Epoch: time.Unix(1_800_000_000, 0)}))
+	for _, want := range []string{
+		"drwxr-xr-x 0/0 ",
+		"-rwsr-xr-x 0/0 6 2027-01-15 08:00 squashfs-root/bin/su",
+		"drwx------ 1000/1001",
+		"-rw------- 1000/1001 5 2027-01-15 08:00 squashfs-root/home/user/notes",
+		"lrwxrwxrwx 0/0 5 2027-01-15 08:00 squashfs-root/sbin/init -> /init",
+		"crw------- 0/0 5, 1 2027-01-15 08:00 squashfs-root/dev/console",
+		"drwxrwxrwt 0/0",
+		"squashfs-root/bin/init2",
+	} {
+		if !strings.Contains(list, want) {
+			t.Errorf("listing lacks %q:\n%s", want, list)
+		}
+	}
+}
+
+func TestTwoWritesOfOneTreeAreByteIdenticalAndEveryTimeIsTheEpoch(t *testing.T) {
+	needTools(t)
+	epoch := time.Unix(1_600_000_000, 0)
+	a := write(t, sampleTree(t), Options{Epoch: epoch})
+	b := write(t, sampleTree(t), Options{Epoch: epoch})
+	if !bytes.Equal(a, b) {
+		t.Fatal("two images of one tree differ")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(listing(t, a)), "\n") {
+		if !strings.Contains(line, " 2020-09-13 12:26 ") {
+			t.Errorf("a time is not the epoch: %s", line)
+		}
+	}
+	// The superblock's creation time (bytes 8..12, little endian) is the epoch.
+	if got := uint32(a[8]) | uint32(a[9])<<8 | uint32(a[10])<<16 | uint32(a[11])<<24; got != uint32(epoch.Unix()) {
+		t.Errorf("mkfs time %d, want %d", got, epoch.Unix())
+	}
+}
+
+func TestHardLinkedContentsAreStoredOnce(t *testing.T) {
+	needTools(t)
+	img := write(t, sampleTree(t), Options{})
+	// /init (400 KB of one repeated word) is also bin/init2: stored twice it would still
+	// compress well, so compare with the image of the tree without the link.
+	tr := sampleTree(t)
+	if err := tr.Remove("bin/init2"); err != nil {
+		t.Fatal(err)
+	}
+	if d := len(img) - len(write(t, tr, Options{})); d > 512 {
+		t.Errorf("the hard link adds %d bytes: its contents stored twice?", d)
+	}
+	if list := listing(t, img); !strings.Contains(list, "squashfs-root/bin/init2") {
+		t.Errorf("the link is missing:\n%s", list)
+	}
+}
+
+func TestABadBlockSizeOrAMissingCommandIsAnError(t *testing.T) {
+	if err := Write(&bytes.Buffer{}, tree.New(), Options{BlockSize: 3000}); err == nil || !strings.Contains(err.Error(), "block size 3000") {
+		t.Errorf("block size 3000: %v", err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := Write(&bytes.Buffer{}, tree.New(), Options{}); err == nil || !strings.Contains(err.Error(), "squashfs-tools") {
+		t.Errorf("without mksquashfs: %v", err)
+	}
+}
