@@ -114,6 +114,9 @@ func sampleMemory() *timeline.Memory {
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
 		m.PID1FDs = len(fds) - 1 // less the one ReadDir itself held open
 	}
+	if mi := procStatus("/proc/meminfo"); mi["MemTotal"] > 0 {
+		m.MemUsed = mi["MemTotal"] - mi["MemAvailable"]
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -194,6 +197,6 @@ func analyze(data []byte, w io.Writer) error {
 
 // printMemory writes one line of a memory sample, after label.
 func printMemory(w io.Writer, label string, m *timeline.Memory) {
-	fmt.Fprintf(w, "%s: PID 1 VmHWM %.0f kB, RssAnon %.0f kB, %d goroutines, %d fds; containerd %.0f kB; shims %.0f kB\n",
-		label, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss)
+	fmt.Fprintf(w, "%s: PID 1 VmHWM %.0f kB, RssAnon %.0f kB, %d goroutines, %d fds; containerd %.0f kB; shims %.0f kB; machine in use %.0f kB\n",
+		label, m.PID1VmHWM, m.PID1RssAnon, m.PID1Goroutines, m.PID1FDs, m.ContainerdRss, m.ShimsRss, m.MemUsed)
 }

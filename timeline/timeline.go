@@ -59,6 +59,9 @@ type Memory struct {
 	PID1FDs        int     `json:"pid1_fds,omitempty"`
 	ContainerdRss  float64 `json:"containerd_rss_kb"`
 	ShimsRss       float64 `json:"shims_rss_kb"`
+	// MemUsed is the machine's memory in use: MemTotal less MemAvailable (/proc/meminfo). An
+	// initramfs root counts in it; a disk root's page cache, which can be reclaimed, does not.
+	MemUsed float64 `json:"mem_used_kb,omitempty"`
 }
 
 // CPU is how the machine's CPUs spent their time since the kernel started, in seconds summed

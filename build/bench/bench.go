@@ -140,7 +140,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	logf("building %v with %v", opts.Files, BenchCmdline)
 	img, err := buildImage(ctx, buildOptions{
 		Files: opts.Files, Arch: opts.Arch, Dir: imagesDir, Name: "keel", CacheDir: opts.CacheDir, Cmdline: BenchCmdline,
-		Compression: opts.Compression,
+		Compression: opts.Compression, Squashfs: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bench: build: %w", err)
@@ -184,6 +184,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	targets := []bootTarget{
 		{Kind: KindFloor, Kernel: img.Kernel, Initrd: floorInitrd, Cmdline: FloorCmdline},
 		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Drive: driveBoot},
+		{Kind: KindSquashfs, Kernel: img.Kernel, Root: img.Squashfs, Cmdline: img.Cmdline, Drive: driveBoot},
 	}
 	for n := 1; n <= opts.Runs; n++ {
 		for _, t := range targets {
@@ -198,8 +199,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			if t.Kind == KindFloor {
 				logf("boot %d/%d floor: /init at %.3f s, qemu %.2f s", n, opts.Runs, run.FloorUptime, run.WallSeconds)
 			} else {
-				logf("boot %d/%d keel: services started at %.3f s, off at %.3f s, qemu %.2f s",
-					n, opts.Runs, run.Timeline.ServicesReady, run.Timeline.ShutdownEnd, run.WallSeconds)
+				logf("boot %d/%d %s: services started at %.3f s, off at %.3f s, qemu %.2f s",
+					n, opts.Runs, t.Kind, run.Timeline.ServicesReady, run.Timeline.ShutdownEnd, run.WallSeconds)
 			}
 			r.Runs = append(r.Runs, run)
 		}
@@ -268,6 +269,12 @@ func imageSize(img *builtImage) (Size, error) {
 		return s, fmt.Errorf("image size: %s: %w", img.Initrd, err)
 	}
 	s.InitrdUncompressed = n
+	if img.Squashfs != "" {
+		if st, err = os.Stat(img.Squashfs); err != nil {
+			return s, fmt.Errorf("image size: %w", err)
+		}
+		s.Squashfs = st.Size()
+	}
 	s.Parts = Breakdown(files)
 	for _, p := range s.Parts {
 		s.Contents += p.Bytes

@@ -17,6 +17,9 @@ import (
 const (
 	KindFloor = "floor"
 	KindKeel  = "keel"
+	// KindSquashfs boots the same image from its squashfs root (kernel+squashfs); its
+	// stages are reported beside the initramfs's in Result.Layouts, not in Boot.
+	KindSquashfs = "keel-squashfs"
 	// KindRestarts is the extra Keel boot that restarts services before powering off
 	// (Options.Restarts); its stages are not part of the boot statistics.
 	KindRestarts = "keel-restarts"
@@ -24,7 +27,7 @@ const (
 
 // BootRun is one boot's raw data.
 type BootRun struct {
-	Kind        string    `json:"kind"` // KindFloor, KindKeel or KindRestarts
+	Kind        string    `json:"kind"` // KindFloor, KindKeel, KindSquashfs or KindRestarts
 	N           int       `json:"n"`    // 1.. within its kind
 	WallSeconds float64   `json:"wall_s"`
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
@@ -44,6 +47,7 @@ type bootTarget struct {
 	Kind    string
 	Kernel  string
 	Initrd  string
+	Root    string // a squashfs root instead of Initrd
 	Cmdline string
 	// Drive, if set, runs beside the boot with the console's input and output (a Keel boot
 	// ends when it asks for the poweroff); its error ends the boot.
@@ -74,7 +78,7 @@ func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, con
 	var feed lineFeed
 	cfg := qemu.Config{
 		Arch: s.Arch, Mem: s.Mem, CPUs: s.CPUs, Accel: s.Accel, NIC: "none",
-		Kernel: target.Kernel, Initrd: target.Initrd, Cmdline: target.Cmdline,
+		Kernel: target.Kernel, Initrd: target.Initrd, Root: target.Root, Cmdline: target.Cmdline,
 		Stdout: io.MultiWriter(&console, &feed), Stderr: &console, Timeout: s.Timeout,
 	}
 	runCtx, cancel := context.WithCancel(ctx)

@@ -26,22 +26,26 @@ type buildOptions struct {
 	Compression initrd.Compression
 	// Cmdline words appended to the kernel command line unless it has them already.
 	Cmdline []string
+	// Squashfs writes the root as kernel+squashfs as well.
+	Squashfs bool
 	// Edit, if set, changes the parsed configuration before it is assembled.
 	Edit func(*spec.Config) error
 }
 
 // builtImage is what a build wrote.
 type builtImage struct {
-	Base    string // Dir/Name: the NAME build/qemu's LoadImage takes
-	Kernel  string
-	Initrd  string
-	Cmdline string // the kernel command line
-	Elapsed time.Duration
+	Base   string // Dir/Name: the NAME build/qemu's LoadImage takes
+	Kernel string
+	Initrd string
+	// Squashfs is the root as a squashfs (buildOptions.Squashfs), else "".
+	Squashfs string
+	Cmdline  string // the kernel command line
+	Elapsed  time.Duration
 }
 
 // buildImage does what `keel build` does, with the same library calls: parse the YAML,
-// resolve the images, assemble the tree and write a kernel+initrd. Elapsed covers all
-// of it.
+// resolve the images, assemble the tree and write a kernel+initrd (and kernel+squashfs).
+// Elapsed covers all of it.
 func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	start := time.Now()
 	cfg, err := spec.ParseFile(opts.Files...)
@@ -68,18 +72,27 @@ func buildImage(ctx context.Context, opts buildOptions) (*builtImage, error) {
 	if err != nil {
 		return nil, err
 	}
+	formats := []string{assemble.FormatKernelInitrd}
+	if opts.Squashfs {
+		formats = append(formats, assemble.FormatKernelSquashfs)
+	}
 	if _, err := assemble.Write(img, assemble.WriteOptions{
-		Dir: opts.Dir, Name: opts.Name, Formats: []string{assemble.FormatKernelInitrd}, Compression: opts.Compression,
+		Dir: opts.Dir, Name: opts.Name, Formats: formats, Compression: opts.Compression,
 	}); err != nil {
 		return nil, err
 	}
 	base := filepath.Join(opts.Dir, opts.Name)
+	squashfs := ""
+	if opts.Squashfs {
+		squashfs = guest.SquashfsFile(base)
+	}
 	return &builtImage{
-		Base:    base,
-		Kernel:  guest.KernelFile(base),
-		Initrd:  guest.InitrdFile(base),
-		Cmdline: strings.TrimSpace(img.Cmdline),
-		Elapsed: time.Since(start),
+		Squashfs: squashfs,
+		Base:     base,
+		Kernel:   guest.KernelFile(base),
+		Initrd:   guest.InitrdFile(base),
+		Cmdline:  strings.TrimSpace(img.Cmdline),
+		Elapsed:  time.Since(start),
 	}, nil
 }
 

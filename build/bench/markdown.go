@@ -10,7 +10,7 @@ import (
 func Markdown(r *Result) string {
 	var b strings.Builder
 	c := r.Config
-	fmt.Fprintf(&b, "Boot of %s under QEMU (%s, %d vCPU, %s), %d runs each of the floor and Keel, alternating. ",
+	fmt.Fprintf(&b, "Boot of %s under QEMU (%s, %d vCPU, %s), %d runs each of the floor and Keel (from an initramfs and from a squashfs), alternating. ",
 		strings.Join(c.Files, " + "), c.Accel, c.CPUs, c.Mem, c.Runs)
 	fmt.Fprintf(&b, "Host: %s, %d cores; %s; %s. Kernel command line: `%s`.\n\n",
 		orDash(r.Host.CPU), r.Host.Cores, orDash(r.Host.QEMU), orDash(r.Host.Go), c.Cmdline)
@@ -42,6 +42,15 @@ func Markdown(r *Result) string {
 			v = thousands(int64(m.Median + 0.5))
 		}
 		fmt.Fprintf(&b, "| %s | %s |\n", m.Label, v)
+	}
+
+	if len(r.Layouts) > 0 {
+		b.WriteString("\n| root handed to the kernel (medians of the runs) | loaded | PID 1 starts | all services started | memory in use | qemu wall |\n|---|--:|--:|--:|--:|--:|\n")
+		for _, l := range r.Layouts {
+			fmt.Fprintf(&b, "| %s | %.2f MiB | %s | %s | %s kB | %s |\n", l.Name, float64(l.Bytes)/(1<<20),
+				secs(l.PID1Start.N, l.PID1Start.Median), secs(l.ServicesReady.N, l.ServicesReady.Median),
+				thousands(int64(l.MemUsed.Median+0.5)), secs(l.Wall.N, l.Wall.Median))
+		}
 	}
 
 	if rs := r.Restarts; rs != nil {
@@ -81,6 +90,9 @@ func Markdown(r *Result) string {
 	row("kernel", s.Kernel)
 	row("initrd, "+r.Config.Compression+" (as booted)", s.InitrdCompressed)
 	row("initrd, uncompressed cpio", s.InitrdUncompressed)
+	if s.Squashfs > 0 {
+		row("squashfs root (kernel+squashfs), zstd", s.Squashfs)
+	}
 	for _, p := range s.Parts {
 		name := "&nbsp;&nbsp;" + p.Name
 		if len(p.Links) > 0 {

@@ -104,3 +104,44 @@ func TestRestartsBootIsReportedBesideTheBootStatisticsNotInThem(t *testing.T) {
 		}
 	}
 }
+
+func TestSquashfsBootsAreComparedWithTheInitramfsBootsNotMixedIntoThem(t *testing.T) {
+	tl, err := LastTimeline(fakeKeelConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd, squash := tl, tl
+	initrd.Memory = &Memory{MemUsed: 60000}
+	squash.PID1Start, squash.ServicesReady = 0.9, 2.5
+	squash.Memory = &Memory{MemUsed: 30000}
+	r := &Result{
+		Config: Settings{Runs: 1},
+		Size:   Size{InitrdCompressed: 13 << 20, Squashfs: 16 << 20},
+		Runs: []BootRun{
+			{Kind: KindFloor, N: 1, FloorUptime: 1.7},
+			{Kind: KindKeel, N: 1, Timeline: &initrd, WallSeconds: 5},
+			{Kind: KindSquashfs, N: 1, Timeline: &squash, WallSeconds: 4},
+		},
+	}
+	r.summarize()
+	if m, _ := metric(r.Boot, "services_ready"); m.N != 1 || m.Median != tl.ServicesReady {
+		t.Errorf("services_ready %+v counts the squashfs boot", m)
+	}
+	if len(r.Layouts) != 2 || r.Layouts[1].Name != "kernel+squashfs" || r.Layouts[1].ServicesReady.Median != 2.5 || r.Layouts[0].MemUsed.Median != 60000 {
+		t.Fatalf("layouts = %+v", r.Layouts)
+	}
+	md := Markdown(r)
+	for _, s := range []string{
+		"| kernel+initrd | 13.00 MiB |",
+		"| kernel+squashfs | 16.00 MiB | 0.90 | 2.50 | 30,000 kB | 4.00 |",
+		"| squashfs root (kernel+squashfs), zstd | 16,777,216 |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+	r.Runs = r.Runs[:2]
+	if r.summarize(); r.Layouts != nil {
+		t.Errorf("one layout reported as a comparison: %+v", r.Layouts)
+	}
+}

@@ -26,6 +26,9 @@ type Result struct {
 	// the restarts boot; nil without one.
 	Restarts *Restarts `json:"restarts,omitempty"`
 
+	// Layouts compares the boots of the root as an initramfs and as a squashfs on a disk.
+	Layouts []Layout `json:"layouts,omitempty"`
+
 	Size  Size       `json:"size"`
 	Build BuildTimes `json:"build"`
 
@@ -91,8 +94,20 @@ type Size struct {
 	Kernel             int64  `json:"kernel"`
 	InitrdCompressed   int64  `json:"initrd_compressed"`
 	InitrdUncompressed int64  `json:"initrd_uncompressed"` // the cpio archive
+	Squashfs           int64  `json:"squashfs,omitempty"`  // the kernel+squashfs root
 	Contents           int64  `json:"contents"`            // file contents, each file once
 	Parts              []Part `json:"parts"`
+}
+
+// Layout is how one way of handing the root to the kernel booted: the same image's runs of
+// one kind.
+type Layout struct {
+	Name          string `json:"name"`  // the keel build format
+	Bytes         int64  `json:"bytes"` // what the machine loads: the initramfs or the squashfs
+	PID1Start     Stat   `json:"pid1_start_s"`
+	ServicesReady Stat   `json:"services_ready_s"`
+	MemUsed       Stat   `json:"mem_used_kb"`
+	Wall          Stat   `json:"wall_s"`
 }
 
 // field picks one value out of a timeline.
@@ -123,6 +138,7 @@ var memoryFields = []field{
 	{"pid1_rss_anon_kb", "PID 1 anonymous RSS (RssAnon)", func(t *Timeline) float64 { return memOf(t).PID1RssAnon }},
 	{"containerd_rss_kb", "containerd RSS", func(t *Timeline) float64 { return memOf(t).ContainerdRss }},
 	{"shims_rss_kb", "containerd shims RSS (all)", func(t *Timeline) float64 { return memOf(t).ShimsRss }},
+	{"mem_used_kb", "machine: memory in use (MemTotal − MemAvailable)", func(t *Timeline) float64 { return memOf(t).MemUsed }},
 }
 
 // cpuFields are the CPU figures reported for Keel runs, in report order; floor_busy and
@@ -215,6 +231,7 @@ func (r *Result) summarize() {
 	for _, f := range cpuFields {
 		r.CPU = append(r.CPU, Metric{Key: f.key, Label: f.label, Unit: "s", Stat: SummarizeAmounts(collect(f))})
 	}
+	r.Layouts = r.layouts()
 	r.Restarts = nil
 	for _, run := range r.Runs {
 		s := run.RestartSamples
@@ -272,4 +289,37 @@ func keelRun(runs []BootRun, n int) *BootRun {
 		}
 	}
 	return nil
+}
+
+// layouts summarizes the Keel boots from the initramfs and, when there were any, those from
+// the squashfs.
+func (r *Result) layouts() []Layout {
+	var out []Layout
+	for _, l := range []struct {
+		kind, name string
+		bytes      int64
+	}{
+		{KindKeel, "kernel+initrd", r.Size.InitrdCompressed},
+		{KindSquashfs, "kernel+squashfs", r.Size.Squashfs},
+	} {
+		var pid1, ready, mem, wall []float64
+		for _, run := range r.Runs {
+			if run.Kind != l.kind || run.Timeline == nil {
+				continue
+			}
+			pid1 = append(pid1, run.Timeline.PID1Start)
+			ready = append(ready, run.Timeline.ServicesReady)
+			mem = append(mem, memOf(run.Timeline).MemUsed)
+			wall = append(wall, run.WallSeconds)
+		}
+		if len(ready) == 0 {
+			continue
+		}
+		out = append(out, Layout{Name: l.name, Bytes: l.bytes, PID1Start: Summarize(pid1),
+			ServicesReady: Summarize(ready), MemUsed: Summarize(mem), Wall: Summarize(wall)})
+	}
+	if len(out) < 2 {
+		return nil // one layout: the boot table says it all
+	}
+	return out
 }
