@@ -11,7 +11,8 @@ import (
 )
 
 // TestBenchDrivesTheExampleFromItsConsoleShell runs keel bench on the example with one boot of
-// each image and a short restarts boot. PID 1 has no benchmark mode: the benchmark types
+// each image (the floor, Keel from its initramfs and from its squashfs) and a short restarts
+// boot. PID 1 has no benchmark mode: the benchmark types
 // keel-ctl at the getty shell once PID 1 said boot complete, and reads the final timeline
 // PID 1 prints after keel-ctl poweroff --timeline.
 func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
@@ -49,6 +50,9 @@ func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	inOrder(t, string(console), "keel: boot complete", "keel-ctl poweroff --timeline", "keel: power off requested", "keel: timeline {", "keel: power off")
+	if len(r.Layouts) != 2 || r.Layouts[1].Name != "kernel+squashfs" || r.Layouts[1].ServicesReady.Median <= 0 || r.Layouts[1].MemUsed.Median <= 0 || r.Size.Squashfs <= 0 {
+		t.Errorf("root layouts %+v, squashfs %d bytes: want the initramfs and the squashfs boots compared", r.Layouts, r.Size.Squashfs)
+	}
 	if rs := r.Restarts; rs == nil || rs.Done != 4 || len(rs.Samples) != 4 || rs.Before.PID1VmHWM <= 0 {
 		t.Errorf("restarts: %+v; want 4 done, memory before them and after each", rs)
 	}

@@ -26,7 +26,9 @@ type WriteOptions struct {
 	Name        string   // base name of the files (package guest names them)
 	Formats     []string // Formats(); CheckFormats vets them
 	Compression initrd.Compression
-	SBOM        []byte // if set, written as guest.SBOMFile(Name) with the other outputs
+	// SquashfsCompression is kernel+squashfs's (squashfs.None unless set).
+	SquashfsCompression squashfs.Compression
+	SBOM                []byte // if set, written as guest.SBOMFile(Name) with the other outputs
 
 	// The bootable formats (NeedsUEFI).
 	Arch     string // the target architecture: its removable-media EFI file and serial console
@@ -137,7 +139,7 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 				return nil, errors.New("format kernel+squashfs needs a kernel: the YAML has no kernel image")
 			}
 			if err := create(guest.SquashfsFile(opts.Name), func(w io.Writer) error {
-				return squashfs.Write(w, img.Root, squashfs.Options{Epoch: img.Epoch})
+				return squashfs.Write(w, img.Root, squashfs.Options{Epoch: img.Epoch, Compression: opts.SquashfsCompression})
 			}); err != nil {
 				return nil, err
 			}

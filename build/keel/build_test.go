@@ -349,12 +349,13 @@ func TestBuildRefusesAnUnknownOrArchUnsupportedFormatBeforePulling(t *testing.T)
 		{"arm64", "iso-bios", "PC BIOS"},
 		{"amd64", "uki --size 1G", "none of the formats uki is a disk"},
 		{"amd64", "raw-efi --size 1000", "multiple of 512"},
+		{"s390x", "kernel+squashfs --squashfs-compress xz", "--squashfs-compress: unknown squashfs compression \"xz\""},
 	} {
 		out := filepath.Join(dir, "out-"+tc.arch)
-		formats, size, _ := strings.Cut(tc.formats, " --size ")
+		formats, flag, _ := strings.Cut(tc.formats, " --")
 		args := []string{"build", "--cache", cache, "-o", out, "--arch", tc.arch, "--format", formats}
-		if size != "" {
-			args = append(args, "--size", size)
+		if flag != "" {
+			args = append(args, strings.Fields("--"+flag)...)
 		}
 		code, _, stderr := keel(t, append(args, yml)...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

@@ -139,3 +139,32 @@ func TestABadBlockSizeOrAMissingCommandIsAnError(t *testing.T) {
 		t.Errorf("without mksquashfs: %v", err)
 	}
 }
+
+func TestTheImageIsUncompressedUnlessZstdIsAsked(t *testing.T) {
+	needTools(t)
+	tr := sampleTree(t)
+	superblock := func(img []byte) string {
+		p := filepath.Join(t.TempDir(), "root.img")
+		if err := os.WriteFile(p, img, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("unsquashfs", "-s", p).CombinedOutput()
+		if err != nil {
+			t.Fatalf("unsquashfs -s: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	plain, zstd := write(t, tr, Options{}), write(t, tr, Options{Compression: Zstd})
+	if s := superblock(plain); !strings.Contains(s, "Data is uncompressed") || !strings.Contains(s, "Block size 131072") {
+		t.Errorf("default image:\n%s", s)
+	}
+	if s := superblock(zstd); !strings.Contains(s, "Compression zstd") || !strings.Contains(s, "Data is compressed") || !strings.Contains(s, "Block size 1048576") {
+		t.Errorf("zstd image:\n%s", s)
+	}
+	if len(zstd)*4 > len(plain) {
+		t.Errorf("zstd image %d bytes, uncompressed %d: 400 KB of one word should shrink", len(zstd), len(plain))
+	}
+	if _, err := ParseCompression("xz"); err == nil || !strings.Contains(err.Error(), "want none or zstd") {
+		t.Errorf("xz: %v", err)
+	}
+}
