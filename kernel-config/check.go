@@ -67,6 +67,16 @@ func Check(cfg Config, arch string) Report {
 
 // meets reports whether cfg meets req and, when it does not, what cfg has instead.
 func meets(cfg Config, req Requirement) (got string, ok bool) {
+	if req.Accept != nil {
+		v, present := cfg[req.Symbols[0]]
+		if req.Accept(v) {
+			return "", true
+		}
+		if !present {
+			return Absent, false
+		}
+		return v, false
+	}
 	on := func(v string) bool { return v == "y" || v == "m" }
 	var found []string // SYMBOL=value for the names cfg has
 	for _, sym := range req.Symbols {

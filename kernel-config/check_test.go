@@ -14,9 +14,14 @@ func passing(arch string) Config {
 		if !r.AppliesTo(arch) {
 			continue
 		}
-		if r.Off {
+		switch {
+		case r.Symbols[0] == "CONFIG_PANIC_TIMEOUT":
+			cfg[r.Symbols[0]] = "10"
+		case r.Symbols[0] == "CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE":
+			cfg[r.Symbols[0]] = "0xb0"
+		case r.Off:
 			cfg[r.Symbols[0]] = "n"
-		} else {
+		default:
 			cfg[r.Symbols[0]] = "y"
 		}
 	}
@@ -199,6 +204,33 @@ func TestGuessArchFromArchSymbols(t *testing.T) {
 	} {
 		if got := GuessArch(tc.cfg); got != tc.want {
 			t.Errorf("GuessArch(%v) = %q, want %q", tc.cfg, got, tc.want)
+		}
+	}
+}
+
+func TestCheckWantsAPanicThatRebootsAndAHarmlessSysRqMask(t *testing.T) {
+	for _, tc := range []struct {
+		sym, value string
+		ok         bool
+	}{
+		{"CONFIG_PANIC_TIMEOUT", "10", true},
+		{"CONFIG_PANIC_TIMEOUT", "-1", true},
+		{"CONFIG_PANIC_TIMEOUT", "0", false},
+		{"CONFIG_PANIC_TIMEOUT", "", false},
+		{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE", "0xb0", true},
+		{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE", "", true}, // no SysRq at all
+		{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE", "0x1", false},
+		{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE", "0x1f6", false}, // Debian's: signals and dumps
+		{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE", "0xf0", false},
+	} {
+		cfg := passing("amd64")
+		delete(cfg, tc.sym)
+		if tc.value != "" {
+			cfg[tc.sym] = tc.value
+		}
+		rep := Check(cfg, "amd64")
+		if got := rep.OK(); got != tc.ok {
+			t.Errorf("%s=%q: ok %v, want %v:\n%s", tc.sym, tc.value, got, tc.ok, rep)
 		}
 	}
 }

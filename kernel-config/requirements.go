@@ -1,6 +1,9 @@
 package kernelconfig
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // List names a list of requirements.
 type List string
@@ -11,7 +14,8 @@ const (
 	// contrib/check-config.sh lists as "Generally Necessary" for a modern kernel, and what
 	// Keel's init, runc and containerd use.
 	Container List = "container"
-	// Hardening is what LinuxKit's KSPP kernel-config test asks for.
+	// Hardening is what LinuxKit's KSPP kernel-config test asks for, and what Keel adds: a
+	// panic reboots, SysRq cannot signal or dump, the kernel log is for CAP_SYSLOG alone.
 	Hardening List = "hardening"
 )
 
@@ -26,6 +30,10 @@ type Requirement struct {
 	// Module accepts m as well as y: the feature also works as a module the kernel loads on
 	// demand (Keel's init is the kernel's modprobe). Otherwise only y will do.
 	Module bool
+	// Accept, if set, decides instead of y, m or n: it is given the symbol's value ("" when
+	// absent), and Wants says what it accepts.
+	Accept func(value string) bool
+	Wants  string
 	// Arches restricts the requirement to these architectures; nil means all.
 	Arches []string
 	// Why says what the symbol is for.
@@ -43,6 +51,8 @@ func (r Requirement) Name() string {
 // Want is the value the requirement accepts: "y", "y or m", or "n or absent".
 func (r Requirement) Want() string {
 	switch {
+	case r.Accept != nil:
+		return r.Wants
 	case r.Off:
 		return "n or absent"
 	case r.Module:
@@ -183,5 +193,27 @@ func HardeningRequirements() []Requirement {
 		off("no BSD ptys", "LEGACY_PTYS"),
 		off("no hibernation images that could carry a modified kernel", "HIBERNATION"),
 		only(off("no x32 ABI", "X86_X32_ABI", "X86_X32"), "amd64"),
+		on("the kernel log only for CAP_SYSLOG", "SECURITY_DMESG_RESTRICT"),
+		on("a corrupted kernel list or checked structure is a BUG, not a write through it", "BUG_ON_DATA_CORRUPTION"),
+		{List: Hardening, Symbols: []string{"CONFIG_PANIC_TIMEOUT"}, Accept: panicReboots, Wants: "a non-zero timeout",
+			Why: "a panic (a dead PID 1 included) reboots the machine instead of hanging it"},
+		{List: Hardening, Symbols: []string{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE"}, Accept: sysrqHarmless,
+			Wants: "a mask without 0x1, 0x4, 0x8 or 0x40", Why: "SysRq cannot kill processes, dump memory state or take the keyboard"},
 	}
+}
+
+// panicReboots accepts a PANIC_TIMEOUT that reboots: seconds to wait, or negative for at once.
+func panicReboots(v string) bool {
+	n, err := strconv.ParseInt(v, 0, 64)
+	return err == nil && n != 0
+}
+
+// sysrqHarmless accepts a SysRq default mask that does not enable every function (1) nor
+// the keyboard (4), debugging dumps (8) or signalling processes (0x40); absent is SysRq off.
+func sysrqHarmless(v string) bool {
+	if v == "" {
+		return true
+	}
+	n, err := strconv.ParseUint(v, 0, 64)
+	return err == nil && n != 1 && n&(0x4|0x8|0x40) == 0
 }
