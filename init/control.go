@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"github.com/keel-os/keel/guest"
 )
 
 // controlSocket is where PID 1 serves keel-ctl: HTTP/1.1 over a unix socket, JSON bodies.
@@ -113,7 +111,7 @@ func (in *initProc) controlHandler() http.Handler {
 			writeError(w, http.StatusConflict, err)
 			return
 		}
-		logf(guest.CtlService, s.name, r.PathValue("action"))
+		logCtlService(s.name, r.PathValue("action"))
 		writeJSON(w, http.StatusOK, s.state())
 	})
 	mux.HandleFunc("GET /v1/logs/{name}", func(w http.ResponseWriter, r *http.Request) {

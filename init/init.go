@@ -341,7 +341,7 @@ func (in *initProc) launchContainerd() (*containerd, error) {
 // is left, syncs, unmounts and finally calls reboot(2). Only the first request counts.
 func (in *initProc) shutdownMachine(a powerAction) {
 	in.shutdown.Do(func() {
-		logf("%s"+guest.Requested, a)
+		logPowerRequested(a)
 		in.tl.mark(func(t *timeline.Timeline) *float64 { return &t.ShutdownStart })
 		in.cancelBoot()
 		in.mu.Lock()

@@ -34,5 +34,11 @@ func logBootComplete() { logf("%s", guest.BootComplete) }
 // logTimeline prints the timeline's JSON for keel bench.
 func logTimeline(data []byte) { logf("%s%s", guest.Timeline, data) }
 
+// logPowerRequested says a shutdown with action a begins.
+func logPowerRequested(a powerAction) { logf("%s%s", a.consoleMessage(), guest.Requested) }
+
+// logCtlService says keel-ctl had service name started, stopped or restarted (action).
+func logCtlService(name, action string) { logf(guest.CtlService, name, action) }
+
 // logPowerAction is the last line before reboot(2): how the machine goes down.
 func logPowerAction(a powerAction) { logf("%s", a.consoleMessage()) }

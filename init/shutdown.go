@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// action is what the machine does at the end of a shutdown.
+// powerAction is what the machine does at the end of a shutdown.
 type powerAction int
 
 const (
@@ -20,26 +20,24 @@ const (
 	halt
 )
 
+// String is the action as package guest spells it on the console ("power off").
 func (a powerAction) String() string {
 	switch a {
 	case powerOff:
-		return "power off"
+		return guest.PowerOff
 	case reboot:
-		return "reboot"
+		return guest.Reboot
 	case halt:
-		return "halt"
+		return guest.Halt
 	}
 	return "unknown"
 }
 
 // consoleMessage is the message PID 1 prints just before reboot(2) for the action, which a
-// host reads to tell how the machine went down.
+// host reads to tell how the machine went down. An unknown action powers off, as rebootCmd.
 func (a powerAction) consoleMessage() string {
-	switch a {
-	case reboot:
-		return guest.Reboot
-	case halt:
-		return guest.Halt
+	if a == reboot || a == halt {
+		return a.String()
 	}
 	return guest.PowerOff
 }

@@ -147,17 +147,13 @@ func (p cmdlineProvider) fetch(context.Context) (*Data, error) {
 	return &Data{Provider: "cmdline", UserData: ud}, nil
 }
 
-// cmdlineUserData decodes the last keel.userdata= value (standard or URL-safe base64,
-// padded or not).
+// cmdlineUserData decodes the keel.userdata value (standard or URL-safe base64, padded or
+// not), split from the line as PID 1 splits it: quotes kept together, the last value wins.
+// An empty value is no user data.
 func cmdlineUserData(line string) ([]byte, error) {
-	val, found := "", false
-	for _, f := range strings.Fields(line) {
-		if v, ok := strings.CutPrefix(f, cmdlineKey+"="); ok {
-			val, found = v, true
-		}
-	}
-	if !found {
-		return nil, fmt.Errorf("%w: no %s= on the kernel command line", errAbsent, cmdlineKey)
+	val := guest.CmdlineParams(line)[cmdlineKey]
+	if val == "" {
+		return nil, fmt.Errorf("%w: no %s= value on the kernel command line", errAbsent, cmdlineKey)
 	}
 	val = strings.TrimRight(val, "=")
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {

@@ -188,6 +188,29 @@ func TestCmdlineDecodesBase64UserData(t *testing.T) {
 	}
 }
 
+// The line is split as the kernel and PID 1 split it: a quoted value is one parameter and
+// its quotes are not part of it, and a key inside another parameter's quotes is not a key.
+func TestCmdlineUserDataIsSplitAsTheKernelCommandLineParser(t *testing.T) {
+	ud := base64.StdEncoding.EncodeToString([]byte("#cloud-config\n"))
+	other := base64.StdEncoding.EncodeToString([]byte("other"))
+	for _, line := range []string{
+		`console=ttyS0 keel.userdata="` + ud + `" quiet`,
+		`dyndbg="file a.c +p" keel.userdata=` + ud + "\n",
+		`keel.userdata=` + other + ` panic=-1 keel.userdata=` + ud,
+		`opts="x keel.userdata=` + other + `" keel.userdata=` + ud + ` keel.shutdown_timeout=5s`,
+	} {
+		got, err := cmdlineUserData(line)
+		if err != nil || string(got) != "#cloud-config\n" {
+			t.Errorf("%q: %q %v", line, got, err)
+		}
+	}
+	for _, line := range []string{`opts="a keel.userdata=` + ud + `"`, "keel.userdata", `keel.userdata="" quiet`} {
+		if got, err := cmdlineUserData(line); !errors.Is(err, errAbsent) {
+			t.Errorf("%q: %q %v, want absent", line, got, err)
+		}
+	}
+}
+
 func TestFileProviderReadsAFileAndBoundsItsSize(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "ud")

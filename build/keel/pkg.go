@@ -21,7 +21,7 @@ func pkgCmd(args []string, stdout, stderr io.Writer) error {
 	arch := fs.String("arch", hostArch(), archUsage("target architecture"))
 	tag := fs.String("tag", "", "image tag (default: build.yml's tag, else dev)")
 	push := fs.String("push", "", "also push the image to this registry reference")
-	insecure := fs.Bool("insecure", false, "plain HTTP to the --push registry")
+	insecure := fs.Bool("insecure", false, "allow plain HTTP to the --push registry (loopback registries need no flag)")
 	cacheDir := cacheFlag(fs)
 	verbose := fs.Bool("v", false, "show go build output")
 	dirs, err := parse(fs, args[1:])

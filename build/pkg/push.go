@@ -3,6 +3,7 @@ package pkg
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -11,14 +12,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/keel-os/keel/rootfs/image"
 )
 
 // Push uploads img to the registry as ref, with credentials from the Docker config
-// (~/.docker/config.json and credential helpers). Registries on localhost, 127.0.0.0/8,
-// ::1 and private addresses are spoken to over plain HTTP; insecure allows plain HTTP
-// (and unverified TLS fallback) for any other registry.
+// (~/.docker/config.json and credential helpers). Plain HTTP is used only for registries on
+// localhost or a loopback address, and with insecure for ref's registry; requests
+// go-containerregistry would send to private-range addresses over HTTP go over HTTPS, as
+// pulls' do (image.PlainHTTPAllowed).
 func Push(ctx context.Context, ref string, img v1.Image, insecure bool) error {
-	r, opts, err := pushTarget(ctx, ref, insecure)
+	r, opts, err := pushTarget(ctx, ref, insecure, remote.DefaultTransport)
 	if err != nil {
 		return err
 	}
@@ -28,9 +32,10 @@ func Push(ctx context.Context, ref string, img v1.Image, insecure bool) error {
 	return nil
 }
 
-// pushTarget parses ref (plain HTTP allowed when insecure) and gives the remote options of a
-// push: ctx and the Docker config's credentials.
-func pushTarget(ctx context.Context, ref string, insecure bool) (name.Reference, []remote.Option, error) {
+// pushTarget parses ref (plain HTTP allowed to its registry when insecure) and gives the
+// remote options of a push: ctx, the Docker config's credentials and base as the transport,
+// wrapped so that plain HTTP goes only where a pull's may.
+func pushTarget(ctx context.Context, ref string, insecure bool, base http.RoundTripper) (name.Reference, []remote.Option, error) {
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
@@ -39,7 +44,15 @@ func pushTarget(ctx context.Context, ref string, insecure bool) (name.Reference,
 	if err != nil {
 		return nil, nil, fmt.Errorf("push %s: %w", ref, err)
 	}
-	return r, []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}, nil
+	var plain []string
+	if insecure {
+		plain = []string{r.Context().RegistryStr()}
+	}
+	return r, []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(image.HTTPSOnly(base, plain)),
+	}, nil
 }
 
 // Built is a package's image for one arch.
@@ -67,7 +80,7 @@ func PushAll(ctx context.Context, ref string, built []Built, insecure bool) erro
 		adds = append(adds, mutate.IndexAddendum{Add: b.Image, Descriptor: v1.Descriptor{Platform: p}})
 	}
 	idx := mutate.IndexMediaType(mutate.AppendManifests(empty.Index, adds...), types.OCIImageIndex)
-	r, opts, err := pushTarget(ctx, ref, insecure)
+	r, opts, err := pushTarget(ctx, ref, insecure, remote.DefaultTransport)
 	if err != nil {
 		return err
 	}

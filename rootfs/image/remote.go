@@ -142,12 +142,17 @@ func (r *Resolver) download(ref name.Reference, d v1.Descriptor, opts []remote.O
 	return r.cache.put(d.Digest, d.Size, src)
 }
 
-// plainHTTP reports whether the registry host ("host" or "host:port") may be spoken to over
-// plain HTTP: localhost, a loopback address or one of InsecureRegistries. Private-range
-// addresses, for which go-containerregistry would fall back to HTTP, may not: anyone on the
-// network path could then change what is pulled.
+// plainHTTP reports whether the registry host may be spoken to over plain HTTP on a pull.
 func (r *Resolver) plainHTTP(host string) bool {
-	if slices.Contains(r.opts.InsecureRegistries, host) {
+	return PlainHTTPAllowed(host, r.opts.InsecureRegistries)
+}
+
+// PlainHTTPAllowed reports whether the registry host ("host" or "host:port") may be spoken
+// to over plain HTTP: localhost, a loopback address or one of insecure. Private-range
+// addresses, for which go-containerregistry would fall back to HTTP, may not: anyone on the
+// network path could then read the credentials sent and change what is pulled or pushed.
+func PlainHTTPAllowed(host string, insecure []string) bool {
+	if slices.Contains(insecure, host) {
 		return true
 	}
 	h := host
@@ -159,6 +164,13 @@ func (r *Resolver) plainHTTP(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(h, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// HTTPSOnly wraps base, the transport of registry requests, so that plain-HTTP requests to
+// hosts PlainHTTPAllowed refuses (given insecure) go over HTTPS instead.
+func HTTPSOnly(base http.RoundTripper, insecure []string) http.RoundTripper {
+	insecure = slices.Clone(insecure)
+	return httpsOnly{base: base, allow: func(host string) bool { return PlainHTTPAllowed(host, insecure) }}
 }
 
 // httpsOnly sends over HTTPS the plain-HTTP requests to hosts allow refuses.
@@ -175,7 +187,7 @@ func (t httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	req.URL.Scheme = "https"
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w (plain HTTP is only used for loopback addresses and --insecure-registry)", err)
+		return nil, fmt.Errorf("%w (plain HTTP is only used for loopback addresses and registries marked insecure)", err)
 	}
 	return resp, nil
 }

@@ -50,6 +50,22 @@ func TestPrivateRangeRegistryRequestsGoOverHTTPS(t *testing.T) {
 	}
 }
 
+func TestHTTPSOnlyKeepsPlainHTTPForTheInsecureHostsGiven(t *testing.T) {
+	var got []string
+	tr := HTTPSOnly(recordingTransport{&got}, []string{"10.0.0.1:5000"})
+	for _, u := range []string{"http://10.0.0.1:5000/v2/", "http://10.0.0.2:5000/v2/", "http://localhost:5000/v2/"} {
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = tr.RoundTrip(req)
+	}
+	want := []string{"http://10.0.0.1:5000/v2/", "https://10.0.0.2:5000/v2/", "http://localhost:5000/v2/"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("requests sent: %q, want %q", got, want)
+	}
+}
+
 // recordingTransport records the URLs of the requests it is given and sends none.
 type recordingTransport struct{ urls *[]string }
 
