@@ -101,15 +101,18 @@ type confinement struct {
 	seccompSrc             Source
 	noNewPrivileges        bool
 	nnpSrc                 Source
+	// sysReadonly mounts /sys read-only, as Docker and containerd do for a container
+	// that is not privileged; the masked and read-only path lists do not change it.
+	sysReadonly bool
 	// containerd's lists, to tell how much a given list leaves out.
 	defaultMasked, defaultReadonly []string
 }
 
-// confine applies the defaults of the masked and read-only paths, seccomp and
-// noNewPrivileges: confined unless the YAML or label says otherwise, or the container
-// is privileged. CAP_SYS_ADMIN (capsSrc says where it came from) clears the default
-// paths, as it can unmount them anyway; all capabilities also turn off seccomp and
-// noNewPrivileges, as Docker's --privileged does.
+// confine applies the defaults of the masked and read-only paths, a read-only /sys,
+// seccomp and noNewPrivileges: confined unless the YAML or label says otherwise, or the
+// container is privileged. CAP_SYS_ADMIN (capsSrc says where it came from) clears the
+// default paths and keeps /sys read-write, as it can unmount or remount them anyway; all
+// capabilities also turn off seccomp and noNewPrivileges, as Docker's --privileged does.
 func (c *converter) confine(caps []string, capsSrc Source) (*confinement, error) {
 	y, l := c.yaml, c.label
 	masked, readonly, err := containerdPaths()
@@ -138,6 +141,7 @@ func (c *converter) confine(caps []string, capsSrc Source) (*confinement, error)
 	}
 	cf.masked, cf.maskedSrc = layer(y.MaskedPaths, l.MaskedPaths, masked)
 	cf.readonly, cf.readonlySrc = layer(y.ReadonlyPaths, l.ReadonlyPaths, readonly)
+	cf.sysReadonly = !sysAdmin
 
 	cf.seccomp, cf.seccompSrc = spec.SeccompDefault, FromDefault
 	cf.noNewPrivileges, cf.nnpSrc = true, FromDefault

@@ -68,6 +68,74 @@ func TestConvertGivesSysAdminOrAllCapabilitiesNoDefaultPaths(t *testing.T) {
 	}
 }
 
+// mountAt is the mount of s at dst, or fails the test.
+func mountAt(t *testing.T, s *specs.Spec, dst string) specs.Mount {
+	t.Helper()
+	i := slices.IndexFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == dst })
+	if i < 0 {
+		t.Fatalf("no mount at %s in %+v", dst, s.Mounts)
+	}
+	return s.Mounts[i]
+}
+
+func TestConvertMountsSysReadOnlyUnlessPrivileged(t *testing.T) {
+	for _, tc := range []struct {
+		entry  string
+		label  *spec.ImageConfig
+		sysRO  bool
+		reason string
+	}{
+		{"    capabilities: []\n", nil, true, "no capabilities"},
+		{"    capabilities: [CAP_NET_ADMIN, CAP_SYS_TIME]\n", nil, true, "capabilities without CAP_SYS_ADMIN"},
+		{"    maskedPaths: []\n    readonlyPaths: []\n", nil, true, "the path lists turned off"},
+		{"    capabilities: [CAP_SYS_ADMIN]\n", nil, false, "CAP_SYS_ADMIN"},
+		{"    capabilities: [all]\n", nil, false, "all capabilities"},
+		{"", &spec.ImageConfig{Capabilities: &[]string{"CAP_SYS_ADMIN"}}, false, "CAP_SYS_ADMIN from the label"},
+		{"    capabilities: [CAP_SYS_ADMIN]\n    readonlyPaths: [/proc/sys]\n", nil, false, "CAP_SYS_ADMIN with its own read-only paths"},
+		{"    capabilities: [all]\n    readonly: true\n", nil, true, "all capabilities and a read-only root"},
+	} {
+		s := convertService(t, tc.entry, tc.label, Options{})
+		sys := mountAt(t, s, "/sys")
+		if got := slices.Contains(sys.Options, "ro"); got != tc.sysRO {
+			t.Errorf("%s: /sys options %v, read-only %v, want %v", tc.reason, sys.Options, got, tc.sysRO)
+		}
+		if cg := mountAt(t, s, "/sys/fs/cgroup"); !reflect.DeepEqual(cg.Options, []string{"nosuid", "noexec", "nodev", "relatime", "ro"}) {
+			t.Errorf("%s: /sys/fs/cgroup options %v changed", tc.reason, cg.Options)
+		}
+	}
+}
+
+func TestConvertReportsAReadWriteSysMountOfAConfinedContainer(t *testing.T) {
+	rw := specs.Mount{Source: "sysfs", Destination: "/sys", Options: []string{"nosuid", "noexec", "nodev"}}
+	r := reportOf(t, "    mounts: [{source: sysfs, destination: /sys, options: [nosuid, noexec, nodev]}]\n", nil)
+	if !has(r, AspectConfinement, "sys=rw", FromYAML) {
+		t.Errorf("no sys=rw from the YAML in %+v", r.Privileges)
+	}
+	r = reportOf(t, "", &spec.ImageConfig{Mounts: &[]specs.Mount{rw}})
+	if !has(r, AspectConfinement, "sys=rw", FromLabel) {
+		t.Errorf("no sys=rw from the label in %+v", r.Privileges)
+	}
+	// Read-only, or privileged anyway: nothing to report.
+	ro := rw
+	ro.Options = append(slices.Clone(rw.Options), "ro")
+	for _, tc := range []struct {
+		entry string
+		label *spec.ImageConfig
+	}{
+		{"", nil},
+		{"", &spec.ImageConfig{Mounts: &[]specs.Mount{ro}}},
+		{"    capabilities: [CAP_SYS_ADMIN]\n", &spec.ImageConfig{Mounts: &[]specs.Mount{rw}}},
+	} {
+		r := reportOf(t, tc.entry, tc.label)
+		if slices.ContainsFunc(r.Privileges, func(p Privilege) bool { return strings.HasPrefix(p.Value, "sys=") }) {
+			t.Errorf("%q: reported %+v", tc.entry, r.Privileges)
+		}
+	}
+	img, ids := service(t, "")
+	_, _, err := Convert(img, &spec.ImageConfig{Mounts: &[]specs.Mount{rw}}, shell, Options{Kind: Service, IDs: ids, Strict: true})
+	wantConvertError(t, err, `label grants confinement sys=rw`)
+}
+
 func TestConvertAppliesContainerdsDefaultSeccompProfile(t *testing.T) {
 	for _, caps := range []string{"[]", "[CAP_SYS_ADMIN, CAP_NET_ADMIN]"} {
 		s := convertService(t, "    capabilities: "+caps+"\n", nil, Options{})

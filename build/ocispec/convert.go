@@ -122,7 +122,20 @@ func (c *converter) spec() (*specs.Spec, error) {
 	}
 	readonly := pick(y.Readonly, l.Readonly, false)
 
-	mounts, err := c.mounts(readonly)
+	// The capabilities decide the confinement, which decides the /sys mount.
+	caps, err := c.capabilities()
+	if err != nil {
+		return nil, err
+	}
+	adminSrc, err := c.capabilityPrivileges(caps.Bounding)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := c.confine(caps.Bounding, adminSrc)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := c.mounts(readonly, cf.sysReadonly)
 	if err != nil {
 		return nil, err
 	}
@@ -134,21 +147,10 @@ func (c *converter) spec() (*specs.Spec, error) {
 	if hostname != "" && !slices.ContainsFunc(namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UTSNamespace }) {
 		return nil, fmt.Errorf("hostname %q needs its own uts namespace (uts: new)", hostname)
 	}
-	caps, err := c.capabilities()
-	if err != nil {
-		return nil, err
-	}
-	adminSrc, err := c.capabilityPrivileges(caps.Bounding)
-	if err != nil {
-		return nil, err
-	}
 	c.namespacePrivileges()
 	c.mountPrivileges(mounts)
-	cf, err := c.confine(caps.Bounding, adminSrc)
-	if err != nil {
-		return nil, err
-	}
 	c.confinementPrivileges(cf)
+	c.sysPrivilege(mounts, cf.sysReadonly)
 	user, err := c.user()
 	if err != nil {
 		return nil, err

@@ -13,8 +13,9 @@ import (
 )
 
 // defaultMounts are the filesystems every container gets, keyed by destination. The
-// options are Docker's, as in LinuxKit; readonly makes /dev and /sys read-only too.
-func defaultMounts(readonly bool) map[string]specs.Mount {
+// options are Docker's, as in LinuxKit; readonly makes /dev and /sys read-only too, and
+// sysReadonly /sys alone.
+func defaultMounts(readonly, sysReadonly bool) map[string]specs.Mount {
 	ro := func(opts ...string) []string {
 		if readonly {
 			return append(opts, "ro")
@@ -27,7 +28,7 @@ func defaultMounts(readonly bool) map[string]specs.Mount {
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: ro("nosuid", "noexec", "nodev")},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: sysOptions(readonly || sysReadonly)},
 		{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
 	}
 	m := make(map[string]specs.Mount, len(ms))
@@ -37,13 +38,21 @@ func defaultMounts(readonly bool) map[string]specs.Mount {
 	return m
 }
 
+// sysOptions are the options of the default sysfs mount at /sys.
+func sysOptions(readonly bool) []string {
+	if readonly {
+		return []string{"nosuid", "noexec", "nodev", "ro"}
+	}
+	return []string{"nosuid", "noexec", "nodev"}
+}
+
 // mounts layers the default mounts, tmpfs, binds and mounts entries (a later one
 // replaces an earlier one at the same destination) and sorts them by destination, which
 // puts every mount after the mount of its parent directory.
-func (c *converter) mounts(readonly bool) ([]specs.Mount, error) {
+func (c *converter) mounts(readonly, sysReadonly bool) ([]specs.Mount, error) {
 	y, l := c.yaml, c.label
-	mounts := defaultMounts(readonly)
-	defaults := defaultMounts(readonly)
+	mounts := defaultMounts(readonly, sysReadonly)
+	defaults := defaultMounts(readonly, sysReadonly)
 	for _, s := range pick(y.Tmpfs, l.Tmpfs, nil) {
 		t, err := spec.ParseTmpfs(s)
 		if err != nil {

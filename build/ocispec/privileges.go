@@ -201,6 +201,24 @@ func (c *converter) confinementPrivileges(cf *confinement) {
 	c.grant(AspectConfinement, fmt.Sprintf("nnp=%t", cf.noNewPrivileges), cf.nnpSrc, !cf.noNewPrivileges)
 }
 
+// sysPrivilege records a read-write sysfs at /sys, which only the YAML's or label's
+// mounts can give a container whose confinement (sysReadonly) wants it read-only; mounts
+// are the mounts in effect.
+func (c *converter) sysPrivilege(mounts []specs.Mount, sysReadonly bool) {
+	i := slices.IndexFunc(mounts, func(m specs.Mount) bool { return m.Destination == "/sys" })
+	if !sysReadonly || i < 0 || mounts[i].Type != "sysfs" || slices.Contains(mounts[i].Options, "ro") {
+		return
+	}
+	src := FromLabel
+	if slices.ContainsFunc(deref(c.yaml.Mounts), func(m specs.Mount) bool {
+		n, err := spec.NormalizeMount(m)
+		return err == nil && n.Destination == "/sys"
+	}) {
+		src = FromYAML
+	}
+	c.grant(AspectConfinement, "sys=rw", src, true)
+}
+
 // namespacePrivileges records the host namespaces the container shares. A label that
 // sets the default value grants nothing. The host's user namespace is left out: sharing
 // it is what every container without user namespaces does.

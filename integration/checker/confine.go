@@ -7,8 +7,12 @@ import (
 	"syscall"
 )
 
+// sysfsFiles are root-owned, writable sysfs files; the first that exists is tried. Keel's
+// kernel has the RCU ones (CONFIG_SMP); the others are for other kernels.
+var sysfsFiles = []string{"/sys/kernel/rcu_expedited", "/sys/power/state", "/sys/kernel/mm/transparent_hugepage/enabled"}
+
 // confinement reports what a container's defaults let it do: want is "confined" (a
-// container without capabilities: /proc/sys and /proc/sysrq-trigger read-only,
+// container without capabilities: /proc/sys, /proc/sysrq-trigger and /sys read-only,
 // /proc/interrupts masked, containerd's seccomp profile and no new privileges) or
 // "privileged" (capabilities: all, which keeps none of these).
 func confinement(want string) {
@@ -47,6 +51,25 @@ func confinement(want string) {
 		readOnly := errors.Is(err, syscall.EROFS)
 		check(want+"-readonly "+p, readOnly == confined, "write: %v", err)
 	}
+	// A root-owned sysfs file (mode 0644): root without capabilities may write it unless
+	// /sys is read-only. Opened for writing and closed, nothing written.
+	sysfile := "none"
+	for _, p := range sysfsFiles {
+		if _, err := os.Stat(p); err == nil {
+			sysfile = p
+			break
+		}
+	}
+	f, err := os.OpenFile(sysfile, os.O_WRONLY, 0)
+	if err == nil {
+		f.Close()
+	}
+	opened := err == nil
+	if confined {
+		opened = !errors.Is(err, syscall.EROFS)
+	}
+	check(want+"-sysfs "+sysfile, opened != confined, "open for writing: %v", err)
+
 	// A masked file is /dev/null bound over it.
 	masked, detail := false, ""
 	if st, err := os.Stat("/proc/interrupts"); err != nil {
