@@ -28,3 +28,50 @@ func TarFile(name string) string { return name + ".tar" }
 
 // SBOMFile is the software bill of materials, an SPDX 2.3 JSON document (keel build --sbom).
 func SBOMFile(name string) string { return name + ".spdx.json" }
+
+// The bootable images (docs/formats.md) are named by their boot: firmwareSuffix before the
+// extension says which firmware boots them, and the extension what kind of image they are.
+// build/qemu's DetectImage reads both back from a file's name.
+const (
+	EFISuffix  = "-efi"  // booted through UEFI firmware
+	BIOSSuffix = "-bios" // booted through a PC BIOS (a hybrid ISO boots UEFI as well)
+
+	ISOExt   = ".iso"   // a CD-ROM image
+	RawExt   = ".raw"   // a raw disk image
+	QCOW2Ext = ".qcow2" // a qcow2 disk image
+	VHDExt   = ".vhd"   // a dynamic VHD
+	VMDKExt  = ".vmdk"  // a monolithic sparse VMDK
+	EFIExt   = ".efi"   // an EFI program: a Unified Kernel Image
+)
+
+// firmware is EFISuffix or BIOSSuffix.
+func firmware(bios bool) string {
+	if bios {
+		return BIOSSuffix
+	}
+	return EFISuffix
+}
+
+// UKIFile is the Unified Kernel Image (format uki).
+func UKIFile(name string) string { return name + "-uki" + EFIExt }
+
+// ISOFile is the ISO image (formats iso-efi, iso-bios).
+func ISOFile(name string, bios bool) string { return name + firmware(bios) + ISOExt }
+
+// RawFile is the raw disk image (formats raw-efi, raw-bios).
+func RawFile(name string, bios bool) string { return name + firmware(bios) + RawExt }
+
+// QCOW2File is the qcow2 disk image (formats qcow2-efi, qcow2-bios).
+func QCOW2File(name string, bios bool) string { return name + firmware(bios) + QCOW2Ext }
+
+// VHDFile is raw-efi as a dynamic VHD (format vhd).
+func VHDFile(name string) string { return name + VHDExt }
+
+// VMDKFile is raw-efi as a VMDK (format vmdk).
+func VMDKFile(name string) string { return name + VMDKExt }
+
+// GCPFile is raw-efi as Compute Engine's image import takes it (format gcp).
+func GCPFile(name string) string { return name + "-gcp.tar.gz" }
+
+// AWSFile is raw-efi in whole GiB for EC2's snapshot import (format aws).
+func AWSFile(name string) string { return name + "-aws" + RawExt }

@@ -46,17 +46,17 @@ var formats = []format{
 		return []string{guest.SquashfsFile(n), guest.KernelFile(n), guest.CmdlineFile(n)}
 	}, false, false},
 	{FormatTar, func(n string) []string { return []string{guest.TarFile(n)} }, false, false},
-	{FormatUKI, func(n string) []string { return []string{n + "-uki.efi"} }, true, false},
-	{FormatISOEFI, func(n string) []string { return []string{n + "-efi.iso"} }, true, false},
-	{FormatISOBIOS, func(n string) []string { return []string{n + "-bios.iso"} }, true, true},
-	{FormatRawEFI, func(n string) []string { return []string{n + "-efi.raw"} }, true, false},
-	{FormatQCOW2EFI, func(n string) []string { return []string{n + "-efi.qcow2"} }, true, false},
-	{FormatRawBIOS, func(n string) []string { return []string{n + "-bios.raw"} }, false, true},
-	{FormatQCOW2BIOS, func(n string) []string { return []string{n + "-bios.qcow2"} }, false, true},
-	{FormatVHD, func(n string) []string { return []string{n + ".vhd"} }, true, false},
-	{FormatVMDK, func(n string) []string { return []string{n + ".vmdk"} }, true, false},
-	{FormatGCP, func(n string) []string { return []string{n + "-gcp.tar.gz"} }, true, false},
-	{FormatAWS, func(n string) []string { return []string{n + "-aws.raw"} }, true, false},
+	{FormatUKI, func(n string) []string { return []string{guest.UKIFile(n)} }, true, false},
+	{FormatISOEFI, func(n string) []string { return []string{guest.ISOFile(n, false)} }, true, false},
+	{FormatISOBIOS, func(n string) []string { return []string{guest.ISOFile(n, true)} }, true, true},
+	{FormatRawEFI, func(n string) []string { return []string{guest.RawFile(n, false)} }, true, false},
+	{FormatQCOW2EFI, func(n string) []string { return []string{guest.QCOW2File(n, false)} }, true, false},
+	{FormatRawBIOS, func(n string) []string { return []string{guest.RawFile(n, true)} }, false, true},
+	{FormatQCOW2BIOS, func(n string) []string { return []string{guest.QCOW2File(n, true)} }, false, true},
+	{FormatVHD, func(n string) []string { return []string{guest.VHDFile(n)} }, true, false},
+	{FormatVMDK, func(n string) []string { return []string{guest.VMDKFile(n)} }, true, false},
+	{FormatGCP, func(n string) []string { return []string{guest.GCPFile(n)} }, true, false},
+	{FormatAWS, func(n string) []string { return []string{guest.AWSFile(n)} }, true, false},
 }
 
 // Formats lists the output formats Write knows, in a fixed order.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/keel-os/keel/guest"
 )
 
 // How a bootable image reaches the guest (BootImage.Media).
@@ -24,7 +26,7 @@ type BootImage struct {
 }
 
 // diskFormats maps a disk image's extension to QEMU's block driver.
-var diskFormats = map[string]string{".raw": "raw", ".img": "raw", ".qcow2": "qcow2", ".vhd": "vpc", ".vmdk": "vmdk"}
+var diskFormats = map[string]string{guest.RawExt: "raw", ".img": "raw", guest.QCOW2Ext: "qcow2", guest.VHDExt: "vpc", guest.VMDKExt: "vmdk"}
 
 // DetectImage tells from its name how to boot the image file at path: NAME.iso as a CD-ROM,
 // NAME.raw, .img, .qcow2, .vhd and .vmdk as a disk through QEMU's driver for the format,
@@ -40,11 +42,11 @@ func DetectImage(path string) (BootImage, error) {
 	}
 	base := strings.ToLower(filepath.Base(path))
 	ext := filepath.Ext(base)
-	img := BootImage{Path: path, Format: "raw", UEFI: !strings.HasSuffix(strings.TrimSuffix(base, ext), "-bios")}
+	img := BootImage{Path: path, Format: "raw", UEFI: !strings.HasSuffix(strings.TrimSuffix(base, ext), guest.BIOSSuffix)}
 	switch {
-	case ext == ".iso":
+	case ext == guest.ISOExt:
 		img.Media = MediaCDROM
-	case ext == ".efi":
+	case ext == guest.EFIExt:
 		img.Media, img.UEFI = MediaKernel, true
 	case diskFormats[ext] != "":
 		img.Media, img.Format = MediaDisk, diskFormats[ext]

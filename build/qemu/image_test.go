@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keel-os/keel/guest"
 )
 
 func touch(t *testing.T, dir, name string) string {
@@ -124,5 +126,39 @@ func TestCommandRefusesImageBootsTheMachineCannotDo(t *testing.T) {
 	cfg.Kernel = "k"
 	if _, err := Command(cfg); err == nil {
 		t.Error("an image and a kernel both accepted")
+	}
+}
+
+func TestDetectImageReadsBackTheNamesPackageGuestGivesBootableImages(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "m")
+	for _, tc := range []struct {
+		file   string
+		media  string
+		format string
+		uefi   bool
+	}{
+		{guest.UKIFile(name), MediaKernel, "raw", true},
+		{guest.ISOFile(name, false), MediaCDROM, "raw", true},
+		{guest.ISOFile(name, true), MediaCDROM, "raw", false},
+		{guest.RawFile(name, false), MediaDisk, "raw", true},
+		{guest.RawFile(name, true), MediaDisk, "raw", false},
+		{guest.QCOW2File(name, false), MediaDisk, "qcow2", true},
+		{guest.QCOW2File(name, true), MediaDisk, "qcow2", false},
+		{guest.VHDFile(name), MediaDisk, "vpc", true},
+		{guest.VMDKFile(name), MediaDisk, "vmdk", true},
+		{guest.AWSFile(name), MediaDisk, "raw", true},
+	} {
+		if err := os.WriteFile(tc.file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img, err := DetectImage(tc.file)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(tc.file), err)
+			continue
+		}
+		if img.Media != tc.media || img.Format != tc.format || img.UEFI != tc.uefi {
+			t.Errorf("%s: %+v, want media %s, format %s, UEFI %v", filepath.Base(tc.file), img, tc.media, tc.format, tc.uefi)
+		}
 	}
 }
