@@ -14,16 +14,7 @@ func passing(arch string) Config {
 		if !r.AppliesTo(arch) {
 			continue
 		}
-		switch {
-		case r.Symbols[0] == "CONFIG_PANIC_TIMEOUT":
-			cfg[r.Symbols[0]] = "10"
-		case r.Symbols[0] == "CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE":
-			cfg[r.Symbols[0]] = "0xb0"
-		case r.Off:
-			cfg[r.Symbols[0]] = "n"
-		default:
-			cfg[r.Symbols[0]] = "y"
-		}
+		cfg[r.Symbols[0]] = r.Satisfying()
 	}
 	return cfg
 }

@@ -31,9 +31,10 @@ type Requirement struct {
 	// demand (Keel's init is the kernel's modprobe). Otherwise only y will do.
 	Module bool
 	// Accept, if set, decides instead of y, m or n: it is given the symbol's value ("" when
-	// absent), and Wants says what it accepts.
-	Accept func(value string) bool
-	Wants  string
+	// absent), Wants says what it accepts and Example is a value it accepts.
+	Accept  func(value string) bool
+	Wants   string
+	Example string
 	// Arches restricts the requirement to these architectures; nil means all.
 	Arches []string
 	// Why says what the symbol is for.
@@ -57,6 +58,18 @@ func (r Requirement) Want() string {
 		return "n or absent"
 	case r.Module:
 		return "y or m"
+	}
+	return "y"
+}
+
+// Satisfying is a value of the requirement's first symbol that meets it: "n" for an
+// off-requirement, "y" or Example otherwise.
+func (r Requirement) Satisfying() string {
+	switch {
+	case r.Accept != nil:
+		return r.Example
+	case r.Off:
+		return "n"
 	}
 	return "y"
 }
@@ -195,10 +208,10 @@ func HardeningRequirements() []Requirement {
 		only(off("no x32 ABI", "X86_X32_ABI", "X86_X32"), "amd64"),
 		on("the kernel log only for CAP_SYSLOG", "SECURITY_DMESG_RESTRICT"),
 		on("a corrupted kernel list or checked structure is a BUG, not a write through it", "BUG_ON_DATA_CORRUPTION"),
-		{List: Hardening, Symbols: []string{"CONFIG_PANIC_TIMEOUT"}, Accept: panicReboots, Wants: "a non-zero timeout",
+		{List: Hardening, Symbols: []string{"CONFIG_PANIC_TIMEOUT"}, Accept: panicReboots, Wants: "a non-zero timeout", Example: "10",
 			Why: "a panic (a dead PID 1 included) reboots the machine instead of hanging it"},
 		{List: Hardening, Symbols: []string{"CONFIG_MAGIC_SYSRQ_DEFAULT_ENABLE"}, Accept: sysrqHarmless,
-			Wants: "a mask without 0x1, 0x4, 0x8 or 0x40", Why: "SysRq cannot kill processes, dump memory state or take the keyboard"},
+			Wants: "a mask without 0x1, 0x4, 0x8 or 0x40", Example: "0xb0", Why: "SysRq cannot kill processes, dump memory state or take the keyboard"},
 	}
 }
 

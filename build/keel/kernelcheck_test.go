@@ -19,10 +19,10 @@ func passingConfig(arch string, extra ...string) string {
 		if !r.AppliesTo(arch) {
 			continue
 		}
-		if r.Off {
+		if v := r.Satisfying(); v == "n" {
 			b.WriteString("# " + r.Symbols[0] + " is not set\n")
 		} else {
-			b.WriteString(r.Symbols[0] + "=y\n")
+			b.WriteString(r.Symbols[0] + "=" + v + "\n")
 		}
 	}
 	for _, l := range extra {

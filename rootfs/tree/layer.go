@@ -24,8 +24,8 @@ const (
 // Default limits of Unpack, ApplyLayer and ApplyTar: a layer is unpacked into memory, and a
 // few kilobytes of compressed or sparse layer can claim gigabytes.
 const (
-	DefaultMaxFileSize  = 1 << 30 // 1 GiB: one regular file
-	DefaultMaxImageSize = 4 << 30 // 4 GiB: all the layers of an image
+	DefaultMaxFileSize  = 256 << 20 // 256 MiB: one regular file
+	DefaultMaxImageSize = 2 << 30   // 2 GiB: all the layers of an image
 )
 
 // ErrTooLarge is returned (wrapped) when unpacking would exceed a size limit.

@@ -82,7 +82,8 @@ func TestApplyTarRefusesSparseFileOverTheFileLimit(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{2 << 30, nil, "file of 2 GiB is over the 1 GiB limit for one file"},
+		{512 << 20, nil, "file of 512 MiB is over the 256 MiB limit for one file"}, // 3 KB of layer
+		{2 << 30, nil, "file of 2 GiB is over the 256 MiB limit for one file"},
 		{512 << 20, []Option{MaxFileSize(1 << 20)}, "file of 512 MiB is over the 1 MiB limit for one file"},
 	} {
 		tr := New()
