@@ -12,13 +12,14 @@ import (
 
 // TestBenchDrivesTheExampleFromItsConsoleShell runs keel bench on the example with one boot of
 // each image (the floor, Keel from its initramfs and from its squashfs) and a short restarts
-// boot. PID 1 has no benchmark mode: the benchmark types
+// boot, then searches the smallest memory each layout boots in with a short stay. PID 1 has no
+// benchmark mode: the benchmark types
 // keel-ctl at the getty shell once PID 1 said boot complete, and reads the final timeline
 // PID 1 prints after keel-ctl poweroff --timeline.
 func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 	needGuest(t)
 	out := t.TempDir()
-	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--out", out, "examples/keel.yml"); err != nil {
+	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--min-mem-stay", "3s", "--out", out, "examples/keel.yml"); err != nil {
 		t.Fatalf("keel bench: %v\n%s", err, msg)
 	}
 	data, err := os.ReadFile(filepath.Join(out, bench.JSONFile))
@@ -55,6 +56,23 @@ func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 	}
 	if rs := r.Restarts; rs == nil || rs.Done != 4 || len(rs.Samples) != 4 || rs.Before.PID1VmHWM <= 0 {
 		t.Errorf("restarts: %+v; want 4 done, memory before them and after each", rs)
+	}
+	if len(r.MinMemory) != 2 || r.MinMemory[0].Name != "kernel+initrd" || r.MinMemory[1].Name != "kernel+squashfs" {
+		t.Errorf("min memory %+v: want the initramfs's and the squashfs's", r.MinMemory)
+	}
+	for _, m := range r.MinMemory {
+		if m.Error != "" || m.MiB <= 0 || m.MiB > 1024 || len(m.Probes) < 2 {
+			t.Errorf("min memory %s: %d MiB, error %q, %d probes: want a size found by bisection", m.Name, m.MiB, m.Error, len(m.Probes))
+			continue
+		}
+		for _, p := range m.Probes {
+			console, err := os.ReadFile(p.Console)
+			if err != nil {
+				t.Error(err)
+			} else if p.OK && !strings.Contains(string(console), "keel-ctl status") {
+				t.Errorf("%s: a probe that passed without keel-ctl status", p.Console)
+			}
+		}
 	}
 	for _, f := range []string{bench.MDFile, bench.ChartFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {

@@ -56,6 +56,12 @@ type Options struct {
 	// Restarts is how many service restarts (keel-ctl restart) one more Keel boot makes,
 	// with PID 1's memory sampled along the way; default 100, and negative skips that boot.
 	Restarts int
+	// MinMem is the resolution, in MiB, of the search for the smallest guest memory each
+	// layout boots in (see MinMem); default 4, and negative skips the search.
+	MinMem int
+	// MinMemStay is how long a guest must stay up after boot complete to pass a probe of
+	// that search; default 60 s.
+	MinMemStay time.Duration
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }
@@ -105,6 +111,20 @@ func (o *Options) defaults() error {
 	if o.Restarts == 0 {
 		o.Restarts = 100
 	}
+	if o.MinMem == 0 {
+		o.MinMem = 4
+	}
+	if o.MinMemStay == 0 {
+		o.MinMemStay = time.Minute
+	}
+	if o.MinMemStay < 0 {
+		return fmt.Errorf("bench: min-mem stay %s: want a positive duration", o.MinMemStay)
+	}
+	if o.MinMem > 0 {
+		if _, err := parseMiB(o.Mem); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+	}
 	if o.BootTimeout == 0 {
 		o.BootTimeout = 10 * time.Minute
 	}
@@ -151,6 +171,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if opts.Restarts > 0 {
 		r.Config.Restarts = opts.Restarts
+	}
+	if opts.MinMem > 0 {
+		r.Config.MinMemResolution, r.Config.MinMemStay = opts.MinMem, opts.MinMemStay.Seconds()
 	}
 	if r.Size, err = imageSize(img); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
@@ -224,6 +247,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		logf("restarts: %d of %d done in %.1f s", samples[len(samples)-1].Restarts, opts.Restarts,
 			run.Timeline.ShutdownStart-run.Timeline.ServicesReady)
 		r.Runs = append(r.Runs, run)
+	}
+	if opts.MinMem > 0 {
+		for _, t := range targets[1:] {
+			name := layoutName(t.Kind)
+			logf("searching the smallest memory %s boots in and stays up %s with (%d to %s MiB, to %d MiB)",
+				name, opts.MinMemStay, minMemLow, opts.Mem, opts.MinMem)
+			m, err := searchMinMem(ctx, settings, t, name, services, minMemLow, opts.MinMem, opts.MinMemStay, consoleDir, logf)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			if m.Error != "" {
+				logf("warning: min memory %s: %s", name, m.Error)
+			} else {
+				logf("min memory %s: %d MiB", name, m.MiB)
+			}
+			r.MinMemory = append(r.MinMemory, m)
+		}
 	}
 	r.summarize()
 	if err := writeResult(r, opts.OutDir); err != nil {

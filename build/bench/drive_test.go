@@ -76,6 +76,8 @@ func (g *fakeGuest) run(cmd string) bool {
 			g.print("", "Welcome to Keel. /dev/ttyS0 is a root shell.")
 			return false
 		}
+	case cmd == "keel-ctl status":
+		g.print("NAME   STATE    PID  STARTS  LAST EXIT  NEXT START  UPTIME", "getty  running  120  1       -          -           61s")
 	case cmd == "keel-ctl poweroff --timeline":
 		g.print("keel: power off requested", `keel: timeline {"clock":"boottime","services_ready":3.4,"shutdown_start":9,"shutdown_end":9.3}`, "keel: power off")
 		g.feed.Close()

@@ -53,6 +53,10 @@ func Markdown(r *Result) string {
 		}
 	}
 
+	if len(r.MinMemory) > 0 {
+		b.WriteString(minMemMarkdown(r))
+	}
+
 	if rs := r.Restarts; rs != nil {
 		fmt.Fprintf(&b, "\n%d of %d service restarts (`keel-ctl restart`: stop, new task) took %.1f s in one more boot.\n\n",
 			rs.Done, rs.Requested, rs.Seconds)
@@ -169,6 +173,46 @@ func thousands(n int64) string {
 	}
 	if neg {
 		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// minMemMarkdown is the minimum-memory table: a column per layout, its probes below.
+func minMemMarkdown(r *Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| smallest `-m` that reaches services-ready and stays up %s s |", strconv.FormatFloat(r.Config.MinMemStay, 'f', -1, 64))
+	for _, m := range r.MinMemory {
+		fmt.Fprintf(&b, " %s |", m.Name)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("--:|", len(r.MinMemory)) + "\n")
+	fmt.Fprintf(&b, "| MiB (to %d MiB) |", r.Config.MinMemResolution)
+	for _, m := range r.MinMemory {
+		switch {
+		case m.Error != "":
+			b.WriteString(" — |")
+		case m.Failed == 0:
+			fmt.Fprintf(&b, " ≤ %d |", m.MiB)
+		default:
+			fmt.Fprintf(&b, " **%d** |", m.MiB)
+		}
+	}
+	b.WriteString("\n| probes (MiB: ✓ passed, ✗ failed) |")
+	for _, m := range r.MinMemory {
+		var ps []string
+		for _, p := range m.Probes {
+			mark := "✗"
+			if p.OK {
+				mark = "✓"
+			}
+			ps = append(ps, fmt.Sprintf("%d %s", p.MiB, mark))
+		}
+		fmt.Fprintf(&b, " %s |", strings.Join(ps, ", "))
+	}
+	b.WriteString("\n")
+	for _, m := range r.MinMemory {
+		if m.Error != "" {
+			fmt.Fprintf(&b, "\n**%s: no minimum found: %s**\n", m.Name, m.Error)
+		}
 	}
 	return b.String()
 }

@@ -29,6 +29,9 @@ type Result struct {
 	// Layouts compares the boots of the root as an initramfs and as a squashfs on a disk.
 	Layouts []Layout `json:"layouts,omitempty"`
 
+	// MinMemory is the smallest guest memory each layout booted in and stayed up with.
+	MinMemory []MinMem `json:"min_memory,omitempty"`
+
 	Size  Size       `json:"size"`
 	Build BuildTimes `json:"build"`
 
@@ -61,6 +64,9 @@ type Settings struct {
 	FloorCmdline string   `json:"floor_cmdline"`
 	Compression  string   `json:"compression"`        // the initramfs's: zstd, zstd-max...
 	Restarts     int      `json:"restarts,omitempty"` // service restarts in the restarts boot
+	// MinMemResolution and MinMemStay (seconds) are the minimum-memory search's, when it ran.
+	MinMemResolution int     `json:"min_mem_resolution_mib,omitempty"`
+	MinMemStay       float64 `json:"min_mem_stay_s,omitempty"`
 }
 
 // Restarts is what the restarts boot measured.
@@ -299,8 +305,8 @@ func (r *Result) layouts() []Layout {
 		kind, name string
 		bytes      int64
 	}{
-		{KindKeel, "kernel+initrd", r.Size.InitrdCompressed},
-		{KindSquashfs, "kernel+squashfs", r.Size.Squashfs},
+		{KindKeel, layoutName(KindKeel), r.Size.InitrdCompressed},
+		{KindSquashfs, layoutName(KindSquashfs), r.Size.Squashfs},
 	} {
 		var pid1, ready, mem, wall []float64
 		for _, run := range r.Runs {
@@ -322,4 +328,12 @@ func (r *Result) layouts() []Layout {
 		return nil // one layout: the boot table says it all
 	}
 	return out
+}
+
+// layoutName is the keel build format a Keel boot kind booted.
+func layoutName(kind string) string {
+	if kind == KindSquashfs {
+		return "kernel+squashfs"
+	}
+	return "kernel+initrd"
 }

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/keel-os/keel/build/bench"
 	"github.com/keel-os/keel/rootfs/initrd"
@@ -15,6 +16,23 @@ import (
 // benchCmd is `keel bench`: boots a YAML's image and a bare-kernel floor alternately under
 // QEMU and reports the boot timeline, memory, image size and build times (build/bench).
 func benchCmd(args []string, stdout, stderr io.Writer) error {
+	opts, err := benchOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	r, err := bench.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, bench.Markdown(r))
+	fmt.Fprintf(stdout, "\nwrote %s, %s and %s in %s\n", bench.JSONFile, bench.MDFile, bench.ChartFile, opts.OutDir)
+	return nil
+}
+
+// benchOptions parses keel bench's arguments.
+func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 	fs := newFlagSet("bench", stderr)
 	runs := fs.Int("runs", 5, "boots of each image (the floor and the YAML's)")
 	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
@@ -27,35 +45,32 @@ func benchCmd(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 0, "limit for each boot (default 10m)")
 	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
 	restarts := fs.Int("restarts", 100, "service restarts in one more boot, before memory is sampled again; 0 skips it")
+	minMem := fs.Bool("min-mem", true, "search, by bisection, the smallest guest memory each layout boots in and stays up with")
+	minMemStay := fs.Duration("min-mem-stay", time.Minute, "how long a guest must stay up after boot complete in that search")
 	files, err := parse(fs, args)
 	if err != nil {
-		return err
+		return bench.Options{}, err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(stderr, "usage: keel bench [--runs N] [--out DIR] [--arch ARCH] a.yml [b.yml...]")
-		return errUsage
+		fmt.Fprintln(stderr, "usage: keel bench [--runs N] [--out DIR] [--arch ARCH] [--min-mem=false] a.yml [b.yml...]")
+		return bench.Options{}, errUsage
 	}
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {
-		return err
+		return bench.Options{}, err
 	}
 	cache, err := cacheDir()
 	if err != nil {
-		return err
+		return bench.Options{}, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	r, err := bench.Run(ctx, bench.Options{
+	if *minMemStay <= 0 {
+		return bench.Options{}, fmt.Errorf("keel bench: --min-mem-stay %s: want a positive duration", *minMemStay)
+	}
+	return bench.Options{
 		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel, Compression: comp,
 		CacheDir: cache, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
-		Restarts: countOption(*restarts), Log: stderr,
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, bench.Markdown(r))
-	fmt.Fprintf(stdout, "\nwrote %s, %s and %s in %s\n", bench.JSONFile, bench.MDFile, bench.ChartFile, *out)
-	return nil
+		Restarts: countOption(*restarts), MinMem: minMemOption(*minMem), MinMemStay: *minMemStay, Log: stderr,
+	}, nil
 }
 
 // countOption maps a count flag where 0 skips (--build-runs, --restarts) to its
@@ -65,4 +80,12 @@ func countOption(n int) int {
 		return -1
 	}
 	return n
+}
+
+// minMemOption maps --min-mem to bench.Options.MinMem: the default resolution, or skip.
+func minMemOption(on bool) int {
+	if on {
+		return 0
+	}
+	return -1
 }
