@@ -11,7 +11,9 @@
 // YAML describes. It reads the timeline PID 1 prints just before reboot(2) (see Timeline) and
 // reports medians and extremes of each boot stage, PID 1's and containerd's memory, the
 // image's size broken down by part, and how long `keel build` takes with a cold and a warm
-// cache. Run writes bench.json, bench.md and a boot chart, timeline.svg.
+// cache. Last it searches, by bisection over the guest's memory, the smallest -m with which
+// each layout (initramfs, squashfs) boots and stays up (Options.MinMem). Run writes
+// bench.json, bench.md and a boot chart, timeline.svg.
 //
 // All times from the guest are seconds of CLOCK_BOOTTIME: the kernel starts at 0, so the
 // floor's uptime is what the kernel alone costs and every later stage is PID 1's doing.
