@@ -19,7 +19,7 @@ import (
 func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 	needGuest(t)
 	out := t.TempDir()
-	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--min-mem-stay", "3s", "--out", out, "examples/keel.yml"); err != nil {
+	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--min-mem-stay", "3s", "--min-mem-resolution", "128", "--out", out, "examples/keel.yml"); err != nil {
 		t.Fatalf("keel bench: %v\n%s", err, msg)
 	}
 	data, err := os.ReadFile(filepath.Join(out, bench.JSONFile))

@@ -46,6 +46,7 @@ func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 	buildRuns := fs.Int("build-runs", 3, "rounds of keel build timings (store, cold, warm); 0 skips them")
 	restarts := fs.Int("restarts", 100, "service restarts in one more boot, before memory is sampled again; 0 skips it")
 	minMem := fs.Bool("min-mem", true, "search, by bisection, the smallest guest memory each layout boots in and stays up with")
+	minMemRes := fs.Int("min-mem-resolution", 4, "MiB to which that search narrows the smallest memory")
 	minMemStay := fs.Duration("min-mem-stay", time.Minute, "how long a guest must stay up after boot complete in that search")
 	files, err := parse(fs, args)
 	if err != nil {
@@ -63,13 +64,16 @@ func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 	if err != nil {
 		return bench.Options{}, err
 	}
+	if *minMemRes < 1 {
+		return bench.Options{}, fmt.Errorf("keel bench: --min-mem-resolution %d: want at least 1 MiB", *minMemRes)
+	}
 	if *minMemStay <= 0 {
 		return bench.Options{}, fmt.Errorf("keel bench: --min-mem-stay %s: want a positive duration", *minMemStay)
 	}
 	return bench.Options{
 		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel, Compression: comp,
 		CacheDir: cache, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
-		Restarts: countOption(*restarts), MinMem: minMemOption(*minMem), MinMemStay: *minMemStay, Log: stderr,
+		Restarts: countOption(*restarts), MinMem: minMemOption(*minMem, *minMemRes), MinMemStay: *minMemStay, Log: stderr,
 	}, nil
 }
 
@@ -82,10 +86,11 @@ func countOption(n int) int {
 	return n
 }
 
-// minMemOption maps --min-mem to bench.Options.MinMem: the default resolution, or skip.
-func minMemOption(on bool) int {
+// minMemOption maps --min-mem and --min-mem-resolution to bench.Options.MinMem: the
+// resolution, or skip.
+func minMemOption(on bool, resolution int) int {
 	if on {
-		return 0
+		return resolution
 	}
 	return -1
 }
