@@ -67,12 +67,7 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 		paths = append(paths, p)
 		return f, p, nil
 	}
-	written := map[string]bool{} // kernel+initrd and kernel+squashfs share the kernel and cmdline
 	create := func(name string, write func(w io.Writer) error) error {
-		if written[name] {
-			return nil
-		}
-		written[name] = true
 		f, p, err := open(name)
 		if err != nil {
 			return err
@@ -97,8 +92,13 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 		}
 		return nil
 	}
-	// The kernel and its command line, for kernel+initrd and kernel+squashfs.
+	// The kernel and its command line, once for kernel+initrd and kernel+squashfs together.
+	kernelWritten := false
 	writeKernel := func() error {
+		if kernelWritten {
+			return nil
+		}
+		kernelWritten = true
 		if err := create(guest.KernelFile(opts.Name), func(w io.Writer) error { _, err := w.Write(img.Kernel); return err }); err != nil {
 			return err
 		}
@@ -138,8 +138,8 @@ func Write(img *Image, opts WriteOptions) (paths []string, err error) {
 			if img.Kernel == nil {
 				return nil, errors.New("format kernel+squashfs needs a kernel: the YAML has no kernel image")
 			}
-			if err := create(guest.SquashfsFile(opts.Name), func(w io.Writer) error {
-				return squashfs.Write(w, img.Root, squashfs.Options{Epoch: img.Epoch, Compression: opts.SquashfsCompression})
+			if err := createFile(guest.SquashfsFile(opts.Name), func(f *os.File) error {
+				return squashfs.Write(f, img.Root, squashfs.Options{Epoch: img.Epoch, Compression: opts.SquashfsCompression})
 			}); err != nil {
 				return nil, err
 			}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/keel-os/keel/build/qemu"
 	"github.com/keel-os/keel/build/spec"
 	"github.com/keel-os/keel/guest"
 	"github.com/keel-os/keel/rootfs/image"
@@ -121,7 +122,7 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("bench: min-mem stay %s: want a positive duration", o.MinMemStay)
 	}
 	if o.MinMem > 0 {
-		if _, err := parseMiB(o.Mem); err != nil {
+		if _, err := qemu.ParseMem(o.Mem); err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/keel-os/keel/build/qemu"
 )
 
 // The minimum-memory search: bisection over whole MiB between minMemLow, which is expected to
@@ -92,29 +94,12 @@ func bisectMem(low, high, res int, probe probeFunc) (MinMem, error) {
 	return m, nil
 }
 
-// parseMiB reads a qemu -m size ("1G", "512M", "2048": MiB) as whole MiB.
-func parseMiB(s string) (int, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := 1
-	switch {
-	case strings.HasSuffix(t, "G"):
-		mult, t = 1024, strings.TrimSuffix(t, "G")
-	case strings.HasSuffix(t, "M"):
-		t = strings.TrimSuffix(t, "M")
-	}
-	n, err := strconv.Atoi(t)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("guest memory %q: want MiB, or a number with M or G", s)
-	}
-	return n * mult, nil
-}
-
 // searchMinMem bisects target's memory (see bisectMem) and writes each probe's console to
 // consoleDir/minmem-<kind>-<MiB>.log. A search that found nothing is reported in the
 // result's Error; only an interrupted benchmark returns an error.
 func searchMinMem(ctx context.Context, s bootSettings, target bootTarget, name string, services []string,
 	low, res int, stay time.Duration, consoleDir string, logf func(string, ...any)) (MinMem, error) {
-	high, err := parseMiB(s.Mem)
+	high, err := qemu.ParseMem(s.Mem)
 	if err != nil {
 		return MinMem{Name: name, Error: err.Error()}, nil
 	}

@@ -97,19 +97,6 @@ func TestBisectMemRefusesABadRange(t *testing.T) {
 	}
 }
 
-func TestParseMiBReadsQEMUSizes(t *testing.T) {
-	for s, want := range map[string]int{"1G": 1024, "2g": 2048, "512M": 512, "2048": 2048} {
-		if got, err := parseMiB(s); err != nil || got != want {
-			t.Errorf("parseMiB(%q) = %d, %v; want %d", s, got, err, want)
-		}
-	}
-	for _, s := range []string{"", "1.5G", "0", "12K", "lots"} {
-		if _, err := parseMiB(s); err == nil {
-			t.Errorf("parseMiB(%q) succeeded", s)
-		}
-	}
-}
-
 func TestServicesHealthyWantsEveryServiceRunningAndStartedOnce(t *testing.T) {
 	table := []string{
 		"keel:/# keel-ctl status; echo keel-bench-$((2+1)).",

@@ -64,6 +64,20 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// ParseMem reads a guest memory size as qemu -m takes it ("1G", "512M", or a bare number of
+// MiB) and returns it in whole MiB.
+func ParseMem(s string) (int, error) {
+	t := strings.TrimSpace(s)
+	if n, err := strconv.Atoi(t); err == nil && n > 0 {
+		return n, nil
+	}
+	n, err := ParseSize(t)
+	if err != nil || n < 1<<20 || n%(1<<20) != 0 {
+		return 0, fmt.Errorf("guest memory %q: want whole MiB: a number of MiB, or one with M or G", s)
+	}
+	return int(n >> 20), nil
+}
+
 // prepareDisks creates every missing disk file: raw ones sparse (truncate), qcow2 ones
 // with qemu-img.
 func prepareDisks(ctx context.Context, disks []Disk) error {

@@ -89,3 +89,16 @@ func TestPrepareDisksCreatesQcow2WithQemuImg(t *testing.T) {
 		t.Errorf("%s starts with %q, want the qcow2 magic", name, head)
 	}
 }
+
+func TestParseMemReadsQEMUSizesInWholeMiB(t *testing.T) {
+	for s, want := range map[string]int{"1G": 1024, "2g": 2048, "512M": 512, "2048": 2048, "1GiB": 1024} {
+		if got, err := ParseMem(s); err != nil || got != want {
+			t.Errorf("ParseMem(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "1.5G", "0", "12K", "lots"} {
+		if _, err := ParseMem(s); err == nil {
+			t.Errorf("ParseMem(%q) succeeded", s)
+		}
+	}
+}

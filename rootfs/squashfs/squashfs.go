@@ -12,10 +12,8 @@ package squashfs
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,9 +62,9 @@ func ParseCompression(s string) (Compression, error) {
 	return "", fmt.Errorf("unknown squashfs compression %q (want none or zstd)", s)
 }
 
-// Write writes t to w as a squashfs image. The image is made in a
-// temporary directory and copied to w, as mksquashfs needs a file it can seek.
-func Write(w io.Writer, t *tree.Tree, opts Options) error {
+// Write writes t as a squashfs image into f, an empty file mksquashfs overwrites by its name
+// (it needs a file it can seek, not a stream).
+func Write(f *os.File, t *tree.Tree, opts Options) error {
 	bin, err := exec.LookPath(Command)
 	if err != nil {
 		return fmt.Errorf("squashfs: needs %s (Debian package squashfs-tools): %w", Command, err)
@@ -82,18 +80,12 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 	if bs < 4<<10 || bs > 1<<20 || bs&(bs-1) != 0 {
 		return fmt.Errorf("squashfs: block size %d: want a power of two from 4096 to 1048576", bs)
 	}
-	dir, err := os.MkdirTemp("", "keel-squashfs-")
-	if err != nil {
-		return fmt.Errorf("squashfs: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	img := filepath.Join(dir, "root.img")
 	epoch := opts.Epoch
 	if epoch.Before(time.Unix(0, 0)) {
 		epoch = time.Unix(0, 0)
 	}
 	sec := strconv.FormatInt(epoch.Unix(), 10)
-	cmd := exec.Command(bin, args(img, sec, comp, bs)...)
+	cmd := exec.Command(bin, args(f.Name(), sec, comp, bs)...)
 	// mksquashfs refuses SOURCE_DATE_EPOCH beside the times given as options.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "SOURCE_DATE_EPOCH=") })
 	var out bytes.Buffer
@@ -120,14 +112,6 @@ func Write(w io.Writer, t *tree.Tree, opts Options) error {
 		return fmt.Errorf("squashfs: %w", werr)
 	case err != nil:
 		return fmt.Errorf("squashfs: %s: %s: %w", Command, msg, err)
-	}
-	f, err := os.Open(img)
-	if err != nil {
-		return fmt.Errorf("squashfs: %w", err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(w, f); err != nil {
-		return fmt.Errorf("squashfs: %w", err)
 	}
 	return nil
 }
