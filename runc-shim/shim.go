@@ -23,6 +23,7 @@ func Main() {
 	// containerd daemon, the daemon's plugins are registered too: keep only the shim's own
 	// (its TTRPC services; the shim registers its internal and event plugins itself).
 	KeepOnly(plugins.TTRPCPlugin)
+	WrapTaskService()
 	shim.RunShim(context.Background(), manager.NewShimManager(RuntimeName))
 }
 
