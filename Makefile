@@ -69,8 +69,9 @@ run: image
 # Boot benchmark (docs/performance.md): bench/out/bench.md, bench.json, timeline.svg.
 BENCH_RUNS ?= 5
 BENCH_COMPRESS ?= zstd
+BENCH_CPUS ?= 1,2
 bench: packages
-	$(KEEL) bench --arch $(ARCH) --runs $(BENCH_RUNS) --compress $(BENCH_COMPRESS) --out bench/out examples/keel.yml
+	$(KEEL) bench --arch $(ARCH) --runs $(BENCH_RUNS) --cpus $(BENCH_CPUS) --compress $(BENCH_COMPRESS) --out bench/out examples/keel.yml
 
 vet:
 	$(GO) vet ./...

@@ -11,15 +11,15 @@ import (
 )
 
 // TestBenchDrivesTheExampleFromItsConsoleShell runs keel bench on the example with one boot of
-// each image (the floor, Keel from its initramfs and from its squashfs) and a short restarts
-// boot, then searches the smallest memory each layout boots in with a short stay. PID 1 has no
+// each image (the floor, Keel from its initramfs and from its squashfs) at 1 and 2 vCPUs and a
+// short restarts boot, then searches the smallest memory each layout boots in with a short stay. PID 1 has no
 // benchmark mode: the benchmark types
 // keel-ctl at the getty shell once PID 1 said boot complete, and reads the final timeline
 // PID 1 prints after keel-ctl poweroff --timeline.
 func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 	needGuest(t)
 	out := t.TempDir()
-	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--build-runs", "0", "--restarts", "4", "--min-mem-stay", "3s", "--min-mem-resolution", "128", "--out", out, "examples/keel.yml"); err != nil {
+	if msg, err := command(repo, keelBin, "bench", "--runs", "1", "--cpus", "1,2", "--build-runs", "0", "--restarts", "4", "--min-mem-stay", "3s", "--min-mem-resolution", "128", "--out", out, "examples/keel.yml"); err != nil {
 		t.Fatalf("keel bench: %v\n%s", err, msg)
 	}
 	data, err := os.ReadFile(filepath.Join(out, bench.JSONFile))
@@ -53,6 +53,17 @@ func TestBenchDrivesTheExampleFromItsConsoleShell(t *testing.T) {
 	inOrder(t, string(console), "keel: boot complete", "keel-ctl poweroff --timeline", "keel: power off requested", "keel: timeline {", "keel: power off")
 	if len(r.Layouts) != 2 || r.Layouts[1].Name != "kernel+squashfs" || r.Layouts[1].ServicesReady.Median <= 0 || r.Layouts[1].MemUsed.Median <= 0 || r.Size.Squashfs <= 0 {
 		t.Errorf("root layouts %+v, squashfs %d bytes: want the initramfs and the squashfs boots compared", r.Layouts, r.Size.Squashfs)
+	}
+	if len(r.VCPUs) != 4 {
+		t.Errorf("vCPU table %+v: want both layouts at 1 and 2 vCPUs", r.VCPUs)
+	}
+	for _, v := range r.VCPUs {
+		if v.ServicesReady.Median <= 0 || v.Ratio <= 0 || v.Busy.N != 1 || v.Parallel <= 0 {
+			t.Errorf("vCPU row %+v: want services ready, the ratio to that count's floor and the CPU busy", v)
+		}
+	}
+	if r.Ratio != r.VCPUs[0].Ratio {
+		t.Errorf("services ready / floor %v, the 1-vCPU initramfs row's %v: the main figures are the first count's", r.Ratio, r.VCPUs[0].Ratio)
 	}
 	if rs := r.Restarts; rs == nil || rs.Done != 4 || len(rs.Samples) != 4 || rs.Before.PID1VmHWM <= 0 {
 		t.Errorf("restarts: %+v; want 4 done, memory before them and after each", rs)

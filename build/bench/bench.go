@@ -38,8 +38,11 @@ type Options struct {
 	Mem    string   // guest memory; default 1G
 	// CPUs is the guest's virtual CPUs; default 1, as in the published numbers (under TCG
 	// each vCPU is a host thread).
-	CPUs  int
-	Accel string // default tcg: the numbers are TCG numbers
+	CPUs int
+	// MoreCPUs are further vCPU counts: the floor and both layouts boot Runs times at each,
+	// alternating with the boots at CPUs, for the vCPU table; the other figures are CPUs'.
+	MoreCPUs []int
+	Accel    string // default tcg: the numbers are TCG numbers
 	// Compression is the initramfs's, for the booted image and the timed builds; default
 	// initrd.Zstd, as keel build writes it.
 	Compression initrd.Compression
@@ -106,6 +109,11 @@ func (o *Options) defaults() error {
 	if o.CPUs < 0 {
 		return fmt.Errorf("bench: cpus %d: want at least 1", o.CPUs)
 	}
+	for _, n := range o.MoreCPUs {
+		if n < 1 || n == o.CPUs {
+			return fmt.Errorf("bench: more cpus %v: want counts of at least 1 other than %d", o.MoreCPUs, o.CPUs)
+		}
+	}
 	if o.BuildRuns == 0 {
 		o.BuildRuns = 3
 	}
@@ -167,7 +175,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: build: %w", err)
 	}
 	r.Config = Settings{
-		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: opts.CPUs, Mem: opts.Mem,
+		Files: opts.Files, Arch: opts.Arch, Runs: opts.Runs, Accel: opts.Accel, CPUs: opts.CPUs, MoreCPUs: opts.MoreCPUs, Mem: opts.Mem,
 		Cmdline: img.Cmdline, FloorCmdline: FloorCmdline, Compression: string(opts.Compression),
 	}
 	if opts.Restarts > 0 {
@@ -210,23 +218,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		{Kind: KindKeel, Kernel: img.Kernel, Initrd: img.Initrd, Cmdline: img.Cmdline, Drive: driveBoot},
 		{Kind: KindSquashfs, Kernel: img.Kernel, Root: img.Squashfs, Cmdline: img.Cmdline, Drive: driveBoot},
 	}
+	counts := append([]int{opts.CPUs}, opts.MoreCPUs...)
 	for n := 1; n <= opts.Runs; n++ {
-		for _, t := range targets {
-			log := filepath.Join(consoleDir, fmt.Sprintf("%s-%d.log", t.Kind, n))
-			run, err := bootOnce(ctx, settings, t, n, log)
-			if err != nil {
-				return nil, fmt.Errorf("bench: %w", err)
+		for _, cpus := range counts {
+			s := settings
+			s.CPUs = cpus
+			for _, t := range targets {
+				name, what := fmt.Sprintf("%s-%d.log", t.Kind, n), t.Kind
+				if cpus != opts.CPUs {
+					name, what = fmt.Sprintf("%s-%dcpus-%d.log", t.Kind, cpus, n), fmt.Sprintf("%s (%d vCPUs)", t.Kind, cpus)
+				}
+				run, err := bootOnce(ctx, s, t, n, filepath.Join(consoleDir, name))
+				if err != nil {
+					return nil, fmt.Errorf("bench: %w", err)
+				}
+				if len(run.OtherQEMUs) > 0 {
+					logf("warning: another QEMU ran during this boot (pids %v): its times are too long", run.OtherQEMUs)
+				}
+				if t.Kind == KindFloor {
+					logf("boot %d/%d %s: /init at %.3f s, qemu %.2f s", n, opts.Runs, what, run.FloorUptime, run.WallSeconds)
+				} else {
+					logf("boot %d/%d %s: services started at %.3f s, off at %.3f s, qemu %.2f s",
+						n, opts.Runs, what, run.Timeline.ServicesReady, run.Timeline.ShutdownEnd, run.WallSeconds)
+				}
+				r.Runs = append(r.Runs, run)
 			}
-			if len(run.OtherQEMUs) > 0 {
-				logf("warning: another QEMU ran during this boot (pids %v): its times are too long", run.OtherQEMUs)
-			}
-			if t.Kind == KindFloor {
-				logf("boot %d/%d floor: /init at %.3f s, qemu %.2f s", n, opts.Runs, run.FloorUptime, run.WallSeconds)
-			} else {
-				logf("boot %d/%d %s: services started at %.3f s, off at %.3f s, qemu %.2f s",
-					n, opts.Runs, t.Kind, run.Timeline.ServicesReady, run.Timeline.ShutdownEnd, run.WallSeconds)
-			}
-			r.Runs = append(r.Runs, run)
 		}
 	}
 	if opts.Restarts > 0 {

@@ -81,3 +81,42 @@ func TestOptionsBootOneVCPUUnlessToldAndRefuseANegativeCount(t *testing.T) {
 		t.Errorf("CPUs -1: err = %v, want one naming cpus -1", err)
 	}
 }
+
+func TestTheMainFiguresAreTheMainCountsAndTheVCPUTableComparesEachCount(t *testing.T) {
+	keel := func(cpus int, pid1, ready, busyAtPID1, busyAtReady float64) BootRun {
+		return BootRun{Kind: KindKeel, CPUs: cpus, Timeline: &Timeline{PID1Start: pid1, ServicesReady: ready,
+			CPUAtPID1: &CPU{User: busyAtPID1}, CPUAtServicesReady: &CPU{User: busyAtReady}}}
+	}
+	r := &Result{
+		Config: Settings{Runs: 1, Accel: "tcg", CPUs: 1, MoreCPUs: []int{2}, Mem: "1G"},
+		Runs: []BootRun{
+			{Kind: KindFloor, CPUs: 1, N: 1, FloorUptime: 1},
+			keel(1, 2, 4, 2, 4),
+			{Kind: KindFloor, CPUs: 2, N: 1, FloorUptime: 1.25},
+			keel(2, 1.5, 2.5, 2, 3.5),
+		},
+	}
+	r.summarize()
+	if r.Ratio != 4 {
+		t.Errorf("services ready / floor = %v, want 4 (the 1-vCPU boots alone)", r.Ratio)
+	}
+	if len(r.VCPUs) != 2 {
+		t.Fatalf("vCPU rows = %+v, want one per count", r.VCPUs)
+	}
+	two := r.VCPUs[1]
+	if two.CPUs != 2 || two.Layout != "kernel+initrd" || two.Ratio != 2 || two.PID1ToReady.Median != 1 ||
+		two.Busy.Median != 1.5 || two.Parallel != 1.5 {
+		t.Errorf("2-vCPU row = %+v; want ratio 2, PID 1 → ready 1 s, 1.5 s busy, 1.5 vCPUs busy", two)
+	}
+	md := Markdown(r)
+	if !strings.Contains(md, "| 2 | kernel+initrd | 1.25 | 1.50 | 2.50 | 2.00× | 1.00 | 1.50 | 1.50 |") {
+		t.Errorf("bench.md lacks the 2-vCPU row:\n%s", md)
+	}
+}
+
+func TestOptionsRefuseAnExtraVCPUCountEqualToTheMainOne(t *testing.T) {
+	o := Options{Files: []string{"a.yml"}, ModuleDir: t.TempDir(), CPUs: 2, MoreCPUs: []int{2}}
+	if err := o.defaults(); err == nil {
+		t.Error("MoreCPUs [2] with CPUs 2 was accepted")
+	}
+}

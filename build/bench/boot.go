@@ -28,7 +28,8 @@ const (
 // BootRun is one boot's raw data.
 type BootRun struct {
 	Kind        string    `json:"kind"` // KindFloor, KindKeel, KindSquashfs or KindRestarts
-	N           int       `json:"n"`    // 1.. within its kind
+	N           int       `json:"n"`    // 1.. within its kind and vCPU count
+	CPUs        int       `json:"cpus"` // the guest's virtual CPUs
 	WallSeconds float64   `json:"wall_s"`
 	FloorUptime float64   `json:"floor_uptime_s,omitempty"` // floor: uptime when /init ran
 	FloorCPU    *CPU      `json:"floor_cpu,omitempty"`      // floor: CPU time when /init ran
@@ -73,7 +74,7 @@ type bootSettings struct {
 // consoleLog, and parses what the run measures: the floor's uptime, or Keel's last timeline.
 // The wall time runs from starting QEMU until it exited.
 func bootOnce(ctx context.Context, s bootSettings, target bootTarget, n int, consoleLog string) (BootRun, error) {
-	r := BootRun{Kind: target.Kind, N: n, Console: consoleLog}
+	r := BootRun{Kind: target.Kind, N: n, CPUs: s.CPUs, Console: consoleLog}
 	var console syncBuffer
 	var feed lineFeed
 	cfg := qemu.Config{

@@ -12,6 +12,9 @@ func Markdown(r *Result) string {
 	c := r.Config
 	fmt.Fprintf(&b, "Boot of %s under QEMU (%s, %d vCPU, %s), %d runs each of the floor and Keel (from an initramfs and from a squashfs), alternating. ",
 		strings.Join(c.Files, " + "), c.Accel, c.CPUs, c.Mem, c.Runs)
+	if len(c.MoreCPUs) > 0 {
+		fmt.Fprintf(&b, "The vCPU table also boots each at %s vCPUs. ", strings.Trim(fmt.Sprint(c.MoreCPUs), "[]"))
+	}
 	fmt.Fprintf(&b, "Host: %s, %d cores; %s; %s. Kernel command line: `%s`.\n\n",
 		orDash(r.Host.CPU), r.Host.Cores, orDash(r.Host.QEMU), orDash(r.Host.Go), c.Cmdline)
 
@@ -50,6 +53,16 @@ func Markdown(r *Result) string {
 			fmt.Fprintf(&b, "| %s | %.2f MiB | %s | %s | %s kB | %s |\n", l.Name, float64(l.Bytes)/(1<<20),
 				secs(l.PID1Start.N, l.PID1Start.Median), secs(l.ServicesReady.N, l.ServicesReady.Median),
 				thousands(int64(l.MemUsed.Median+0.5)), secs(l.Wall.N, l.Wall.Median))
+		}
+	}
+
+	if len(r.VCPUs) > 0 {
+		b.WriteString("\n| vCPUs | root | floor | PID 1 starts | all services started | ÷ floor | PID 1 → services | CPU busy in it | vCPUs busy |\n|--:|---|--:|--:|--:|--:|--:|--:|--:|\n")
+		for _, v := range r.VCPUs {
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %.2f |\n", v.CPUs, v.Layout,
+				secs(v.Floor.N, v.Floor.Median), secs(v.PID1Start.N, v.PID1Start.Median),
+				secs(v.ServicesReady.N, v.ServicesReady.Median), ratio(v.Ratio),
+				secs(v.PID1ToReady.N, v.PID1ToReady.Median), cpuSecs(v.Busy.N, v.Busy.Median), v.Parallel)
 		}
 	}
 
@@ -95,7 +108,7 @@ func Markdown(r *Result) string {
 	row("initrd, "+r.Config.Compression+" (as booted)", s.InitrdCompressed)
 	row("initrd, uncompressed cpio", s.InitrdUncompressed)
 	if s.Squashfs > 0 {
-		row("squashfs root (kernel+squashfs), zstd", s.Squashfs)
+		row("squashfs root (kernel+squashfs), as booted", s.Squashfs)
 	}
 	for _, p := range s.Parts {
 		name := "&nbsp;&nbsp;" + p.Name

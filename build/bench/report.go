@@ -32,6 +32,9 @@ type Result struct {
 	// MinMemory is the smallest guest memory each layout booted in and stayed up with.
 	MinMemory []MinMem `json:"min_memory,omitempty"`
 
+	// VCPUs compares the boots at each vCPU count (when more than one was booted).
+	VCPUs []VCPURow `json:"vcpus,omitempty"`
+
 	Size  Size       `json:"size"`
 	Build BuildTimes `json:"build"`
 
@@ -59,6 +62,7 @@ type Settings struct {
 	Runs         int      `json:"runs"`
 	Accel        string   `json:"accel"`
 	CPUs         int      `json:"cpus"`
+	MoreCPUs     []int    `json:"more_cpus,omitempty"` // further vCPU counts, in the vCPU table
 	Mem          string   `json:"mem"`
 	Cmdline      string   `json:"cmdline"`
 	FloorCmdline string   `json:"floor_cmdline"`
@@ -187,8 +191,9 @@ func memOf(t *Timeline) Memory {
 func (r *Result) summarize() {
 	var floor, floorWall, keelWall, floorBusy, floorIdle []float64
 	var keel []*Timeline
-	for i := range r.Runs {
-		run := &r.Runs[i]
+	main := r.runsAt(r.Config.CPUs)
+	for i := range main {
+		run := &main[i]
 		switch run.Kind {
 		case KindFloor:
 			floor = append(floor, run.FloorUptime)
@@ -237,9 +242,10 @@ func (r *Result) summarize() {
 	for _, f := range cpuFields {
 		r.CPU = append(r.CPU, Metric{Key: f.key, Label: f.label, Unit: "s", Stat: SummarizeAmounts(collect(f))})
 	}
-	r.Layouts = r.layouts()
+	r.Layouts = layouts(main, r.Size)
+	r.VCPUs = r.vcpus()
 	r.Restarts = nil
-	for _, run := range r.Runs {
+	for _, run := range main {
 		s := run.RestartSamples
 		if run.Kind != KindRestarts || len(s) < 2 {
 			continue
@@ -253,7 +259,7 @@ func (r *Result) summarize() {
 			r.Restarts.Seconds = t.ShutdownStart - t.ServicesReady
 		}
 	}
-	r.ChartRun = chartRun(r.Runs, ready.Median)
+	r.ChartRun = chartRun(main, ready.Median)
 	r.Contended = 0
 	for _, run := range r.Runs {
 		if len(run.OtherQEMUs) > 0 {
@@ -299,17 +305,17 @@ func keelRun(runs []BootRun, n int) *BootRun {
 
 // layouts summarizes the Keel boots from the initramfs and, when there were any, those from
 // the squashfs.
-func (r *Result) layouts() []Layout {
+func layouts(runs []BootRun, size Size) []Layout {
 	var out []Layout
 	for _, l := range []struct {
 		kind, name string
 		bytes      int64
 	}{
-		{KindKeel, layoutName(KindKeel), r.Size.InitrdCompressed},
-		{KindSquashfs, layoutName(KindSquashfs), r.Size.Squashfs},
+		{KindKeel, layoutName(KindKeel), size.InitrdCompressed},
+		{KindSquashfs, layoutName(KindSquashfs), size.Squashfs},
 	} {
 		var pid1, ready, mem, wall []float64
-		for _, run := range r.Runs {
+		for _, run := range runs {
 			if run.Kind != l.kind || run.Timeline == nil {
 				continue
 			}
@@ -336,4 +342,74 @@ func layoutName(kind string) string {
 		return "kernel+squashfs"
 	}
 	return "kernel+initrd"
+}
+
+// runsAt are the runs booted with cpus vCPUs (runs recorded before the count was kept have
+// none, and were booted with the main count).
+func (r *Result) runsAt(cpus int) []BootRun {
+	var out []BootRun
+	for _, run := range r.Runs {
+		if run.CPUs == cpus || (run.CPUs == 0 && cpus == r.Config.CPUs) {
+			out = append(out, run)
+		}
+	}
+	return out
+}
+
+// VCPURow is one layout's boots at one vCPU count, against the floor's at that count.
+type VCPURow struct {
+	CPUs          int     `json:"cpus"`
+	Layout        string  `json:"layout"` // the keel build format
+	Floor         Stat    `json:"floor_uptime_s"`
+	PID1Start     Stat    `json:"pid1_start_s"`
+	ServicesReady Stat    `json:"services_ready_s"`
+	Ratio         float64 `json:"services_ready_over_floor"` // of the medians
+	PID1ToReady   Stat    `json:"pid1_to_ready_s"`          // per boot: services ready − PID 1 start
+	// Busy is the CPU time, summed over the vCPUs, spent from PID 1's start to services
+	// ready; Parallel is its median over PID1ToReady's: how many vCPUs were busy on average.
+	Busy     Stat    `json:"busy_s"`
+	Parallel float64 `json:"busy_vcpus"`
+}
+
+// vcpus compares the boots at each vCPU count, or is nil when one count was booted.
+func (r *Result) vcpus() []VCPURow {
+	if len(r.Config.MoreCPUs) == 0 {
+		return nil
+	}
+	var out []VCPURow
+	for _, cpus := range append([]int{r.Config.CPUs}, r.Config.MoreCPUs...) {
+		runs := r.runsAt(cpus)
+		var floor []float64
+		for _, run := range runs {
+			if run.Kind == KindFloor {
+				floor = append(floor, run.FloorUptime)
+			}
+		}
+		floorStat := Summarize(floor)
+		for _, kind := range []string{KindKeel, KindSquashfs} {
+			var pid1, ready, span, busy []float64
+			for _, run := range runs {
+				t := run.Timeline
+				if run.Kind != kind || t == nil {
+					continue
+				}
+				pid1, ready = append(pid1, t.PID1Start), append(ready, t.ServicesReady)
+				span = append(span, t.ServicesReady-t.PID1Start)
+				busy = append(busy, cpuBusy(t.CPUAtServicesReady)-cpuBusy(t.CPUAtPID1))
+			}
+			if len(ready) == 0 {
+				continue
+			}
+			row := VCPURow{CPUs: cpus, Layout: layoutName(kind), Floor: floorStat, PID1Start: Summarize(pid1),
+				ServicesReady: Summarize(ready), PID1ToReady: Summarize(span), Busy: SummarizeAmounts(busy)}
+			if floorStat.Median > 0 {
+				row.Ratio = row.ServicesReady.Median / floorStat.Median
+			}
+			if row.Busy.N > 0 && row.PID1ToReady.Median > 0 {
+				row.Parallel = row.Busy.Median / row.PID1ToReady.Median
+			}
+			out = append(out, row)
+		}
+	}
+	return out
 }

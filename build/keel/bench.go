@@ -6,6 +6,9 @@ import (
 	"io"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,7 +41,7 @@ func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 	out := fs.String("out", filepath.Join("bench", "out"), "directory for bench.json, bench.md, timeline.svg, images and console logs")
 	arch := fs.String("arch", "amd64", archUsage("target architecture"))
 	mem := fs.String("mem", "1G", "guest memory")
-	cpus := fs.Int("cpus", 1, "guest virtual CPUs (the published numbers are for 1)")
+	cpus := fs.String("cpus", "1", "guest virtual CPUs; a list (1,2) boots at each count, and the main figures are the first's")
 	accel := fs.String("accel", "tcg", "accelerator: tcg, kvm or auto")
 	compress := fs.String("compress", "zstd", "initrd compression of the booted and timed builds, as keel build's --compress")
 	cacheDir := cacheFlag(fs)
@@ -56,6 +59,10 @@ func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 		fmt.Fprintln(stderr, "usage: keel bench [--runs N] [--out DIR] [--arch ARCH] [--min-mem=false] a.yml [b.yml...]")
 		return bench.Options{}, errUsage
 	}
+	counts, err := parseCPUs(*cpus)
+	if err != nil {
+		return bench.Options{}, err
+	}
 	comp, err := initrd.ParseCompression(*compress)
 	if err != nil {
 		return bench.Options{}, err
@@ -71,7 +78,7 @@ func benchOptions(args []string, stderr io.Writer) (bench.Options, error) {
 		return bench.Options{}, fmt.Errorf("keel bench: --min-mem-stay %s: want a positive duration", *minMemStay)
 	}
 	return bench.Options{
-		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: *cpus, Accel: *accel, Compression: comp,
+		Files: files, Arch: *arch, Runs: *runs, OutDir: *out, Mem: *mem, CPUs: counts[0], MoreCPUs: counts[1:], Accel: *accel, Compression: comp,
 		CacheDir: cache, BootTimeout: *timeout, BuildRuns: countOption(*buildRuns),
 		Restarts: countOption(*restarts), MinMem: minMemOption(*minMem, *minMemRes), MinMemStay: *minMemStay, Log: stderr,
 	}, nil
@@ -93,4 +100,20 @@ func minMemOption(on bool, resolution int) int {
 		return resolution
 	}
 	return -1
+}
+
+// parseCPUs parses --cpus: vCPU counts, comma-separated, each at least 1 and named once.
+func parseCPUs(s string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("keel bench: --cpus %q: %q is not a vCPU count (want 1, or a list such as 1,2)", s, f)
+		}
+		if slices.Contains(counts, n) {
+			return nil, fmt.Errorf("keel bench: --cpus %q: %d is named twice", s, n)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
 }

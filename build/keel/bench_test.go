@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,5 +31,20 @@ func TestBenchSearchesTheMinimumMemoryByDefaultForAMinuteUnlessTold(t *testing.T
 	}
 	if _, err := benchOptions([]string{"--cache", t.TempDir(), "--min-mem-stay", "0s", "a.yml"}, io.Discard); err == nil {
 		t.Error("--min-mem-stay 0s was accepted")
+	}
+}
+
+func TestBenchCPUsTakesAListWhoseFirstCountIsTheMainOne(t *testing.T) {
+	o, err := benchOptions([]string{"--cache", t.TempDir(), "--cpus", "1,2", "a.yml"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.CPUs != 1 || len(o.MoreCPUs) != 1 || o.MoreCPUs[0] != 2 {
+		t.Errorf("--cpus 1,2: CPUs %d, MoreCPUs %v", o.CPUs, o.MoreCPUs)
+	}
+	for _, bad := range []string{"0", "1,1", "two", "1,"} {
+		if _, err := benchOptions([]string{"--cache", t.TempDir(), "--cpus", bad, "a.yml"}, io.Discard); err == nil || !strings.Contains(err.Error(), "--cpus") {
+			t.Errorf("--cpus %s: err = %v, want one naming --cpus", bad, err)
+		}
 	}
 }
