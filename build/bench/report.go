@@ -364,7 +364,7 @@ type VCPURow struct {
 	PID1Start     Stat    `json:"pid1_start_s"`
 	ServicesReady Stat    `json:"services_ready_s"`
 	Ratio         float64 `json:"services_ready_over_floor"` // of the medians
-	PID1ToReady   Stat    `json:"pid1_to_ready_s"`          // per boot: services ready − PID 1 start
+	PID1ToReady   Stat    `json:"pid1_to_ready_s"`           // per boot: services ready − PID 1 start
 	// Busy is the CPU time, summed over the vCPUs, spent from PID 1's start to services
 	// ready; Parallel is its median over PID1ToReady's: how many vCPUs were busy on average.
 	Busy     Stat    `json:"busy_s"`
