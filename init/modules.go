@@ -127,14 +127,15 @@ func installModprobe() {
 	}
 }
 
-// linkModprobe hard-links exe at link, unless something is there already; where it cannot
+// linkModprobe symlinks exe at link, unless something is there already; where it cannot
 // (a read-only root), it symlinks exe at runLink and writes that path to sysctl, the
-// kernel's modprobe path.
+// kernel's modprobe path. A symlink, not a hard link: on the overlay of a disk root
+// (kernel+squashfs) a hard link copies the whole binary up into the overlay's memory.
 func linkModprobe(exe, link, runLink, sysctl string) error {
 	if _, err := os.Lstat(link); err == nil {
 		return nil
 	}
-	lerr := os.Link(exe, link)
+	lerr := os.Symlink(exe, link)
 	if lerr == nil {
 		return nil
 	}
