@@ -60,11 +60,13 @@ packages: deps keel kernel
 # amd64 images land in out/, others in out/ARCH/.
 IMAGE_DIR := $(if $(filter amd64,$(ARCH)),$(OUT),$(OUT)/$(ARCH))
 
+# Both roots: `make run` boots the squashfs one, which starts sooner and needs less memory
+# than the initramfs (docs/performance.md); the initramfs is for boot loaders and PXE.
 image: packages
-	$(KEEL) build --arch $(ARCH) -o $(IMAGE_DIR) examples/keel.yml
+	$(KEEL) build --arch $(ARCH) --format kernel+initrd,kernel+squashfs -o $(IMAGE_DIR) examples/keel.yml
 
 run: image
-	$(KEEL) run qemu --arch $(ARCH) $(IMAGE_DIR)/keel
+	$(KEEL) run qemu --arch $(ARCH) --squashfs $(IMAGE_DIR)/keel
 
 # Boot benchmark (docs/performance.md): bench/out/bench.md, bench.json, timeline.svg.
 BENCH_RUNS ?= 5
