@@ -42,14 +42,15 @@ func suite(services []string) {
 
 	// The image has no /sbin/modprobe: PID 1 links its own binary there after its mounts
 	// (bpffs among them, whose request for a bpf_preload module then fails at once), and
-	// the kernel's modprobe path stays /sbin/modprobe. The host's /sbin is bound at
-	// /host/sbin; ctr, bound from the host, is the same binary.
+	// the kernel's modprobe path stays /sbin/modprobe. The host's /sbin and /init are
+	// bound below /host; the link is a symlink (a hard link would copy the binary up on an
+	// overlay root) to the binary that ctr, bound from the host, is too.
 	mp, err := os.ReadFile("/proc/sys/kernel/modprobe")
 	linked := false
-	if a, err := os.Stat("/host/sbin/modprobe"); err == nil {
-		if b, err := os.Stat("/usr/bin/ctr"); err == nil {
-			linked = os.SameFile(a, b)
-		}
+	if target, err := os.Readlink("/host/sbin/modprobe"); err == nil && filepath.IsAbs(target) {
+		a, errA := os.Stat(filepath.Join("/host", target))
+		b, errB := os.Stat("/usr/bin/ctr")
+		linked = errA == nil && errB == nil && os.SameFile(a, b)
 	}
 	check("modprobe", err == nil && strings.TrimSpace(string(mp)) == "/sbin/modprobe" && linked && strings.Contains(string(mi), " /sys/fs/bpf rw,") &&
 		strings.Contains(string(mi), " - bpf "), "path=%q linked=%v", strings.TrimSpace(string(mp)), linked)
