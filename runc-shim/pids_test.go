@@ -72,19 +72,19 @@ func TestWrapTaskServiceMakesTheTaskPluginListItsRunningInit(t *testing.T) {
 		return fakeTask{status: apitypes.Status_RUNNING, pid: 174}, nil
 	}})
 	WrapTaskService()
-	for _, r := range registry.Graph(func(*plugin.Registration) bool { return false }) {
-		v, err := r.InitFn(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc, ok := v.(initKnowsPids)
-		if !ok {
-			t.Fatalf("the task plugin gives a %T, not the wrapped service", v)
-		}
-		if got := pidsOf(t, svc); len(got) != 1 || got[0] != 174 {
-			t.Errorf("Pids = %v, want [174]", got)
-		}
-		return
+	regs := registry.Graph(func(*plugin.Registration) bool { return false })
+	if len(regs) != 1 {
+		t.Fatalf("%d plugins registered after wrapping, want the task plugin alone", len(regs))
 	}
-	t.Fatal("the task plugin is gone")
+	v, err := regs[0].InitFn(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, ok := v.(initKnowsPids)
+	if !ok {
+		t.Fatalf("the task plugin gives a %T, not the wrapped service", v)
+	}
+	if got := pidsOf(t, svc); len(got) != 1 || got[0] != 174 {
+		t.Errorf("Pids = %v, want [174]", got)
+	}
 }
