@@ -360,7 +360,7 @@ func writeResult(r *Result, dir string) error {
 
 // Chart returns the boot chart of r: its ChartRun, with the floor's median uptime marked.
 func (r *Result) Chart() (Chart, error) {
-	run := keelRun(r.Runs, r.ChartRun)
+	run := keelRun(r.runsAt(r.Config.CPUs), r.ChartRun)
 	if run == nil || run.Timeline == nil {
 		return Chart{}, errors.New("no Keel run with a timeline to chart")
 	}

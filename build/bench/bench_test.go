@@ -84,16 +84,16 @@ func TestOptionsBootOneVCPUUnlessToldAndRefuseANegativeCount(t *testing.T) {
 
 func TestTheMainFiguresAreTheMainCountsAndTheVCPUTableComparesEachCount(t *testing.T) {
 	keel := func(cpus int, pid1, ready, busyAtPID1, busyAtReady float64) BootRun {
-		return BootRun{Kind: KindKeel, CPUs: cpus, Timeline: &Timeline{PID1Start: pid1, ServicesReady: ready,
+		return BootRun{Kind: KindKeel, CPUs: cpus, N: 1, Timeline: &Timeline{PID1Start: pid1, ServicesReady: ready,
 			CPUAtPID1: &CPU{User: busyAtPID1}, CPUAtServicesReady: &CPU{User: busyAtReady}}}
 	}
 	r := &Result{
 		Config: Settings{Runs: 1, Accel: "tcg", CPUs: 1, MoreCPUs: []int{2}, Mem: "1G"},
 		Runs: []BootRun{
-			{Kind: KindFloor, CPUs: 1, N: 1, FloorUptime: 1},
-			keel(1, 2, 4, 2, 4),
 			{Kind: KindFloor, CPUs: 2, N: 1, FloorUptime: 1.25},
 			keel(2, 1.5, 2.5, 2, 3.5),
+			{Kind: KindFloor, CPUs: 1, N: 1, FloorUptime: 1},
+			keel(1, 2, 4, 2, 4),
 		},
 	}
 	r.summarize()
@@ -107,6 +107,10 @@ func TestTheMainFiguresAreTheMainCountsAndTheVCPUTableComparesEachCount(t *testi
 	if two.CPUs != 2 || two.Layout != "kernel+initrd" || two.Ratio != 2 || two.PID1ToReady.Median != 1 ||
 		two.Busy.Median != 1.5 || two.Parallel != 1.5 {
 		t.Errorf("2-vCPU row = %+v; want ratio 2, PID 1 → ready 1 s, 1.5 s busy, 1.5 vCPUs busy", two)
+	}
+	chart, err := r.Chart()
+	if err != nil || chart.Timeline.ServicesReady != 4 {
+		t.Errorf("chart of the run ready at %v, %v; want the 1-vCPU run (4 s)", chart.Timeline.ServicesReady, err)
 	}
 	md := Markdown(r)
 	if !strings.Contains(md, "| 2 | kernel+initrd | 1.25 | 1.50 | 2.50 | 2.00× | 1.00 | 1.50 | 1.50 |") {
