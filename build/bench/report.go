@@ -118,6 +118,8 @@ type Layout struct {
 	ServicesReady Stat   `json:"services_ready_s"`
 	MemUsed       Stat   `json:"mem_used_kb"`
 	Wall          Stat   `json:"wall_s"`
+	PID1ToReady   Stat   `json:"pid1_to_ready_s"` // per boot: services ready − PID 1 start
+	Busy          Stat   `json:"busy_s"`          // per boot: CPU busy from PID 1 start to services ready
 }
 
 // field picks one value out of a timeline.
@@ -164,10 +166,11 @@ var cpuFields = []field{
 		return cpuPart(t.CPUAtServicesReady, func(c CPU) float64 { return c.System })
 	}},
 	{"ready_idle", "keel: idle when all services started", func(t *Timeline) float64 { return cpuIdle(t.CPUAtServicesReady) }},
-	{"boot_busy", "keel: busy from PID 1 start to all services started", func(t *Timeline) float64 {
-		return cpuBusy(t.CPUAtServicesReady) - cpuBusy(t.CPUAtPID1)
-	}},
+	{"boot_busy", "keel: busy from PID 1 start to all services started", bootBusy},
 }
+
+// bootBusy is the CPU time, summed over the vCPUs, spent from PID 1's start to services ready.
+func bootBusy(t *Timeline) float64 { return cpuBusy(t.CPUAtServicesReady) - cpuBusy(t.CPUAtPID1) }
 
 // cpuPart is part of c, or NaN without a sample.
 func cpuPart(c *CPU, part func(CPU) float64) float64 {
@@ -303,9 +306,17 @@ func keelRun(runs []BootRun, n int) *BootRun {
 	return nil
 }
 
-// layouts summarizes the Keel boots from the initramfs and, when there were any, those from
-// the squashfs.
+// layouts summarizes the Keel boots from the initramfs and those from the squashfs, or is nil
+// when only one layout was booted (the boot table says it all).
 func layouts(runs []BootRun, size Size) []Layout {
+	if out := layoutStats(runs, size); len(out) == 2 {
+		return out
+	}
+	return nil
+}
+
+// layoutStats summarizes the Keel boots of each layout among runs.
+func layoutStats(runs []BootRun, size Size) []Layout {
 	var out []Layout
 	for _, l := range []struct {
 		kind, name string
@@ -314,24 +325,22 @@ func layouts(runs []BootRun, size Size) []Layout {
 		{KindKeel, layoutName(KindKeel), size.InitrdCompressed},
 		{KindSquashfs, layoutName(KindSquashfs), size.Squashfs},
 	} {
-		var pid1, ready, mem, wall []float64
+		var pid1, ready, mem, wall, span, busy []float64
 		for _, run := range runs {
-			if run.Kind != l.kind || run.Timeline == nil {
+			t := run.Timeline
+			if run.Kind != l.kind || t == nil {
 				continue
 			}
-			pid1 = append(pid1, run.Timeline.PID1Start)
-			ready = append(ready, run.Timeline.ServicesReady)
-			mem = append(mem, memOf(run.Timeline).MemUsed)
-			wall = append(wall, run.WallSeconds)
+			pid1, ready = append(pid1, t.PID1Start), append(ready, t.ServicesReady)
+			mem, wall = append(mem, memOf(t).MemUsed), append(wall, run.WallSeconds)
+			span, busy = append(span, t.ServicesReady-t.PID1Start), append(busy, bootBusy(t))
 		}
 		if len(ready) == 0 {
 			continue
 		}
 		out = append(out, Layout{Name: l.name, Bytes: l.bytes, PID1Start: Summarize(pid1),
-			ServicesReady: Summarize(ready), MemUsed: Summarize(mem), Wall: Summarize(wall)})
-	}
-	if len(out) < 2 {
-		return nil // one layout: the boot table says it all
+			ServicesReady: Summarize(ready), MemUsed: Summarize(mem), Wall: Summarize(wall),
+			PID1ToReady: Summarize(span), Busy: SummarizeAmounts(busy)})
 	}
 	return out
 }
@@ -386,22 +395,9 @@ func (r *Result) vcpus() []VCPURow {
 			}
 		}
 		floorStat := Summarize(floor)
-		for _, kind := range []string{KindKeel, KindSquashfs} {
-			var pid1, ready, span, busy []float64
-			for _, run := range runs {
-				t := run.Timeline
-				if run.Kind != kind || t == nil {
-					continue
-				}
-				pid1, ready = append(pid1, t.PID1Start), append(ready, t.ServicesReady)
-				span = append(span, t.ServicesReady-t.PID1Start)
-				busy = append(busy, cpuBusy(t.CPUAtServicesReady)-cpuBusy(t.CPUAtPID1))
-			}
-			if len(ready) == 0 {
-				continue
-			}
-			row := VCPURow{CPUs: cpus, Layout: layoutName(kind), Floor: floorStat, PID1Start: Summarize(pid1),
-				ServicesReady: Summarize(ready), PID1ToReady: Summarize(span), Busy: SummarizeAmounts(busy)}
+		for _, l := range layoutStats(runs, r.Size) {
+			row := VCPURow{CPUs: cpus, Layout: l.Name, Floor: floorStat, PID1Start: l.PID1Start,
+				ServicesReady: l.ServicesReady, PID1ToReady: l.PID1ToReady, Busy: l.Busy}
 			if floorStat.Median > 0 {
 				row.Ratio = row.ServicesReady.Median / floorStat.Median
 			}
